@@ -1,0 +1,92 @@
+"""Object keys: where a video lands in the archive, and how same-named videos stay apart.
+
+Layout (R11.1): `{provider}-videos/{yyyy}/{mm}/{filename}`.
+
+- **Which month.** The year and month are those of the capture time in UTC (when the
+  footage was shot, the date a person looks for), or of the upload time when the provider
+  gives no capture time. The key is chosen once, at transfer, and kept in the sync record.
+- **Filenames come from outside.** They are NFC-normalised and keep their Unicode; control
+  and format characters (and line/paragraph separators) are dropped; `/` and `\\` become
+  `_`; a run of dots becomes one dot; leading and trailing dots and spaces go. A name left
+  empty becomes the media id. The name is cut to 255 UTF-8 bytes (what most file systems
+  accept on restore), keeping its extension, so a key stays far below S3's 1,024 bytes.
+- **Collisions.** `~` is reserved: it is turned into `_` in every filename, and only the
+  disambiguated form uses it: `{stem}~{media_id}{.ext}`. A video first tries its plain key;
+  when an object of another video already sits there, it takes its disambiguated key.
+  Media ids are unique and never contain `~`, so a disambiguated key can equal neither a
+  plain key nor another video's disambiguated key: two candidates always suffice.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from domain.model import MediaItem
+
+KEY_LIMIT_BYTES = 1024
+FILENAME_LIMIT_BYTES = 255
+DISAMBIGUATION_MARK = "~"
+
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_EXTENSION = re.compile(r"\.[0-9A-Za-z]{1,10}\Z")
+_DOT_RUNS = re.compile(r"\.{2,}")
+
+
+def archive_time(item: MediaItem) -> datetime:
+    """The instant whose UTC year and month place the video in the archive."""
+    return (item.captured_at or item.uploaded_at).astimezone(UTC)
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of `text` that fits in `limit` UTF-8 bytes."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def _tidy(text: str) -> str:
+    return _DOT_RUNS.sub(".", text).strip(" .")
+
+
+def safe_filename(raw: str, fallback: str) -> str:
+    """A filename that is safe as the last segment of a key (see the module's rules)."""
+    name = unicodedata.normalize("NFC", raw)
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
+    for separator in ("/", "\\", DISAMBIGUATION_MARK):
+        name = name.replace(separator, "_")
+    name = _tidy(name)
+    if not name:
+        name = fallback
+    return _fit(name, "", FILENAME_LIMIT_BYTES)
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    match = _EXTENSION.search(name)
+    if match is None or match.start() == 0:
+        return name, ""
+    return name[: match.start()], match.group()
+
+
+def _fit(name: str, suffix: str, limit: int) -> str:
+    """`stem + suffix + extension`, the stem cut so that the whole fits in `limit` bytes."""
+    stem, extension = _split_extension(name)
+    room = limit - len(suffix.encode("utf-8")) - len(extension.encode("utf-8"))
+    cut = _tidy(_cut_utf8(stem, room))
+    return f"{cut}{suffix}{extension}"
+
+
+def month_prefix(provider: str, when: datetime) -> str:
+    """`{provider}-videos/{yyyy}/{mm}/` for an instant, in UTC."""
+    utc = when.astimezone(UTC)
+    return f"{provider}-videos/{utc.year:04d}/{utc.month:02d}/"
+
+
+def candidate_keys(item: MediaItem) -> tuple[str, str]:
+    """The plain key first, then the disambiguated one used when the plain one is taken."""
+    prefix = month_prefix(item.provider, archive_time(item))
+    filename = safe_filename(item.filename, item.media_id)
+    plain = prefix + filename
+    disambiguated = prefix + _fit(
+        filename, DISAMBIGUATION_MARK + item.media_id, FILENAME_LIMIT_BYTES
+    )
+    return plain, disambiguated

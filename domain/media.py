@@ -1,0 +1,119 @@
+"""Build a `MediaItem` from the fields a provider's listing gives for one item.
+
+The GoPro contract (shared/spec/gopro-cloud-api.md) decides the shapes: `source_duration`
+is a string of milliseconds, `filename` may be empty or missing, `file_size` is null while
+an item is processing, enums are open-ended and extra fields are ignored. A field that is
+required (`id`, `created_at`) or present with a value of the wrong shape raises
+`MalformedMediaError` naming the field; a missing optional field becomes None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from domain.errors import InvalidSettingError, MalformedMediaError
+from domain.model import MEDIA_ID_PATTERN, MediaItem
+
+
+def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> MediaItem:
+    """Map one item of a listing to the domain, or raise naming the field that is wrong."""
+    media_id = _media_id(fields)
+    reader = _FieldReader(fields, media_id)
+    extension = reader.optional_text("file_extension")
+    filename = reader.optional_text("filename")
+    if not filename or not filename.strip():
+        filename = f"{media_id}.{extension}" if extension else media_id
+    try:
+        return MediaItem(
+            provider=provider,
+            media_id=media_id,
+            filename=filename,
+            size_bytes=reader.optional_size("file_size"),
+            uploaded_at=reader.required_time("created_at"),
+            captured_at=reader.optional_time("captured_at"),
+            duration_seconds=reader.optional_milliseconds("source_duration"),
+            media_type=reader.optional_text("type"),
+            readiness=reader.optional_text("ready_to_view"),
+        )
+    except InvalidSettingError as error:
+        raise MalformedMediaError(error.setting, str(error), media_id) from error
+
+
+def _media_id(fields: Mapping[str, object]) -> str:
+    value = fields.get("id")
+    if value is None:
+        raise MalformedMediaError("id", "is missing")
+    if not isinstance(value, str) or not MEDIA_ID_PATTERN.fullmatch(value):
+        raise MalformedMediaError("id", f"is not 1-128 characters of [A-Za-z0-9_-]: {value!r:.80}")
+    return value
+
+
+class _FieldReader:
+    """Reads typed values out of one item's fields, naming the field on every error."""
+
+    def __init__(self, fields: Mapping[str, object], media_id: str) -> None:
+        self._fields = fields
+        self._media_id = media_id
+
+    def _bad(self, name: str, reason: str) -> MalformedMediaError:
+        return MalformedMediaError(name, reason, self._media_id)
+
+    def optional_text(self, name: str) -> str | None:
+        value = self._fields.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._bad(name, f"should be text, got {type(value).__name__}")
+        return value
+
+    def optional_size(self, name: str) -> int | None:
+        value = self._fields.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(name, f"should be a whole number of bytes, got {value!r:.40}")
+        if value < 0:
+            raise self._bad(name, f"should not be negative, got {value}")
+        return value
+
+    def optional_milliseconds(self, name: str) -> float | None:
+        value = self._fields.get(name)
+        if value is None or value == "":
+            return None
+        number: float
+        if isinstance(value, bool):
+            raise self._bad(name, f"should be milliseconds, got {value!r}")
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                raise self._bad(name, f"should be milliseconds, got {value!r:.40}") from None
+        else:
+            raise self._bad(name, f"should be milliseconds, got {type(value).__name__}")
+        if not number >= 0 or number == float("inf"):
+            raise self._bad(name, f"should be a finite, non-negative duration, got {value!r:.40}")
+        return number / 1000.0
+
+    def optional_time(self, name: str) -> datetime | None:
+        value = self._fields.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self._bad(name, f"should be an ISO 8601 timestamp, got {type(value).__name__}")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self._bad(name, f"is not an ISO 8601 timestamp: {value!r:.40}") from None
+        # The contract's timestamps end in Z; one without an offset is read as UTC.
+        return parsed.replace(tzinfo=UTC) if parsed.utcoffset() is None else parsed
+
+    def required_time(self, name: str) -> datetime:
+        parsed = self.optional_time(name)
+        if parsed is None:
+            raise self._bad(name, "is missing")
+        return parsed

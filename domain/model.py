@@ -1,0 +1,191 @@
+"""The things the sync rules talk about: media items, sync records, leases, checksums.
+
+Every value is a frozen dataclass; a change of state makes a new value. Timestamps are
+timezone-aware (UTC) throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from domain.errors import (
+    AlreadyCompletedError,
+    InvalidSettingError,
+    LeaseHeldError,
+    NotLeaseHolderError,
+)
+from domain.status import SyncStatus, check_transition
+
+PROVIDER_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
+"""Provider names become key prefixes (`{provider}-videos/`) and tracker values."""
+
+MEDIA_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+"""Media ids travel into URL paths and object keys, so only this safe alphabet is accepted."""
+
+ERROR_MESSAGE_LIMIT = 2000
+"""Stored error messages are cut to this many characters."""
+
+
+def require_aware(name: str, value: datetime | None) -> None:
+    """Refuse naive timestamps: every time in the domain is an instant, not a wall clock."""
+    if value is not None and value.utcoffset() is None:
+        raise InvalidSettingError(name, "must be a timezone-aware timestamp")
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One item of a provider's library, as far as the sync needs to know it."""
+
+    provider: str
+    media_id: str
+    filename: str
+    """The provider's filename, or `{id}.{extension}` when the provider gave none."""
+    size_bytes: int | None
+    """None while the provider has not said (GoPro: still processing)."""
+    uploaded_at: datetime
+    captured_at: datetime | None
+    duration_seconds: float | None
+    media_type: str | None
+    """Open-ended: whatever the provider calls it ("Video", "TimeLapseVideo", …)."""
+    readiness: str | None
+    """Open-ended: whatever the provider says ("ready", "transcoding", …)."""
+
+    def __post_init__(self) -> None:
+        if not PROVIDER_PATTERN.fullmatch(self.provider):
+            raise InvalidSettingError("provider", f"{self.provider!r} is not [a-z][a-z0-9-]*")
+        if not MEDIA_ID_PATTERN.fullmatch(self.media_id):
+            raise InvalidSettingError("media_id", f"{self.media_id!r} is not [A-Za-z0-9_-]+")
+        if self.size_bytes is not None and self.size_bytes < 0:
+            raise InvalidSettingError("size_bytes", "must not be negative")
+        require_aware("uploaded_at", self.uploaded_at)
+        require_aware("captured_at", self.captured_at)
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """A whole-object checksum: the algorithm's name and its value as S3 prints it (base64)."""
+
+    algorithm: str
+    value: str
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the object store holds at a key."""
+
+    key: str
+    size_bytes: int
+    checksum: Checksum | None
+    owner_media_id: str | None
+    """The media id recorded on the object when it was written; None if it carries none."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a transfer, and until when. An expired lease may be taken over."""
+
+    holder: str
+    expires_at: datetime
+
+    def active(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """The tracker's memory of one video. Change it only through its methods."""
+
+    item: MediaItem
+    status: SyncStatus
+    version: int
+    """1 at creation, one more at each change: the tracker writes only over the version read."""
+    updated_at: datetime
+    retry_count: int = 0
+    lease: Lease | None = None
+    object_key: str | None = None
+    stored_size: int | None = None
+    checksum: Checksum | None = None
+    transferred_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def media_id(self) -> str:
+        return self.item.media_id
+
+    @property
+    def provider(self) -> str:
+        return self.item.provider
+
+    @classmethod
+    def discovered(cls, item: MediaItem, now: datetime) -> SyncRecord:
+        """The record discovery writes the first time it sees a video."""
+        check_transition(item.media_id, None, SyncStatus.PENDING)
+        return cls(item=item, status=SyncStatus.PENDING, version=1, updated_at=now)
+
+    def claim(self, worker: str, now: datetime, lease_for: timedelta) -> SyncRecord:
+        """Take (or renew) the lease to transfer this video.
+
+        A claim after a FAILED attempt, or the takeover of an expired lease, counts as a
+        retry. A renewal by the holder does not.
+        """
+        if lease_for <= timedelta(0):
+            raise InvalidSettingError("lease_for", "must be a positive duration")
+        if self.status is SyncStatus.COMPLETED:
+            raise AlreadyCompletedError(self.media_id, SyncStatus.IN_PROGRESS.value)
+        retries = self.retry_count
+        if self.status is SyncStatus.IN_PROGRESS and self.lease is not None:
+            if self.lease.active(now) and self.lease.holder != worker:
+                raise LeaseHeldError(
+                    self.media_id, self.lease.holder, self.lease.expires_at.isoformat()
+                )
+            if not self.lease.active(now):
+                retries += 1
+        elif self.status is SyncStatus.FAILED:
+            retries += 1
+        check_transition(self.media_id, self.status, SyncStatus.IN_PROGRESS)
+        return replace(
+            self,
+            status=SyncStatus.IN_PROGRESS,
+            version=self.version + 1,
+            updated_at=now,
+            lease=Lease(worker, now + lease_for),
+            retry_count=retries,
+        )
+
+    def _require_holder(self, worker: str, target: SyncStatus) -> None:
+        """Finishing a transfer is legal from IN_PROGRESS only, and only for the lease holder."""
+        check_transition(self.media_id, self.status, target)
+        if self.lease is None or self.lease.holder != worker:
+            raise NotLeaseHolderError(self.media_id, self.status.value, target.value, worker)
+
+    def complete(
+        self, worker: str, now: datetime, object_key: str, stored: StoredObject
+    ) -> SyncRecord:
+        """The transfer was stored and verified: the video is archived for good."""
+        self._require_holder(worker, SyncStatus.COMPLETED)
+        return replace(
+            self,
+            status=SyncStatus.COMPLETED,
+            version=self.version + 1,
+            updated_at=now,
+            lease=None,
+            object_key=object_key,
+            stored_size=stored.size_bytes,
+            checksum=stored.checksum,
+            transferred_at=now,
+            error=None,
+        )
+
+    def fail(self, worker: str, now: datetime, error: str) -> SyncRecord:
+        """The attempt failed; the video waits for the next attempt with the reason kept."""
+        self._require_holder(worker, SyncStatus.FAILED)
+        return replace(
+            self,
+            status=SyncStatus.FAILED,
+            version=self.version + 1,
+            updated_at=now,
+            lease=None,
+            error=error[:ERROR_MESSAGE_LIMIT],
+        )

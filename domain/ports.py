@@ -1,0 +1,128 @@
+"""Ports: everything outside the sync rules, as structural protocols.
+
+Adapters (adapters/) and the in-memory fakes of the tests satisfy these without inheriting
+from them; mypy checks that they do. Adapters translate their own failures into the
+domain's errors (domain.errors), so the use cases never see a library's exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from domain.credentials import Credentials, OAuthCredentials, SessionCredentials, TokenGrant
+from domain.model import MediaItem, StoredObject, SyncRecord
+
+
+class Clock(Protocol):
+    """The time now, timezone-aware."""
+
+    def now(self) -> datetime: ...
+
+
+class MediaDownload(Protocol):
+    """One resolved download: its size, known before any byte moves, and its bytes."""
+
+    @property
+    def expected_size(self) -> int | None:
+        """The size the provider vouches for; None when it cannot say."""
+        ...
+
+    def chunks(self) -> Iterator[bytes]:
+        """The video's bytes in order, in chunks of bounded size; each call starts again
+        from the first byte.
+
+        Raises TransientSourceError for faults a later attempt may not meet and
+        TransferRejectedError when the provider will not serve the video.
+        """
+        ...
+
+
+class MediaSource(Protocol):
+    """A provider's media library, reached with the credentials the adapter was given."""
+
+    def list_media(self) -> Iterator[MediaItem]:
+        """Every item of the library, page by page. Raises on a malformed or failed page."""
+        ...
+
+    def open_download(self, item: MediaItem) -> MediaDownload:
+        """Resolve where the original of `item` can be read. Moves no video bytes yet."""
+        ...
+
+
+class ProviderAuth(Protocol):
+    """The provider's authentication endpoints."""
+
+    def refresh(self, credentials: OAuthCredentials) -> TokenGrant:
+        """Trade the refresh token for a new access token.
+
+        Raises CredentialsRejectedError when the provider refuses the client or token.
+        """
+        ...
+
+    def probe(self, credentials: SessionCredentials) -> None:
+        """Check cheaply that a session token still works; CredentialsRejectedError if not."""
+        ...
+
+
+class CredentialStore(Protocol):
+    """Where a provider's credentials are kept (R2.1)."""
+
+    def load(self, provider: str) -> Credentials:
+        """The stored credentials; CredentialsMissingError when there are none."""
+        ...
+
+    def save(self, provider: str, credentials: Credentials) -> str:
+        """Store new credentials (R2.3); returns the store's version id for them."""
+        ...
+
+
+class SyncTracker(Protocol):
+    """The permanent record of every video's sync status (R4).
+
+    Every write is conditional: `create` only where no record exists, `replace` only over
+    the version that was read. A lost race raises ConcurrentUpdateError, never overwrites.
+    """
+
+    def get(self, media_id: str) -> SyncRecord | None: ...
+
+    def get_many(self, media_ids: Sequence[str]) -> Mapping[str, SyncRecord]:
+        """The records that exist among `media_ids`, by media id."""
+        ...
+
+    def create(self, record: SyncRecord) -> None: ...
+
+    def replace(self, previous: SyncRecord, new: SyncRecord) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """The archive. Objects are created, never overwritten."""
+
+    def describe(self, key: str) -> StoredObject | None:
+        """What is stored at `key`, or None."""
+        ...
+
+    def create(
+        self, key: str, media_id: str, chunks: Iterable[bytes], size_bytes: int
+    ) -> StoredObject:
+        """Store the bytes at `key`, tagged with the media id that owns them.
+
+        Raises KeyTakenError, having written nothing, when an object is already there.
+        Stores nothing unless exactly `size_bytes` bytes arrived.
+        """
+        ...
+
+
+class Metrics(Protocol):
+    """Operational counters (R7.1-R7.3)."""
+
+    def video_synced(self, provider: str, size_bytes: int) -> None: ...
+
+    def sync_failed(self, provider: str, error_type: str) -> None: ...
+
+
+class Notifier(Protocol):
+    """Alerts that reach a person (R3.6)."""
+
+    def alert(self, subject: str, message: str) -> None: ...

@@ -1,0 +1,94 @@
+"""Use cases: authenticate, discover, transfer one video. Written against the ports only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from domain.credentials import REFRESH_WINDOW, OAuthCredentials
+from domain.errors import ConcurrentUpdateError
+from domain.model import SyncRecord
+from domain.ports import Clock, CredentialStore, MediaSource, ProviderAuth, SyncTracker
+from domain.rules import SelectionPolicy, SkipReason, plan_sync
+
+
+class AuthMode(StrEnum):
+    OAUTH = "oauth"
+    SESSION = "session"
+
+
+@dataclass(frozen=True)
+class AuthOutcome:
+    """What authentication reports: no secret, only facts safe to log and pass on."""
+
+    provider: str
+    mode: AuthMode
+    refreshed: bool
+    expires_at: datetime | None
+    """None for a session token, whose expiry cannot be read."""
+    secret_version: str | None
+    """The credential store's version id of a newly stored token."""
+
+
+def authenticate(
+    provider: str,
+    store: CredentialStore,
+    auth: ProviderAuth,
+    clock: Clock,
+    window: timedelta = REFRESH_WINDOW,
+) -> AuthOutcome:
+    """Make sure the stored credentials work for the next day's sync (R2.2, R2.3).
+
+    OAuth credentials are refreshed when the token expires within `window`, and the new
+    token is stored with the time of the refresh. A session token cannot be refreshed: it
+    is probed, and a rejected one raises CredentialsRejectedError saying how to replace it.
+    """
+    credentials = store.load(provider)
+    if not isinstance(credentials, OAuthCredentials):
+        auth.probe(credentials)
+        return AuthOutcome(provider, AuthMode.SESSION, False, None, None)
+    now = clock.now()
+    if not credentials.needs_refresh(now, window):
+        return AuthOutcome(provider, AuthMode.OAUTH, False, credentials.expires_at, None)
+    renewed = credentials.refreshed(auth.refresh(credentials), now)
+    version = store.save(provider, renewed)
+    return AuthOutcome(provider, AuthMode.OAUTH, True, renewed.expires_at, version)
+
+
+@dataclass(frozen=True)
+class DiscoveryOutcome:
+    """The media ids to transfer, and counts of everything else."""
+
+    provider: str
+    media_ids: tuple[str, ...]
+    listed: int
+    new_records: int
+    skipped: dict[SkipReason, int]
+
+
+def discover(
+    provider: str,
+    source: MediaSource,
+    tracker: SyncTracker,
+    clock: Clock,
+    policy: SelectionPolicy,
+) -> DiscoveryOutcome:
+    """List the library, choose what needs syncing (R1.4, R1.5, R4.2, R8.5), and record
+    each newly seen video as PENDING so its metadata waits in the tracker for the transfer.
+    """
+    items = list(source.list_media())
+    ids = list(dict.fromkeys(item.media_id for item in items))
+    records = tracker.get_many(ids)
+    now = clock.now()
+    plan = plan_sync(items, records, now, policy)
+    created = 0
+    for item in plan.to_sync:
+        if item.media_id in records:
+            continue
+        try:
+            tracker.create(SyncRecord.discovered(item, now))
+        except ConcurrentUpdateError:
+            continue  # a concurrent discovery recorded it first; its record serves
+        created += 1
+    return DiscoveryOutcome(provider, plan.media_ids, len(items), created, dict(plan.skipped))

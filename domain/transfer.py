@@ -1,0 +1,197 @@
+"""The transfer use case: one video from the provider into the archive, exactly once.
+
+1. Claim the video's record (a conditional write): an archived video is reported as such,
+   a video another worker holds is left to it (R4.3).
+2. Resolve the download and its expected size; a video of unknown size is refused.
+3. Place it: the first candidate key that is free, or that holds this very video from an
+   earlier attempt which died before recording success (then nothing is read again).
+4. Stream through a guard that counts and checksums every byte and stops the stream the
+   moment it exceeds the expected size, or at its end when it falls short, so the store
+   never commits a wrong object.
+5. Verify what the store reports against what was read (R3.4); record COMPLETED with key,
+   checksum and time (R3.5), or FAILED with the reason, an alert on a verification failure
+   (R3.6), and a metric either way (R7.1-R7.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from domain.errors import (
+    AlreadyCompletedError,
+    ConcurrentUpdateError,
+    DomainError,
+    KeyTakenError,
+    LeaseHeldError,
+    NoFreeKeyError,
+    ObjectMismatchError,
+    StorageError,
+    UnknownMediaError,
+    VerificationFailedError,
+)
+from domain.keys import candidate_keys
+from domain.model import StoredObject, SyncRecord
+from domain.ports import (
+    Clock,
+    MediaDownload,
+    MediaSource,
+    Metrics,
+    Notifier,
+    ObjectStore,
+    SyncTracker,
+)
+from domain.verification import Crc32, TransferEvidence, verify_transfer
+
+DEFAULT_LEASE = timedelta(minutes=20)
+"""Longer than one downloader invocation may run (15 minutes), so a live worker keeps it."""
+
+
+class TransferResult(StrEnum):
+    COMPLETED = "completed"
+    ALREADY_ARCHIVED = "already_archived"
+    BUSY = "busy"
+    """Another worker holds the video, or won the race to write its record."""
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TransferOutcome:
+    media_id: str
+    result: TransferResult
+    object_key: str | None = None
+    size_bytes: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    """For FAILED: whether an attempt soon after may succeed without anyone acting."""
+
+
+@dataclass(frozen=True)
+class TransferPorts:
+    """Everything outside that one transfer touches."""
+
+    source: MediaSource
+    tracker: SyncTracker
+    store: ObjectStore
+    metrics: Metrics
+    notifier: Notifier
+    clock: Clock
+
+
+class _GuardedStream:
+    """Counts and checksums the bytes as they pass; refuses more or fewer than expected."""
+
+    def __init__(self, download: MediaDownload, expected: int) -> None:
+        self._download = download
+        self.expected = expected
+        self.received = 0
+        self.crc = Crc32()
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.received, self.crc = 0, Crc32()
+        for chunk in self._download.chunks():
+            self.received += len(chunk)
+            if self.received > self.expected:
+                raise VerificationFailedError(
+                    f"the source sent more than the expected {self.expected} bytes"
+                )
+            self.crc.update(chunk)
+            yield chunk
+        if self.received != self.expected:
+            raise VerificationFailedError(
+                f"the source ended after {self.received} of the expected {self.expected} bytes"
+            )
+
+
+def _place(
+    record: SyncRecord, ports: TransferPorts, stream: _GuardedStream
+) -> tuple[str, StoredObject, bool]:
+    """Store the video at its first usable key: (key, what is stored, whether it was read)."""
+    item = record.item
+    keys = candidate_keys(item)
+    for key in keys:
+        existing = ports.store.describe(key)
+        if existing is None:
+            try:
+                return key, ports.store.create(key, item.media_id, stream, stream.expected), True
+            except KeyTakenError:
+                existing = ports.store.describe(key)  # lost a race: who won it?
+                if existing is None:
+                    raise StorageError(f"{key!r} was reported taken but holds nothing") from None
+        if existing.owner_media_id == item.media_id:
+            return key, existing, False
+    raise NoFreeKeyError(item.media_id, keys)
+
+
+def transfer_video(
+    media_id: str, worker: str, ports: TransferPorts, lease_for: timedelta = DEFAULT_LEASE
+) -> TransferOutcome:
+    """Transfer one video on behalf of `worker` (a name unique to this attempt's runner)."""
+    record = ports.tracker.get(media_id)
+    if record is None:
+        raise UnknownMediaError(media_id)
+    try:
+        claimed = record.claim(worker, ports.clock.now(), lease_for)
+        ports.tracker.replace(record, claimed)
+    except AlreadyCompletedError:
+        return TransferOutcome(
+            media_id, TransferResult.ALREADY_ARCHIVED, record.object_key, record.stored_size
+        )
+    except (LeaseHeldError, ConcurrentUpdateError) as error:
+        return TransferOutcome(media_id, TransferResult.BUSY, error=str(error))
+    try:
+        download = ports.source.open_download(claimed.item)
+        expected = download.expected_size
+        if expected is None:
+            expected = claimed.item.size_bytes
+        if expected is None:
+            raise VerificationFailedError("the source never said how large the video is")
+        stream = _GuardedStream(download, expected)
+        key, stored, read = _place(claimed, ports, stream)
+        verdict = verify_transfer(
+            TransferEvidence(
+                expected_size=expected,
+                bytes_received=stream.received if read else None,
+                bytes_stored=stored.size_bytes,
+                source_checksum=stream.crc.checksum() if read else None,
+                stored_checksum=stored.checksum,
+            )
+        )
+        if not verdict.passed:
+            if read:
+                raise VerificationFailedError(verdict.reason)
+            raise ObjectMismatchError(key, media_id, verdict.reason)
+    except DomainError as error:
+        return _fail(claimed, worker, ports, error)
+    done = claimed.complete(worker, ports.clock.now(), key, stored)
+    try:
+        ports.tracker.replace(claimed, done)
+    except ConcurrentUpdateError as error:
+        # The lease ran out and another worker took over; it will find this object ours.
+        return TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error))
+    ports.metrics.video_synced(claimed.provider, stored.size_bytes)
+    return TransferOutcome(media_id, TransferResult.COMPLETED, key, stored.size_bytes)
+
+
+def _fail(
+    claimed: SyncRecord, worker: str, ports: TransferPorts, error: DomainError
+) -> TransferOutcome:
+    """Record the failure with its reason (R8.3), count it, and alert when a person must look."""
+    message = str(error)
+    error_type = type(error).__name__
+    failed = claimed.fail(worker, ports.clock.now(), f"{error_type}: {message}")
+    ports.metrics.sync_failed(claimed.provider, error_type)
+    if isinstance(error, VerificationFailedError | ObjectMismatchError):
+        ports.notifier.alert(
+            f"cloud-sync: {claimed.provider} video {claimed.media_id} failed verification",
+            f"{claimed.item.filename} ({claimed.media_id}): {message}",
+        )
+    try:
+        ports.tracker.replace(claimed, failed)
+    except ConcurrentUpdateError:
+        return TransferOutcome(claimed.media_id, TransferResult.BUSY, error=message)
+    return TransferOutcome(
+        claimed.media_id, TransferResult.FAILED, error=message, retryable=error.retryable
+    )

@@ -1,0 +1,122 @@
+"""Byte verification: a transfer passes only when every count and checksum agrees.
+
+Checks, each named in the verdict when it fails:
+- the expected size is known (a video of unknown size cannot be verified, R3.4);
+- the bytes read from the source equal the expected size (when this transfer read them:
+  adopting an object an earlier attempt stored reads nothing);
+- the bytes the store reports equal the expected size;
+- when the source side and the store both give a checksum of the same algorithm, they match.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.model import Checksum
+
+CRC32 = "CRC32"
+
+
+class Crc32:
+    """A running CRC32 (the S3 `ChecksumCRC32` algorithm), fed chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._value = zlib.crc32(chunk, self._value)
+
+    def checksum(self) -> Checksum:
+        """The value as S3 prints it: the big-endian 4 bytes, base64-encoded."""
+        return Checksum(CRC32, base64.b64encode(self._value.to_bytes(4, "big")).decode("ascii"))
+
+
+def crc32_of(data: bytes) -> Checksum:
+    crc = Crc32()
+    crc.update(data)
+    return crc.checksum()
+
+
+class Check(StrEnum):
+    """One verification check."""
+
+    SIZE_KNOWN = "size_known"
+    BYTES_RECEIVED = "bytes_received"
+    BYTES_STORED = "bytes_stored"
+    CHECKSUM = "checksum"
+
+
+@dataclass(frozen=True)
+class TransferEvidence:
+    """What one transfer can show for itself."""
+
+    expected_size: int | None
+    bytes_received: int | None
+    bytes_stored: int
+    source_checksum: Checksum | None = None
+    stored_checksum: Checksum | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    check: Check
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of verification: which checks ran, and which failed and why."""
+
+    checked: tuple[Check, ...]
+    failures: tuple[Failure, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def reason(self) -> str:
+        if self.passed:
+            return "verified: " + ", ".join(check.value for check in self.checked)
+        return "; ".join(f"{failure.check.value}: {failure.detail}" for failure in self.failures)
+
+
+def verify_transfer(evidence: TransferEvidence) -> Verdict:
+    """Judge a transfer by the checks of the module docstring."""
+    checked = [Check.SIZE_KNOWN]
+    failures: list[Failure] = []
+    expected = evidence.expected_size
+    if expected is None:
+        failures.append(Failure(Check.SIZE_KNOWN, "the source never said how large the video is"))
+    else:
+        if evidence.bytes_received is not None:
+            checked.append(Check.BYTES_RECEIVED)
+        checked.append(Check.BYTES_STORED)
+        if evidence.bytes_received is not None and evidence.bytes_received != expected:
+            failures.append(
+                Failure(
+                    Check.BYTES_RECEIVED,
+                    f"expected {expected} bytes, received {evidence.bytes_received}",
+                )
+            )
+        if evidence.bytes_stored != expected:
+            failures.append(
+                Failure(
+                    Check.BYTES_STORED,
+                    f"expected {expected} bytes, the store holds {evidence.bytes_stored}",
+                )
+            )
+    source, stored = evidence.source_checksum, evidence.stored_checksum
+    if source is not None and stored is not None and source.algorithm == stored.algorithm:
+        checked.append(Check.CHECKSUM)
+        if source.value != stored.value:
+            failures.append(
+                Failure(
+                    Check.CHECKSUM,
+                    f"{source.algorithm} {source.value} read, {stored.value} stored",
+                )
+            )
+    return Verdict(tuple(checked), tuple(failures))

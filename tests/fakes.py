@@ -1,0 +1,290 @@
+"""In-memory stand-ins for every port, so a whole sync runs inside a unit test.
+
+They keep the ports' promises (conditional writes, no overwrite, nothing stored from a
+stream that failed) and offer knobs for the faults the use cases must survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from domain.credentials import Credentials, OAuthCredentials, SessionCredentials, TokenGrant
+from domain.errors import (
+    ConcurrentUpdateError,
+    CredentialsMissingError,
+    CredentialsRejectedError,
+    DomainError,
+    KeyTakenError,
+    StorageError,
+)
+from domain.model import MediaItem, StoredObject, SyncRecord
+from domain.ports import (
+    Clock,
+    CredentialStore,
+    MediaDownload,
+    MediaSource,
+    Metrics,
+    Notifier,
+    ObjectStore,
+    ProviderAuth,
+    SyncTracker,
+)
+from domain.transfer import TransferPorts
+from domain.verification import crc32_of
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class FixedClock:
+    def __init__(self, now: datetime = EPOCH) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+def make_item(
+    media_id: str,
+    filename: str = "GX010123.MP4",
+    size: int | None = 100,
+    captured_at: datetime | None = EPOCH,
+    media_type: str = "Video",
+    readiness: str = "ready",
+    provider: str = "gopro",
+) -> MediaItem:
+    """A video ready to archive, for example-based tests."""
+    return MediaItem(
+        provider=provider,
+        media_id=media_id,
+        filename=filename,
+        size_bytes=size,
+        uploaded_at=EPOCH + timedelta(days=1),
+        captured_at=captured_at,
+        duration_seconds=12.5,
+        media_type=media_type,
+        readiness=readiness,
+    )
+
+
+def content_for(media_id: str, size: int) -> bytes:
+    """Deterministic bytes that differ between media ids."""
+    seed = media_id.encode("ascii") + b"|"
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+@dataclass
+class FakeVideo:
+    item: MediaItem
+    data: bytes
+    announced_size: int | None = None
+    """What the provider vouches for; None: the true length."""
+    cut_after: int | None = None
+    """Stop the stream after this many bytes, as a body shorter than announced."""
+    error: DomainError | None = None
+    """Raised when the download is opened, once per value in `error_times`."""
+    error_times: int = 1
+
+
+class FakeDownload:
+    def __init__(self, video: FakeVideo, source: FakeMediaSource, chunk_size: int) -> None:
+        self._video = video
+        self._source = source
+        self._chunk_size = chunk_size
+
+    @property
+    def expected_size(self) -> int | None:
+        video = self._video
+        return video.announced_size if video.announced_size is not None else len(video.data)
+
+    def chunks(self) -> Iterator[bytes]:
+        data = self._video.data
+        if self._video.cut_after is not None:
+            data = data[: self._video.cut_after]
+        self._source.streams_opened += 1
+        for start in range(0, len(data), self._chunk_size):
+            self._source.bytes_served += len(data[start : start + self._chunk_size])
+            yield data[start : start + self._chunk_size]
+
+
+class FakeMediaSource:
+    def __init__(self, videos: Iterable[FakeVideo] = (), chunk_size: int = 7) -> None:
+        self.videos: dict[str, FakeVideo] = {}
+        self.listing: list[MediaItem] = []
+        for video in videos:
+            self.add(video)
+        self.chunk_size = chunk_size
+        self.streams_opened = 0
+        self.bytes_served = 0
+
+    def add(self, video: FakeVideo) -> None:
+        self.videos[video.item.media_id] = video
+        self.listing.append(video.item)
+
+    def list_media(self) -> Iterator[MediaItem]:
+        yield from self.listing
+
+    def open_download(self, item: MediaItem) -> MediaDownload:
+        video = self.videos[item.media_id]
+        if video.error is not None and video.error_times > 0:
+            video.error_times -= 1
+            raise video.error
+        return FakeDownload(video, self, self.chunk_size)
+
+
+class InMemorySyncTracker:
+    def __init__(self) -> None:
+        self.records: dict[str, SyncRecord] = {}
+        self.writes = 0
+
+    def get(self, media_id: str) -> SyncRecord | None:
+        return self.records.get(media_id)
+
+    def get_many(self, media_ids: Sequence[str]) -> Mapping[str, SyncRecord]:
+        return {mid: self.records[mid] for mid in media_ids if mid in self.records}
+
+    def create(self, record: SyncRecord) -> None:
+        if record.media_id in self.records:
+            raise ConcurrentUpdateError(record.media_id, None)
+        self.records[record.media_id] = record
+        self.writes += 1
+
+    def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
+        stored = self.records.get(previous.media_id)
+        if stored is None or stored.version != previous.version:
+            raise ConcurrentUpdateError(previous.media_id, previous.version)
+        assert new.version == previous.version + 1, "a change must bump the version by one"
+        self.records[new.media_id] = new
+        self.writes += 1
+
+
+@dataclass
+class StoredBytes:
+    data: bytes
+    owner: str | None
+
+
+class InMemoryObjectStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, StoredBytes] = {}
+        self.corrupt_next = False
+        """Flip a byte of the next object after its checksum was taken (a store-side fault)."""
+
+    def _describe(self, key: str, stored: StoredBytes) -> StoredObject:
+        return StoredObject(key, len(stored.data), crc32_of(stored.data), stored.owner)
+
+    def describe(self, key: str) -> StoredObject | None:
+        stored = self.objects.get(key)
+        return None if stored is None else self._describe(key, stored)
+
+    def create(
+        self, key: str, media_id: str, chunks: Iterable[bytes], size_bytes: int
+    ) -> StoredObject:
+        if key in self.objects:
+            raise KeyTakenError(key, self.objects[key].owner)
+        data = b"".join(chunks)  # an exception from the stream stores nothing
+        if len(data) != size_bytes:
+            raise StorageError(f"{key!r}: {len(data)} bytes arrived, {size_bytes} announced")
+        if key in self.objects:  # written by someone else while the stream ran
+            raise KeyTakenError(key, self.objects[key].owner)
+        self.objects[key] = StoredBytes(data, media_id)
+        described = self._describe(key, self.objects[key])
+        if self.corrupt_next:
+            self.corrupt_next = False
+            flipped = bytes([data[0] ^ 0xFF]) + data[1:] if data else b"\x00"
+            self.objects[key] = StoredBytes(flipped, media_id)
+            return self._describe(key, self.objects[key])
+        return described
+
+
+@dataclass
+class RecordingMetrics:
+    synced: list[tuple[str, int]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def video_synced(self, provider: str, size_bytes: int) -> None:
+        self.synced.append((provider, size_bytes))
+
+    def sync_failed(self, provider: str, error_type: str) -> None:
+        self.failed.append((provider, error_type))
+
+
+@dataclass
+class RecordingNotifier:
+    alerts: list[tuple[str, str]] = field(default_factory=list)
+
+    def alert(self, subject: str, message: str) -> None:
+        self.alerts.append((subject, message))
+
+
+class InMemoryCredentialStore:
+    def __init__(self, credentials: Credentials | None = None) -> None:
+        self.credentials = credentials
+        self.versions: list[Credentials] = []
+
+    def load(self, provider: str) -> Credentials:
+        if self.credentials is None:
+            raise CredentialsMissingError(provider, "the in-memory store")
+        return self.credentials
+
+    def save(self, provider: str, credentials: Credentials) -> str:
+        self.credentials = credentials
+        self.versions.append(credentials)
+        return f"v{len(self.versions)}"
+
+
+class FakeProviderAuth:
+    def __init__(self, grant: TokenGrant | None = None, session_valid: bool = True) -> None:
+        self.grant = grant
+        self.session_valid = session_valid
+        self.refreshes = 0
+        self.probes = 0
+
+    def refresh(self, credentials: OAuthCredentials) -> TokenGrant:
+        self.refreshes += 1
+        if self.grant is None:
+            raise CredentialsRejectedError("gopro", "the refresh token was revoked")
+        return self.grant
+
+    def probe(self, credentials: SessionCredentials) -> None:
+        self.probes += 1
+        if not self.session_valid:
+            raise CredentialsRejectedError("gopro", "copy a new gp_access_token from a browser")
+
+
+@dataclass
+class World:
+    """One provider's library, the archive and every other port, wired together."""
+
+    source: FakeMediaSource = field(default_factory=FakeMediaSource)
+    tracker: InMemorySyncTracker = field(default_factory=InMemorySyncTracker)
+    store: InMemoryObjectStore = field(default_factory=InMemoryObjectStore)
+    metrics: RecordingMetrics = field(default_factory=RecordingMetrics)
+    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    clock: FixedClock = field(default_factory=FixedClock)
+
+    def ports(self) -> TransferPorts:
+        return TransferPorts(
+            self.source, self.tracker, self.store, self.metrics, self.notifier, self.clock
+        )
+
+
+def _conformance(world: World) -> None:
+    """Never called: mypy checks here that each fake satisfies its port."""
+    checks: tuple[
+        MediaSource, SyncTracker, ObjectStore, Metrics, Notifier, Clock, CredentialStore, ProviderAuth
+    ] = (
+        world.source,
+        world.tracker,
+        world.store,
+        world.metrics,
+        world.notifier,
+        world.clock,
+        InMemoryCredentialStore(),
+        FakeProviderAuth(),
+    )
+    del checks
