@@ -1,0 +1,1 @@
+"""Adapters: one module per outside system, each satisfying a port of domain.ports."""

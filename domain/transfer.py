@@ -4,7 +4,8 @@
    a video another worker holds is left to it (R4.3).
 2. Resolve the download and its expected size; a video of unknown size is refused.
 3. Place it: the first candidate key that is free, or that holds this very video from an
-   earlier attempt which died before recording success (then nothing is read again).
+   earlier attempt which died before recording success. Such an object is not trusted on
+   its size alone: the source is read again (nothing is uploaded) and checksummed.
 4. Stream through a guard that counts and checksums every byte and stops the stream the
    moment it exceeds the expected size, or at its end when it falls short, so the store
    never commits a wrong object.
@@ -108,20 +109,24 @@ class _GuardedStream:
 def _place(
     record: SyncRecord, ports: TransferPorts, stream: _GuardedStream
 ) -> tuple[str, StoredObject, bool]:
-    """Store the video at its first usable key: (key, what is stored, whether it was read)."""
+    """Store the video at its first usable key: (key, what is stored, whether it was there
+    already). The stream has been read through either way."""
     item = record.item
     keys = candidate_keys(item)
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:
             try:
-                return key, ports.store.create(key, item.media_id, stream, stream.expected), True
+                stored = ports.store.create(key, item.media_id, stream, stream.expected)
+                return key, stored, False
             except KeyTakenError:
                 existing = ports.store.describe(key)  # lost a race: who won it?
                 if existing is None:
                     raise StorageError(f"{key!r} was reported taken but holds nothing") from None
         if existing.owner_media_id == item.media_id:
-            return key, existing, False
+            for _ in stream:  # read to checksum what the source holds; store nothing
+                pass
+            return key, existing, True
     raise NoFreeKeyError(item.media_id, keys)
 
 
@@ -149,20 +154,20 @@ def transfer_video(
         if expected is None:
             raise VerificationFailedError("the source never said how large the video is")
         stream = _GuardedStream(download, expected)
-        key, stored, read = _place(claimed, ports, stream)
+        key, stored, adopted = _place(claimed, ports, stream)
         verdict = verify_transfer(
             TransferEvidence(
                 expected_size=expected,
-                bytes_received=stream.received if read else None,
+                bytes_received=stream.received,
                 bytes_stored=stored.size_bytes,
-                source_checksum=stream.crc.checksum() if read else None,
+                source_checksum=stream.crc.checksum(),
                 stored_checksum=stored.checksum,
             )
         )
         if not verdict.passed:
-            if read:
-                raise VerificationFailedError(verdict.reason)
-            raise ObjectMismatchError(key, media_id, verdict.reason)
+            if adopted:
+                raise ObjectMismatchError(key, media_id, verdict.reason)
+            raise VerificationFailedError(verdict.reason)
     except DomainError as error:
         return _fail(claimed, worker, ports, error)
     done = claimed.complete(worker, ports.clock.now(), key, stored)

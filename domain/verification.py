@@ -2,8 +2,7 @@
 
 Checks, each named in the verdict when it fails:
 - the expected size is known (a video of unknown size cannot be verified, R3.4);
-- the bytes read from the source equal the expected size (when this transfer read them:
-  adopting an object an earlier attempt stored reads nothing);
+- the bytes read from the source equal the expected size;
 - the bytes the store reports equal the expected size;
 - when the source side and the store both give a checksum of the same algorithm, they match.
 """
@@ -54,7 +53,7 @@ class TransferEvidence:
     """What one transfer can show for itself."""
 
     expected_size: int | None
-    bytes_received: int | None
+    bytes_received: int
     bytes_stored: int
     source_checksum: Checksum | None = None
     stored_checksum: Checksum | None = None
@@ -92,10 +91,8 @@ def verify_transfer(evidence: TransferEvidence) -> Verdict:
     if expected is None:
         failures.append(Failure(Check.SIZE_KNOWN, "the source never said how large the video is"))
     else:
-        if evidence.bytes_received is not None:
-            checked.append(Check.BYTES_RECEIVED)
-        checked.append(Check.BYTES_STORED)
-        if evidence.bytes_received is not None and evidence.bytes_received != expected:
+        checked += [Check.BYTES_RECEIVED, Check.BYTES_STORED]
+        if evidence.bytes_received != expected:
             failures.append(
                 Failure(
                     Check.BYTES_RECEIVED,

@@ -1,0 +1,1 @@
+"""Entry points: the composition root, the Lambda handlers and the command line."""

@@ -71,8 +71,10 @@ def make_item(
     )
 
 
-def content_for(media_id: str, size: int) -> bytes:
+def content_for(media_id: str, size: int | None) -> bytes:
     """Deterministic bytes that differ between media ids."""
+    if size is None:
+        return b""
     seed = media_id.encode("ascii") + b"|"
     return (seed * (size // len(seed) + 1))[:size]
 
@@ -83,6 +85,8 @@ class FakeVideo:
     data: bytes
     announced_size: int | None = None
     """What the provider vouches for; None: the true length."""
+    size_unknown: bool = False
+    """The provider cannot say how large the video is."""
     cut_after: int | None = None
     """Stop the stream after this many bytes, as a body shorter than announced."""
     error: DomainError | None = None
@@ -99,6 +103,8 @@ class FakeDownload:
     @property
     def expected_size(self) -> int | None:
         video = self._video
+        if video.size_unknown:
+            return None
         return video.announced_size if video.announced_size is not None else len(video.data)
 
     def chunks(self) -> Iterator[bytes]:
@@ -276,7 +282,14 @@ class World:
 def _conformance(world: World) -> None:
     """Never called: mypy checks here that each fake satisfies its port."""
     checks: tuple[
-        MediaSource, SyncTracker, ObjectStore, Metrics, Notifier, Clock, CredentialStore, ProviderAuth
+        MediaSource,
+        SyncTracker,
+        ObjectStore,
+        Metrics,
+        Notifier,
+        Clock,
+        CredentialStore,
+        ProviderAuth,
     ] = (
         world.source,
         world.tracker,

@@ -95,7 +95,8 @@ def test_any_history_obeys_the_rules(item: MediaItem, history: list[Op]) -> None
         assert before.status is not SyncStatus.COMPLETED
         assert (record.lease is not None) == (record.status is SyncStatus.IN_PROGRESS)
         if record.status is SyncStatus.COMPLETED:
-            assert record.object_key is not None and record.error is None
+            assert record.object_key is not None
+            assert record.error is None
         if record.status is SyncStatus.FAILED:
             assert record.error == "boom"
 
@@ -110,7 +111,8 @@ def test_an_unexpired_lease_belongs_to_its_holder(item: MediaItem, seconds: int)
         record.fail("w2", later, "not mine")
     renewed = record.claim("w1", later, LEASE)
     assert renewed.retry_count == record.retry_count
-    assert renewed.lease is not None and renewed.lease.expires_at == later + LEASE
+    assert renewed.lease is not None
+    assert renewed.lease.expires_at == later + LEASE
 
 
 @given(ready_videos, st.integers(min_value=0, max_value=10**6))
@@ -118,7 +120,8 @@ def test_an_expired_lease_is_taken_over_as_a_retry(item: MediaItem, extra_second
     record = SyncRecord.discovered(item, EPOCH).claim("w1", EPOCH, LEASE)
     later = EPOCH + LEASE + timedelta(seconds=extra_seconds)
     taken = record.claim("w2", later, LEASE)
-    assert taken.lease is not None and taken.lease.holder == "w2"
+    assert taken.lease is not None
+    assert taken.lease.holder == "w2"
     assert taken.retry_count == record.retry_count + 1
 
 
@@ -133,5 +136,8 @@ def test_each_retry_after_failure_counts(item: MediaItem, attempts: int) -> None
 
 def test_error_messages_are_cut_to_a_bounded_length() -> None:
     item = make_item("m1")
-    failed = SyncRecord.discovered(item, EPOCH).claim("w", EPOCH, LEASE).fail("w", EPOCH, "x" * 10_000)
-    assert failed.error is not None and len(failed.error) == 2000
+    failed = (
+        SyncRecord.discovered(item, EPOCH).claim("w", EPOCH, LEASE).fail("w", EPOCH, "x" * 10_000)
+    )
+    assert failed.error is not None
+    assert len(failed.error) == 2000

@@ -1,0 +1,56 @@
+"""The house rule "dependencies point inward", checked on every module's imports."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_PACKAGES = {"domain", "adapters", "entrypoints", "infra", "sandbox"}
+
+# What each package may import of the project's own packages.
+ALLOWED = {
+    "domain": {"domain"},
+    "adapters": {"domain", "adapters"},
+    "entrypoints": {"domain", "adapters", "entrypoints"},
+    "infra": {"infra"},
+}
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def test_the_domain_imports_only_the_standard_library() -> None:
+    files = modules("domain")
+    assert files, "the domain package has no modules"
+    for path in files:
+        outside = imported_roots(path) - set(sys.stdlib_module_names) - {"domain", "__future__"}
+        assert not outside, f"{path.relative_to(ROOT)} imports {sorted(outside)}"
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_dependencies_point_inward(package: str) -> None:
+    for path in modules(package):
+        own = imported_roots(path) & PROJECT_PACKAGES
+        forbidden = own - ALLOWED[package]
+        assert not forbidden, f"{path.relative_to(ROOT)} imports {sorted(forbidden)}"
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import httpx\nfrom adapters.gopro import client\nfrom . import sibling\n")
+    assert imported_roots(sample) == {"httpx", "adapters"}

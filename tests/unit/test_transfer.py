@@ -1,0 +1,199 @@
+"""Discovery and the transfer of one video, scenario by scenario, with in-memory ports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from domain.errors import TransferRejectedError, TransientSourceError, UnknownMediaError
+from domain.rules import SelectionPolicy, SkipReason
+from domain.services import discover
+from domain.status import SyncStatus
+from domain.transfer import DEFAULT_LEASE, TransferResult, transfer_video
+from tests.fakes import FakeVideo, World, content_for, make_item
+
+
+def world_with(*videos: FakeVideo) -> World:
+    world = World()
+    for video in videos:
+        world.source.add(video)
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    return world
+
+
+def video(
+    media_id: str, size: int = 100, media_type: str = "Video", readiness: str = "ready"
+) -> FakeVideo:
+    item = make_item(media_id, size=size, media_type=media_type, readiness=readiness)
+    return FakeVideo(item, content_for(media_id, size))
+
+
+def test_discovery_records_new_videos_as_pending_and_skips_the_rest() -> None:
+    # Given a library with videos, a photo and an item still processing
+    world = World()
+    for fake in (
+        video("v1"),
+        video("v2"),
+        video("p1", media_type="Photo"),
+        video("t1", readiness="transcoding"),
+    ):
+        world.source.add(fake)
+    # When discovery runs twice
+    first = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    second = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    # Then the videos are chosen and recorded once; the others are counted by reason
+    assert first.media_ids == ("v1", "v2") == second.media_ids
+    assert (first.listed, first.new_records, second.new_records) == (4, 2, 0)
+    assert first.skipped == {SkipReason.NOT_A_VIDEO: 1, SkipReason.NOT_READY: 1}
+    assert {r.status for r in world.tracker.records.values()} == {SyncStatus.PENDING}
+    assert set(world.tracker.records) == {"v1", "v2"}
+
+
+def test_a_video_arrives_byte_for_byte_and_exactly_once() -> None:
+    world = world_with(video("v1", size=1000))
+    outcome = transfer_video("v1", "worker-1", world.ports())
+    assert outcome.result is TransferResult.COMPLETED
+    assert outcome.object_key == "gopro-videos/2026/01/GX010123.MP4"
+    assert world.store.objects[outcome.object_key].data == content_for("v1", 1000)
+    record = world.tracker.records["v1"]
+    assert record.status is SyncStatus.COMPLETED
+    assert (record.object_key, record.stored_size, record.transferred_at) == (
+        outcome.object_key,
+        1000,
+        world.clock.now(),
+    )
+    assert record.checksum is not None
+    assert record.checksum.algorithm == "CRC32"
+    assert world.metrics.synced == [("gopro", 1000)]
+    # A duplicate invocation (R4.3) reads nothing and writes nothing
+    served = world.source.bytes_served
+    again = transfer_video("v1", "worker-2", world.ports())
+    assert again.result is TransferResult.ALREADY_ARCHIVED
+    assert again.object_key == outcome.object_key
+    assert world.source.bytes_served == served
+    assert len(world.store.objects) == 1
+
+
+def test_same_name_same_month_takes_the_disambiguated_key() -> None:
+    world = world_with(video("v1"), video("v2"))
+    first = transfer_video("v1", "w", world.ports())
+    second = transfer_video("v2", "w", world.ports())
+    assert first.object_key == "gopro-videos/2026/01/GX010123.MP4"
+    assert second.object_key == "gopro-videos/2026/01/GX010123~v2.MP4"
+    assert world.store.objects[first.object_key or ""].data == content_for("v1", 100)
+    assert world.store.objects[second.object_key or ""].data == content_for("v2", 100)
+
+
+def test_a_short_body_stores_nothing_fails_and_alerts() -> None:
+    fake = video("v1", size=500)
+    fake.cut_after = 320
+    world = world_with(fake)
+    outcome = transfer_video("v1", "w", world.ports())
+    assert outcome.result is TransferResult.FAILED
+    assert not outcome.retryable
+    assert "ended after 320 of the expected 500 bytes" in (outcome.error or "")
+    assert world.store.objects == {}
+    assert world.tracker.records["v1"].status is SyncStatus.FAILED
+    assert "VerificationFailedError" in (world.tracker.records["v1"].error or "")
+    assert world.metrics.failed == [("gopro", "VerificationFailedError")]
+    assert len(world.notifier.alerts) == 1
+    assert "v1" in world.notifier.alerts[0][0]
+
+
+def test_a_source_that_sends_more_than_it_announced_is_cut_off() -> None:
+    fake = video("v1", size=500)
+    fake.announced_size = 200
+    world = world_with(fake)
+    outcome = transfer_video("v1", "w", world.ports())
+    assert outcome.result is TransferResult.FAILED
+    assert "more than the expected 200 bytes" in (outcome.error or "")
+    assert world.source.bytes_served < 200 + world.source.chunk_size
+    assert world.store.objects == {}
+
+
+def test_a_store_that_damages_the_bytes_fails_the_checksum_and_keeps_the_object() -> None:
+    world = world_with(video("v1"))
+    world.store.corrupt_next = True
+    outcome = transfer_video("v1", "w", world.ports())
+    assert outcome.result is TransferResult.FAILED
+    assert "checksum" in (outcome.error or "")
+    damaged = dict(world.store.objects)
+    assert len(damaged) == 1
+    assert len(world.notifier.alerts) == 1
+    # The next attempt finds the damaged object, overwrites nothing, and says what to do
+    retry = transfer_video("v1", "w", world.ports())
+    assert retry.result is TransferResult.FAILED
+    assert "was not overwritten" in (retry.error or "")
+    assert world.store.objects == damaged
+    assert world.tracker.records["v1"].retry_count == 1
+
+
+def test_an_object_stored_before_a_crash_is_checked_and_adopted() -> None:
+    # Given an earlier attempt that stored the object and died before recording success
+    world = world_with(video("v1", size=300))
+    key = "gopro-videos/2026/01/GX010123.MP4"
+    world.store.create(key, "v1", [content_for("v1", 300)], 300)
+    crashed = world.tracker.records["v1"].claim("dead-worker", world.clock.now(), DEFAULT_LEASE)
+    world.tracker.replace(world.tracker.records["v1"], crashed)
+    # When the lease has expired and another worker takes over
+    world.clock.advance(DEFAULT_LEASE)
+    outcome = transfer_video("v1", "w2", world.ports())
+    # Then the stored object is checked against the source's bytes, and nothing is uploaded
+    assert outcome.result is TransferResult.COMPLETED
+    assert outcome.object_key == key
+    assert world.source.streams_opened == 1
+    assert world.tracker.records["v1"].retry_count == 1
+    assert len(world.store.objects) == 1
+
+
+def test_a_video_someone_else_is_transferring_is_left_alone() -> None:
+    world = world_with(video("v1"))
+    held = world.tracker.records["v1"].claim("other", world.clock.now(), DEFAULT_LEASE)
+    world.tracker.replace(world.tracker.records["v1"], held)
+    world.clock.advance(timedelta(minutes=5))
+    outcome = transfer_video("v1", "me", world.ports())
+    assert outcome.result is TransferResult.BUSY
+    assert "leased by 'other'" in (outcome.error or "")
+    assert world.source.streams_opened == 0
+
+
+def test_transient_faults_fail_retryably_and_retries_are_counted() -> None:
+    fake = video("v1")
+    fake.error, fake.error_times = TransientSourceError("503 from the CDN"), 2
+    world = world_with(fake)
+    results = [transfer_video("v1", f"w{n}", world.ports()) for n in range(3)]
+    assert [r.result for r in results] == [
+        TransferResult.FAILED,
+        TransferResult.FAILED,
+        TransferResult.COMPLETED,
+    ]
+    assert results[0].retryable
+    assert results[0].error == "503 from the CDN"
+    assert world.tracker.records["v1"].retry_count == 2
+    assert world.metrics.failed == [("gopro", "TransientSourceError")] * 2
+    assert world.notifier.alerts == []
+
+
+def test_a_video_the_provider_refuses_fails_without_retry() -> None:
+    fake = video("v1")
+    fake.error = TransferRejectedError("404: media v1 is gone")
+    world = world_with(fake)
+    outcome = transfer_video("v1", "w", world.ports())
+    assert outcome.result is TransferResult.FAILED
+    assert not outcome.retryable
+
+
+def test_a_video_of_unknown_size_is_refused_before_any_byte_moves() -> None:
+    fake = FakeVideo(make_item("v1", size=None), b"abc", size_unknown=True)
+    world = world_with(fake)
+    outcome = transfer_video("v1", "w", world.ports())
+    assert outcome.result is TransferResult.FAILED
+    assert "never said how large" in (outcome.error or "")
+    assert world.source.streams_opened == 0
+    assert world.store.objects == {}
+
+
+def test_transferring_an_undiscovered_video_is_a_clear_error() -> None:
+    with pytest.raises(UnknownMediaError, match="run discovery"):
+        transfer_video("nope", "w", World().ports())
