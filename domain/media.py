@@ -71,7 +71,7 @@ class _FieldReader:
         value = self._fields.get(name)
         if value is None:
             return None
-        if isinstance(value, str) and value.isascii() and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._bad(name, f"should be a whole number of bytes, got {value!r:.40}")
@@ -83,18 +83,12 @@ class _FieldReader:
         value = self._fields.get(name)
         if value is None or value == "":
             return None
-        number: float
-        if isinstance(value, bool):
-            raise self._bad(name, f"should be milliseconds, got {value!r}")
-        if isinstance(value, int | float):
-            number = float(value)
-        elif isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                raise self._bad(name, f"should be milliseconds, got {value!r:.40}") from None
-        else:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self._bad(name, f"should be milliseconds, got {type(value).__name__}")
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            raise self._bad(name, f"should be milliseconds, got {value!r:.40}") from None
         if not number >= 0 or number == float("inf"):
             raise self._bad(name, f"should be a finite, non-negative duration, got {value!r:.40}")
         return number / 1000.0

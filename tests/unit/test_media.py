@@ -89,9 +89,14 @@ def test_only_id_and_upload_time_are_required() -> None:
         ("file_size", "big", "'file_size' should be a whole number"),
         ("file_size", True, "'file_size' should be a whole number"),
         ("file_size", 1.5, "'file_size' should be a whole number"),
+        ("file_size", "9" * 5000, "'file_size' should be a whole number"),
+        ("file_size", "١٢", "'file_size' should be a whole number"),
         ("source_duration", "long", "'source_duration' should be milliseconds"),
         ("source_duration", "-5", "'source_duration' should be a finite"),
         ("source_duration", "nan", "'source_duration' should be a finite"),
+        ("source_duration", 10**400, "'source_duration' should be milliseconds"),
+        ("source_duration", True, "'source_duration' should be milliseconds"),
+        ("source_duration", {"ms": 1}, "'source_duration' should be milliseconds"),
         ("filename", ["a"], "'filename' should be text"),
     ],
 )
@@ -123,7 +128,10 @@ KNOWN_FIELDS = [
 @given(
     st.dictionaries(
         st.one_of(st.sampled_from(KNOWN_FIELDS), st.text(max_size=8)),
-        st.one_of(json_values, st.sampled_from(["2020-04-07T03:35:27Z", "abcDEF123", "120"])),
+        st.one_of(
+            json_values,
+            st.sampled_from(["2020-04-07T03:35:27Z", "abcDEF123", "120", "9" * 5000, 10**400]),
+        ),
     )
 )
 def test_any_answer_gives_an_item_or_a_named_error(fields: dict[str, Any]) -> None:
