@@ -160,9 +160,7 @@ class SyncRecord:
         if self.lease is None or self.lease.holder != worker:
             raise NotLeaseHolderError(self.media_id, self.status.value, target.value, worker)
 
-    def complete(
-        self, worker: str, now: datetime, object_key: str, stored: StoredObject
-    ) -> SyncRecord:
+    def complete(self, worker: str, now: datetime, stored: StoredObject) -> SyncRecord:
         """The transfer was stored and verified: the video is archived for good."""
         self._require_holder(worker, SyncStatus.COMPLETED)
         return replace(
@@ -171,7 +169,7 @@ class SyncRecord:
             version=self.version + 1,
             updated_at=now,
             lease=None,
-            object_key=object_key,
+            object_key=stored.key,
             stored_size=stored.size_bytes,
             checksum=stored.checksum,
             transferred_at=now,

@@ -170,7 +170,7 @@ def transfer_video(
             raise VerificationFailedError(verdict.reason)
     except DomainError as error:
         return _fail(claimed, worker, ports, error)
-    done = claimed.complete(worker, ports.clock.now(), key, stored)
+    done = claimed.complete(worker, ports.clock.now(), stored)
     try:
         ports.tracker.replace(claimed, done)
     except ConcurrentUpdateError as error:

@@ -68,7 +68,7 @@ def apply(record: SyncRecord, op: Op, now_offset: timedelta) -> SyncRecord:
         return record.claim(op.worker, now, LEASE)
     if op.kind == "complete":
         stored = StoredObject("gopro-videos/2026/01/x.MP4", 1, None, record.media_id)
-        return record.complete(op.worker, now, stored.key, stored)
+        return record.complete(op.worker, now, stored)
     return record.fail(op.worker, now, "boom")
 
 

@@ -28,7 +28,7 @@ LEASE = timedelta(minutes=20)
 def completed(record: SyncRecord) -> SyncRecord:
     claimed = record.claim("w", EPOCH, LEASE)
     stored = StoredObject("k", 1, None, record.media_id)
-    return claimed.complete("w", EPOCH, "k", stored)
+    return claimed.complete("w", EPOCH, stored)
 
 
 libraries = st.lists(media_items(media_id=st.sampled_from(["a", "b", "c", "d", "e", "f"])))
