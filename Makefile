@@ -1,7 +1,7 @@
 # One test command: lint, strict types, then the tests.
 VENV ?= .venv
 PY := $(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,python3)
-PACKAGES := domain adapters entrypoints infra tests
+PACKAGES := domain adapters entrypoints infra sandbox tests bench
 
 .PHONY: install test lint typecheck unit soak
 

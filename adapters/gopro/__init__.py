@@ -1,0 +1,1 @@
+"""GoPro Cloud adapters (httpx), following shared/spec/gopro-cloud-api.md."""

@@ -1,0 +1,174 @@
+"""Resolving and streaming one original from GoPro Cloud.
+
+**What is archived.** The `source` variation, never `files[]` or a proxy. Chaptered media
+(several `source` chapters) is archived as GoPro's server-side `concat`: one playable file
+for one media id, as the web app downloads it. Chaptered media without a `concat` is
+refused with a clear error rather than archived in part.
+
+**The size.** The listing's `file_size` for a single source; when it is null, and always
+for a `concat` (whose length the listing does not give), the `head` URL's Content-Length.
+
+**The stream** resumes with `Range` from the last byte received when a connection drops,
+resolves the download again when a signed URL has expired (403), backs off on 5xx and 429,
+and gives up after a bounded number of failures without progress. It holds one chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from adapters.gopro.errors import GoProProtocolError, redact
+from adapters.gopro.http import backoff, retry_after_seconds, send
+from adapters.gopro.settings import GoProSettings
+from adapters.gopro.urls import check_download_url
+from domain.errors import TransferRejectedError, TransientSourceError
+from domain.model import MediaItem
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+@dataclass(frozen=True)
+class Original:
+    url: str
+    head_url: str
+    concat: bool
+
+
+def choose_original(body: object, media_id: str, allow_loopback: bool) -> Original:
+    """Pick the original out of a `/media/{id}/download` answer (see the module docstring)."""
+    where = f"download of {media_id}"
+    embedded = body.get("_embedded") if isinstance(body, dict) else None
+    variations = embedded.get("variations") if isinstance(embedded, dict) else None
+    if not isinstance(variations, list):
+        raise GoProProtocolError(f"{where}: '_embedded.variations' is missing or not a list")
+    entries = [v for v in variations if isinstance(v, dict)]
+    sources = [v for v in entries if v.get("label") == "source"]
+    concat = len(sources) > 1
+    if concat:
+        joined = [v for v in entries if v.get("label") == "concat"]
+        if not joined:
+            raise TransferRejectedError(
+                f"{where}: chaptered media with {len(sources)} source chapters and no concat"
+            )
+        chosen = joined[0]
+    elif sources:
+        chosen = sources[0]
+    else:
+        labels = sorted({str(v.get("label")) for v in entries})
+        raise TransferRejectedError(f"{where}: no source variation, only {labels}")
+    url, head = chosen.get("url"), chosen.get("head")
+    if not isinstance(url, str) or not isinstance(head, str):
+        raise GoProProtocolError(f"{where}: the chosen variation lacks 'url' or 'head'")
+    check_download_url(url, allow_loopback)
+    check_download_url(head, allow_loopback)
+    return Original(url, head, concat)
+
+
+class GoProDownload:
+    """One resolved original: its expected size, and a resumable stream of its bytes."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        settings: GoProSettings,
+        item: MediaItem,
+        resolve: Callable[[], Original],
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._item = item
+        self._resolve = resolve
+        self._original = resolve()
+        self._size = item.size_bytes if not self._original.concat else None
+        if self._size is None:
+            self._size = self._head_size()
+
+    @property
+    def expected_size(self) -> int | None:
+        return self._size
+
+    def _head_size(self) -> int:
+        for _ in range(self._settings.url_refreshes + 1):
+            response = send(self._client, self._settings, "HEAD", self._original.head_url)
+            if response.status_code == 403:
+                self._original = self._resolve()
+                continue
+            length = response.headers.get("Content-Length", "")
+            if response.status_code != 200 or not length.isdigit():
+                raise GoProProtocolError(
+                    f"HEAD {redact(self._original.head_url)} answered HTTP "
+                    f"{response.status_code} without a usable Content-Length"
+                )
+            return int(length)
+        raise TransientSourceError(f"the download URLs of {self._item.media_id} kept expiring")
+
+    def chunks(self) -> Iterator[bytes]:
+        settings = self._settings
+        offset, total = 0, self._size
+        failures = refreshes = 0
+        last_problem = "no answer"
+        while total is None or offset < total:
+            if failures >= settings.stream_attempts:
+                raise TransientSourceError(
+                    f"download of {self._item.media_id} stopped at byte {offset} of {total}: "
+                    f"{failures} tries in a row made no progress ({last_problem})"
+                )
+            headers = {"Range": f"bytes={offset}-"} if offset else {}
+            retry_after: float | None = None
+            before = offset
+            try:
+                with self._client.stream("GET", self._original.url, headers=headers) as response:
+                    status = response.status_code
+                    if status == 403:
+                        refreshes += 1
+                        if refreshes > settings.url_refreshes:
+                            raise TransientSourceError(
+                                f"the download URL of {self._item.media_id} kept expiring"
+                            )
+                        self._original = self._resolve()
+                        continue
+                    if status >= 500 or status == 429:
+                        retry_after = retry_after_seconds(response)
+                        raise _Retry(f"HTTP {status}")
+                    if status == 404:
+                        raise TransferRejectedError(f"GoPro no longer serves {self._item.media_id}")
+                    total = _check_start(response, offset, total, self._item.media_id)
+                    for chunk in response.iter_bytes(settings.chunk_size):
+                        offset += len(chunk)
+                        yield chunk
+                    if total is None:
+                        return  # no length announced: the clean end of the body is the end
+            except (httpx.TransportError, _Retry) as error:
+                last_problem = str(error) or type(error).__name__
+                if offset > before:
+                    failures = 0
+                failures += 1
+                settings.sleep(backoff(settings, failures, retry_after))
+
+
+class _Retry(Exception):
+    """A status answer worth another try."""
+
+
+def _check_start(
+    response: httpx.Response, offset: int, total: int | None, media_id: str
+) -> int | None:
+    """The stream's total length, after checking the answer starts where it was asked to."""
+    if offset == 0 and response.status_code == 200:
+        length = response.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() else total
+    if response.status_code == 206:
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+        if match is None or int(match.group(1)) != offset:
+            raise GoProProtocolError(
+                f"download of {media_id}: asked for bytes from {offset}, got "
+                f"{response.headers.get('Content-Range')!r}"
+            )
+        return int(match.group(3))
+    raise GoProProtocolError(
+        f"download of {media_id}: HTTP {response.status_code} to a request from byte {offset}"
+    )

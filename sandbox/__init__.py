@@ -1,0 +1,1 @@
+"""The local world: emulated GoPro Cloud (and, later, emulated AWS) on loopback."""

@@ -1,0 +1,1 @@
+"""A GoPro Cloud emulator: a real HTTP server on loopback that follows the contract."""

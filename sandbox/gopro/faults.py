@@ -1,0 +1,78 @@
+"""The emulator's fault knobs. Tests set them on a running emulator; each takes effect at
+the next request. Where the contract marks a behaviour [guess], a knob chooses it."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    server_error_rate: float = 0.0
+    """Share of requests (API and file) answered 503, drawn from a seeded generator."""
+    server_errors_next: int = 0
+    """The next N requests answer 503."""
+    too_many_requests_next: int = 0
+    """The next N requests answer 429 with Retry-After."""
+    retry_after_seconds: float = 1.0
+    drop_after_bytes: int | None = None
+    """Close each file response after this many body bytes (a dropped connection)."""
+    drops_left: int | None = None
+    """How many responses to drop; None: every one."""
+    short_body_bytes: int = 0
+    """The stored files lack their last N bytes, while lengths announce them whole."""
+    file_size_override: dict[str, int | None] = field(default_factory=dict)
+    """Media id -> the `file_size` the listing claims, whatever the bytes are."""
+    url_ttl_seconds: float = 3600.0
+    throughput_bytes_per_second: float | None = None
+    reject_tokens: bool = False
+    """Answer 401 to every bearer of a token, valid or not."""
+    require_accept: bool = True
+    """Answer 406 to media calls without the GoPro media type in Accept."""
+    rotate_refresh_token: bool = True
+    """[guess] Whether a refresh answers with a new refresh token."""
+    max_per_page: int = 100
+    """[guess] The largest page the search returns."""
+    short_pages_next: int = 0
+    """The next N listing pages come back with half their items."""
+    listing_errors: list[dict[str, object]] = field(default_factory=list)
+    """Returned in `_embedded.errors` of every listing page while non-empty."""
+    seed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng.seed(self.seed)
+
+    def take_error(self) -> int | None:
+        """The status to answer instead of serving, if a fault says so: 503 or 429."""
+        with self._lock:
+            if self.too_many_requests_next > 0:
+                self.too_many_requests_next -= 1
+                return 429
+            if self.server_errors_next > 0:
+                self.server_errors_next -= 1
+                return 503
+            if self.server_error_rate and self._rng.random() < self.server_error_rate:
+                return 503
+        return None
+
+    def take_drop(self) -> int | None:
+        """How many body bytes to send before dropping this response; None: send it all."""
+        with self._lock:
+            if self.drop_after_bytes is None:
+                return None
+            if self.drops_left is not None:
+                if self.drops_left <= 0:
+                    return None
+                self.drops_left -= 1
+            return self.drop_after_bytes
+
+    def take_short_page(self) -> bool:
+        with self._lock:
+            if self.short_pages_next > 0:
+                self.short_pages_next -= 1
+                return True
+        return False

@@ -1,0 +1,240 @@
+"""The emulator's request handler: one method per route of the contract."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from http import HTTPStatus
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox.gopro.content import iter_content
+
+if TYPE_CHECKING:
+    from sandbox.gopro.server import GoProEmulator
+
+MEDIA_TYPE = "application/vnd.gopro.jk.media+json"
+_DOWNLOAD = re.compile(r"/media/([^/]+)/download")
+_FILE = re.compile(r"/files/([^/]+)")
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GoProCloudEmulator/1"
+
+    @property
+    def emulator(self) -> GoProEmulator:
+        return self.server.emulator  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: signed URLs and tokens stay out of any log."""
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _token(self) -> str | None:
+        authorization = self.headers.get("Authorization", "")
+        if authorization.startswith("Bearer "):
+            return authorization.removeprefix("Bearer ").strip()
+        cookie = SimpleCookie(self.headers.get("Cookie", ""))
+        morsel = cookie.get("gp_access_token")
+        return morsel.value if morsel else None
+
+    def _fault(self) -> bool:
+        status = self.emulator.faults.take_error()
+        if status is None:
+            return False
+        headers = {}
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            headers["Retry-After"] = f"{self.emulator.faults.retry_after_seconds:g}"
+        self._json(status, {"error": HTTPStatus(status).phrase}, headers)
+        return True
+
+    def _authorised_media_call(self) -> bool:
+        if not self.emulator.token_valid(self._token()):
+            self._json(401, {"error": "unauthorized", "message": "token rejected"})
+            return False
+        if self.emulator.faults.require_accept and MEDIA_TYPE not in self.headers.get("Accept", ""):
+            self._json(406, {"error": "not acceptable"})
+            return False
+        return True
+
+    def _route(self) -> None:
+        url = urlsplit(self.path)
+        self.emulator.log(self.command, url.path, self.headers.get("Range"))
+        if self._fault():
+            return
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        if self.command == "POST" and url.path == "/v1/oauth2/token":
+            self._token_endpoint()
+        elif (match := _FILE.fullmatch(url.path)) and self.command in ("GET", "HEAD"):
+            self._file(match.group(1), query)
+        elif self.command != "GET":
+            self._json(405, {"error": "method not allowed"})
+        elif not self._authorised_media_call():
+            return
+        elif url.path == "/media/user":
+            self._json(200, {"id": self.emulator.user_id, "email": "user@example.invalid"})
+        elif url.path == "/media/search":
+            self._search(query)
+        elif match := _DOWNLOAD.fullmatch(url.path):
+            self._download(match.group(1))
+        else:
+            self._json(404, {"error": "not found"})
+
+    do_GET = do_HEAD = do_POST = _route
+
+    # -- routes ----------------------------------------------------------------------------
+    def _token_endpoint(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        emulator = self.emulator
+        if (
+            form.get("client_id") != emulator.client_id
+            or form.get("client_secret") != emulator.client_secret
+        ):
+            self._json(401, {"error": "invalid_client"})
+            return
+        if form.get("grant_type") != "refresh_token" or (
+            form.get("refresh_token") != emulator.refresh_token
+        ):
+            self._json(400, {"error": "invalid_grant"})
+            return
+        if emulator.faults.rotate_refresh_token:
+            emulator.refresh_token = "emu-refresh-" + emulator.issue_token()[4:]
+        self._json(
+            200,
+            {
+                "access_token": emulator.issue_token(),
+                "refresh_token": emulator.refresh_token,
+                "expires_in": emulator.token_lifetime_seconds,
+                "resource_owner_id": emulator.user_id,
+                "token_type": "Bearer",
+            },
+        )
+
+    def _search(self, query: dict[str, str]) -> None:
+        faults = self.emulator.faults
+        try:
+            page = max(1, int(query.get("page", "1")))
+            per_page = min(faults.max_per_page, max(1, int(query.get("per_page", "30"))))
+        except ValueError:
+            self._json(400, {"error": "page and per_page must be numbers"})
+            return
+        media = self.emulator.ordered_media()
+        total_pages = (len(media) + per_page - 1) // per_page
+        items = media[(page - 1) * per_page : page * per_page]
+        if items and faults.take_short_page():
+            items = items[: len(items) // 2]
+        listed = [
+            m.listing_fields(faults.file_size_override.get(m.id, m.api_file_size)) for m in items
+        ]
+        self._json(
+            200,
+            {
+                "_pages": {
+                    "current_page": page,
+                    "per_page": per_page,
+                    "total_items": len(media),
+                    "total_pages": total_pages,
+                },
+                "_embedded": {"errors": list(faults.listing_errors), "media": listed},
+            },
+        )
+
+    def _download(self, media_id: str) -> None:
+        media = self.emulator.media.get(media_id)
+        if media is None:
+            self._json(404, {"error": "not found", "message": f"no media {media_id}"})
+            return
+        sign = self.emulator.signed_url
+
+        def entry(content_id: str, **extra: object) -> dict[str, object]:
+            return {**extra, "url": sign(content_id), "head": sign(content_id, "HEAD")}
+
+        if media.chapters:
+            sources = [
+                entry(f"{media.id}-{n}", label="source", item_number=n, type="mp4")
+                for n in range(1, len(media.chapters) + 1)
+            ]
+            sources.append(entry(media.id, label="concat", type="mp4"))
+        else:
+            sources = [entry(media.id, label="source", item_number=1, type="mp4")]
+        proxy = entry(f"{media.id}-proxy", label="high_res_proxy_mp4", type="mp4")
+        self._json(
+            200,
+            {
+                "filename": media.filename,
+                "_embedded": {
+                    "files": [entry(f"{media.id}-proxy", item_number=1, camera_position="default")],
+                    "variations": [*sources, proxy],
+                    "sidecar_files": [entry(f"{media.id}-gpmf", label="gpmf", type="1.mp4")],
+                },
+            },
+        )
+
+    def _file(self, content_id: str, query: dict[str, str]) -> None:
+        emulator = self.emulator
+        entry = emulator.files.get(content_id)
+        signed = emulator.signature_valid(
+            content_id, query.get("expires", ""), self.command, query.get("sig", "")
+        )
+        if entry is None or not signed or query.get("method") != self.command:
+            self._json(403, {"error": "AccessDenied", "message": "Request has expired"})
+            return
+        length = entry.length
+        start, end = 0, length - 1
+        requested = self.headers.get("Range")
+        if requested:
+            match = _RANGE.fullmatch(requested.strip())
+            if match is None or int(match.group(1)) >= length:
+                self._json(
+                    416, {"error": "range not satisfiable"}, {"Content-Range": f"*/{length}"}
+                )
+                return
+            start = int(match.group(1))
+            end = min(length - 1, int(match.group(2))) if match.group(2) else length - 1
+        self.send_response(206 if requested else 200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if requested:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{length}")
+        self.end_headers()
+        if self.command == "GET":
+            self._body(content_id, start, end + 1, length - emulator.faults.short_body_bytes)
+
+    def _body(self, content_id: str, start: int, stop: int, stored: int) -> None:
+        faults = self.emulator.faults
+        limit = min(stop, max(start, stored))
+        drop = faults.take_drop()
+        if drop is not None:
+            limit = min(limit, start + drop)
+        rate = faults.throughput_bytes_per_second
+        began, sent = time.monotonic(), 0
+        try:
+            for chunk in iter_content(content_id, start, limit):
+                self.wfile.write(chunk)
+                sent += len(chunk)
+                if rate:
+                    ahead = sent / rate - (time.monotonic() - began)
+                    if ahead > 0:
+                        time.sleep(ahead)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            return
+        if limit < stop:  # announced more than it sends: cut the connection
+            self.close_connection = True

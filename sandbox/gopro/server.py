@@ -1,0 +1,169 @@
+"""The GoPro Cloud emulator: a threaded HTTP server on loopback that follows
+shared/spec/gopro-cloud-api.md: token endpoint, /media/user, /media/search (HAL pages),
+/media/{id}/download (expiring signed URLs), and file URLs with HEAD and Range."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+
+from sandbox.gopro.content import sha256_of
+from sandbox.gopro.faults import Faults
+from sandbox.gopro.handler import EmulatorHandler
+from sandbox.gopro.library import EmulatedMedia
+
+MEDIA_TYPE = "application/vnd.gopro.jk.media+json"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A downloadable file: which content it serves and how long it is."""
+
+    content_id: str
+    length: int
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    range: str | None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    emulator: GoProEmulator
+
+
+class GoProEmulator:
+    """Hosts a library on 127.0.0.1. Use as a context manager, or start() and stop()."""
+
+    def __init__(
+        self,
+        library: Iterable[EmulatedMedia] = (),
+        *,
+        faults: Faults | None = None,
+        client_id: str = "emulator-client",
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        session_token: str | None = None,
+        user_id: str = "emulated-user",
+        token_lifetime_seconds: int = 86_400,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.faults = faults or Faults()
+        self.client_id = client_id
+        # Credentials nobody can know in advance, unless a test chooses them.
+        self.client_secret = client_secret or secrets.token_urlsafe(24)
+        self.refresh_token = refresh_token or "emu-refresh-" + secrets.token_urlsafe(24)
+        self.session_token = session_token or "emu-session-" + secrets.token_urlsafe(24)
+        self.user_id = user_id
+        self.token_lifetime_seconds = token_lifetime_seconds
+        self.media: dict[str, EmulatedMedia] = {}
+        self.files: dict[str, FileEntry] = {}
+        self.requests: list[LoggedRequest] = []
+        self._tokens: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._key = secrets.token_bytes(32)
+        self._server = _Server((host, port), EmulatorHandler)
+        self._server.emulator = self
+        self._thread: threading.Thread | None = None
+        for media in library:
+            self.add(media)
+
+    # -- library ---------------------------------------------------------------------------
+    def add(self, media: EmulatedMedia) -> None:
+        with self._lock:
+            self.media[media.id] = media
+            self.files[media.id] = FileEntry(media.id, media.size)
+            for number, size in enumerate(media.chapters, start=1):
+                self.files[f"{media.id}-{number}"] = FileEntry(f"{media.id}-{number}", size)
+            proxy = f"{media.id}-proxy"
+            self.files[proxy] = FileEntry(proxy, max(1, media.size // 10))
+            self.files[f"{media.id}-gpmf"] = FileEntry(f"{media.id}-gpmf", 1_000)
+
+    def ordered_media(self) -> list[EmulatedMedia]:
+        """The listing's order: newest upload first, as the web app shows it."""
+        with self._lock:
+            return sorted(self.media.values(), key=lambda m: (m.created_at, m.id), reverse=True)
+
+    def original_sha256(self, media_id: str) -> str:
+        """SHA-256 of the bytes an archive of this media must hold."""
+        media = self.media[media_id]
+        return sha256_of(media.id, media.size - self.faults.short_body_bytes)
+
+    # -- tokens ----------------------------------------------------------------------------
+    def issue_token(self) -> str:
+        token = "emu-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = time.time() + self.token_lifetime_seconds
+        return token
+
+    def token_valid(self, token: str | None) -> bool:
+        if token is None or self.faults.reject_tokens:
+            return False
+        if hmac.compare_digest(token, self.session_token):
+            return True
+        with self._lock:
+            expires = self._tokens.get(token)
+        return expires is not None and time.time() < expires
+
+    # -- signed URLs -----------------------------------------------------------------------
+    def _signature(self, content_id: str, expires: int, method: str) -> str:
+        message = f"{content_id}|{expires}|{method}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def signed_url(self, content_id: str, method: str = "GET") -> str:
+        expires = int(time.time() + self.faults.url_ttl_seconds)
+        sig = self._signature(content_id, expires, method)
+        return f"{self.base_url}/files/{content_id}?expires={expires}&method={method}&sig={sig}"
+
+    def signature_valid(self, content_id: str, expires: str, method: str, sig: str) -> bool:
+        try:
+            deadline = int(expires)
+        except ValueError:
+            return False
+        expected = self._signature(content_id, deadline, method)
+        return hmac.compare_digest(expected, sig) and time.time() < deadline
+
+    # -- server ----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def log(self, method: str, path: str, range_header: str | None) -> None:
+        with self._lock:
+            self.requests.append(LoggedRequest(method, path, range_header))
+
+    def start(self) -> GoProEmulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="gopro-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> GoProEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
