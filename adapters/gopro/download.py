@@ -10,7 +10,8 @@ for a `concat` (whose length the listing does not give), the `head` URL's Conten
 
 **The stream** resumes with `Range` from the last byte received when a connection drops,
 resolves the download again when a signed URL has expired (403), backs off on 5xx and 429,
-and gives up after a bounded number of failures without progress. It holds one chunk.
+and gives up after a bounded number of failures without progress. It holds one network
+read (at most 64 KiB) at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import httpx
 from adapters.gopro.errors import GoProProtocolError, redact
 from adapters.gopro.http import backoff, retry_after_seconds, send
 from adapters.gopro.settings import GoProSettings
-from adapters.gopro.urls import check_download_url
 from domain.errors import TransferRejectedError, TransientSourceError
 from domain.model import MediaItem
 
@@ -38,7 +38,7 @@ class Original:
     concat: bool
 
 
-def choose_original(body: object, media_id: str, allow_loopback: bool) -> Original:
+def choose_original(body: object, media_id: str) -> Original:
     """Pick the original out of a `/media/{id}/download` answer (see the module docstring)."""
     where = f"download of {media_id}"
     embedded = body.get("_embedded") if isinstance(body, dict) else None
@@ -63,8 +63,6 @@ def choose_original(body: object, media_id: str, allow_loopback: bool) -> Origin
     url, head = chosen.get("url"), chosen.get("head")
     if not isinstance(url, str) or not isinstance(head, str):
         raise GoProProtocolError(f"{where}: the chosen variation lacks 'url' or 'head'")
-    check_download_url(url, allow_loopback)
-    check_download_url(head, allow_loopback)
     return Original(url, head, concat)
 
 
@@ -137,17 +135,17 @@ class GoProDownload:
                     if status == 404:
                         raise TransferRejectedError(f"GoPro no longer serves {self._item.media_id}")
                     total = _check_start(response, offset, total, self._item.media_id)
-                    for chunk in response.iter_bytes(settings.chunk_size):
+                    # Chunks as they arrive (one network read each): a re-chunking buffer
+                    # would lose its partial chunk when the connection drops.
+                    for chunk in response.iter_bytes():
                         offset += len(chunk)
                         yield chunk
                     if total is None:
                         return  # no length announced: the clean end of the body is the end
             except (httpx.TransportError, _Retry) as error:
                 last_problem = str(error) or type(error).__name__
-                if offset > before:
-                    failures = 0
-                failures += 1
-                settings.sleep(backoff(settings, failures, retry_after))
+                failures = 0 if offset > before else failures + 1
+                settings.sleep(backoff(settings, max(1, failures), retry_after))
 
 
 class _Retry(Exception):

@@ -35,7 +35,6 @@ class GoProSettings:
     """No single wait is longer; a Retry-After above it ends the call instead."""
     retry_budget: float = 120.0
     """No call keeps retrying past this many seconds."""
-    chunk_size: int = 1 << 20
     stream_attempts: int = 6
     """Consecutive failed reads of a download, without a byte of progress, before giving up."""
     url_refreshes: int = 3
@@ -52,7 +51,7 @@ class GoProSettings:
             )
         if not 1 <= self.page_size <= 100:
             raise InvalidSettingError("gopro page_size", "must be between 1 and 100")
-        for name in ("api_attempts", "stream_attempts", "chunk_size", "max_pages"):
+        for name in ("api_attempts", "stream_attempts", "url_refreshes", "max_pages"):
             if getattr(self, name) < 1:
                 raise InvalidSettingError(f"gopro {name}", "must be at least 1")
 

@@ -12,6 +12,7 @@ from adapters.gopro.errors import GoProProtocolError
 from adapters.gopro.http import api_headers, send
 from adapters.gopro.listing import ListingPage, ListingReport, parse_search_page
 from adapters.gopro.settings import GoProSettings
+from adapters.gopro.urls import check_download_url
 from domain.credentials import Credentials
 from domain.errors import CredentialsRejectedError, TransferRejectedError
 from domain.model import MediaItem
@@ -89,7 +90,10 @@ class GoProMediaSource:
             body = response.json()
         except ValueError:
             raise GoProProtocolError(f"download of {media_id}: the answer is not JSON") from None
-        return choose_original(body, media_id, self._settings.allow_loopback)
+        original = choose_original(body, media_id)
+        check_download_url(original.url, self._settings.allow_loopback)
+        check_download_url(original.head_url, self._settings.allow_loopback)
+        return original
 
     def open_download(self, item: MediaItem) -> MediaDownload:
         return GoProDownload(

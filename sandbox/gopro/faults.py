@@ -26,6 +26,8 @@ class Faults:
     file_size_override: dict[str, int | None] = field(default_factory=dict)
     """Media id -> the `file_size` the listing claims, whatever the bytes are."""
     url_ttl_seconds: float = 3600.0
+    url_base: str | None = None
+    """Hand out signed URLs on this base instead of the emulator's own (a hostile answer)."""
     throughput_bytes_per_second: float | None = None
     reject_tokens: bool = False
     """Answer 401 to every bearer of a token, valid or not."""

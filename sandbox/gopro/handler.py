@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler
@@ -20,6 +21,17 @@ MEDIA_TYPE = "application/vnd.gopro.jk.media+json"
 _DOWNLOAD = re.compile(r"/media/([^/]+)/download")
 _FILE = re.compile(r"/files/([^/]+)")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    range: str | None
+    bearer: bool
+    """The request carried an Authorization header."""
+    cookie: bool
+    """The request carried a gp_access_token cookie."""
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -74,7 +86,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         url = urlsplit(self.path)
-        self.emulator.log(self.command, url.path, self.headers.get("Range"))
+        self.emulator.log(
+            LoggedRequest(
+                self.command,
+                url.path,
+                self.headers.get("Range"),
+                bearer="Authorization" in self.headers,
+                cookie="gp_access_token" in self.headers.get("Cookie", ""),
+            )
+        )
         if self._fault():
             return
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
@@ -224,15 +244,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if drop is not None:
             limit = min(limit, start + drop)
         rate = faults.throughput_bytes_per_second
+        # Capped: chunks of 1/20 s each, each sent no earlier than the cap allows.
+        chunk_size = max(1, int(rate / 20)) if rate else 1 << 20
         began, sent = time.monotonic(), 0
         try:
-            for chunk in iter_content(content_id, start, limit):
+            for chunk in iter_content(content_id, start, limit, chunk_size):
+                if rate:
+                    early = (sent + len(chunk)) / rate - (time.monotonic() - began)
+                    if early > 0:
+                        time.sleep(early)
                 self.wfile.write(chunk)
                 sent += len(chunk)
-                if rate:
-                    ahead = sent / rate - (time.monotonic() - began)
-                    if ahead > 0:
-                        time.sleep(ahead)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return

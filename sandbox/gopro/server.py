@@ -16,10 +16,8 @@ from types import TracebackType
 
 from sandbox.gopro.content import sha256_of
 from sandbox.gopro.faults import Faults
-from sandbox.gopro.handler import EmulatorHandler
+from sandbox.gopro.handler import EmulatorHandler, LoggedRequest
 from sandbox.gopro.library import EmulatedMedia
-
-MEDIA_TYPE = "application/vnd.gopro.jk.media+json"
 
 
 @dataclass(frozen=True)
@@ -28,13 +26,6 @@ class FileEntry:
 
     content_id: str
     length: int
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    method: str
-    path: str
-    range: str | None
 
 
 class _Server(ThreadingHTTPServer):
@@ -124,7 +115,8 @@ class GoProEmulator:
     def signed_url(self, content_id: str, method: str = "GET") -> str:
         expires = int(time.time() + self.faults.url_ttl_seconds)
         sig = self._signature(content_id, expires, method)
-        return f"{self.base_url}/files/{content_id}?expires={expires}&method={method}&sig={sig}"
+        base = self.faults.url_base or self.base_url
+        return f"{base}/files/{content_id}?expires={expires}&method={method}&sig={sig}"
 
     def signature_valid(self, content_id: str, expires: str, method: str, sig: str) -> bool:
         try:
@@ -140,13 +132,16 @@ class GoProEmulator:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def log(self, method: str, path: str, range_header: str | None) -> None:
+    def log(self, entry: LoggedRequest) -> None:
         with self._lock:
-            self.requests.append(LoggedRequest(method, path, range_header))
+            self.requests.append(entry)
 
     def start(self) -> GoProEmulator:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="gopro-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="gopro-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -17,6 +17,7 @@ ALLOWED = {
     "adapters": {"domain", "adapters"},
     "entrypoints": {"domain", "adapters", "entrypoints"},
     "infra": {"infra"},
+    "sandbox": {"sandbox"},
 }
 
 

@@ -1,0 +1,199 @@
+"""Resolving and streaming originals from the emulator, through every download fault knob."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.gopro.errors import UnsafeUrlError
+from adapters.gopro.settings import GoProSettings
+from adapters.gopro.source import GoProMediaSource
+from domain.errors import TransferRejectedError, TransientSourceError
+from domain.model import MediaItem
+from domain.rules import SelectionPolicy
+from domain.services import discover
+from domain.status import SyncStatus
+from domain.transfer import TransferPorts, TransferResult, transfer_video
+from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.server import GoProEmulator
+from tests.fakes import (
+    FixedClock,
+    InMemoryObjectStore,
+    InMemorySyncTracker,
+    RecordingMetrics,
+    RecordingNotifier,
+)
+
+WHEN = datetime(2024, 5, 17, 8, 30, tzinfo=UTC)
+
+
+def add_video(emulator: GoProEmulator, media_id: str, size: int, **extra: object) -> MediaItem:
+    media = EmulatedMedia(media_id, f"{media_id}.MP4", "MP4", "Video", WHEN, WHEN, size)
+    for name, value in extra.items():
+        setattr(media, name, value)
+    emulator.add(media)
+    return MediaItem(
+        "gopro", media_id, media.filename, media.api_file_size, WHEN, WHEN, 1.0, media.type, "ready"
+    )
+
+
+def sha256(chunks: object) -> tuple[str, int]:
+    digest, count = hashlib.sha256(), 0
+    for chunk in chunks:  # type: ignore[attr-defined]
+        digest.update(chunk)
+        count += len(chunk)
+    return digest.hexdigest(), count
+
+
+def test_the_source_variation_is_streamed_not_a_proxy(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    item = add_video(emulator, "single1", 300_000)
+    download = source.open_download(item)
+    assert download.expected_size == 300_000
+    assert sha256(download.chunks()) == (emulator.original_sha256("single1"), 300_000)
+    files = [r for r in emulator.requests if r.path.startswith("/files/")]
+    assert [r.path for r in files] == ["/files/single1"]
+    assert not any(r.bearer or r.cookie for r in files)  # no token ever reaches a file URL
+
+
+def test_chaptered_media_is_archived_as_the_concat_sized_by_head(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    item = add_video(
+        emulator, "chapters1", 90_001, type="Chaptered", chapters=[30_001, 30_000, 30_000]
+    )
+    download = source.open_download(item)
+    assert download.expected_size == 90_001
+    assert sha256(download.chunks()) == (emulator.original_sha256("chapters1"), 90_001)
+    assert ("HEAD", "/files/chapters1") in [(r.method, r.path) for r in emulator.requests]
+
+
+def test_an_unknown_size_comes_from_head(emulator: GoProEmulator, source: GoProMediaSource) -> None:
+    item = add_video(emulator, "processing1", 12_345, ready_to_view="transcoding")
+    assert item.size_bytes is None
+    assert source.open_download(item).expected_size == 12_345
+
+
+def test_a_dropped_connection_resumes_from_the_last_byte(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    item = add_video(emulator, "drop1", 1_000_000)
+    emulator.faults.drop_after_bytes = 300_000
+    digest = sha256(source.open_download(item).chunks())
+    assert digest == (emulator.original_sha256("drop1"), 1_000_000)
+    ranges = [r.range for r in emulator.requests if r.path == "/files/drop1"]
+    assert ranges == [None, "bytes=300000-", "bytes=600000-", "bytes=900000-"]
+
+
+def test_a_body_shorter_than_announced_gives_up_after_bounded_tries(
+    emulator: GoProEmulator, source: GoProMediaSource, settings: GoProSettings
+) -> None:
+    item = add_video(emulator, "short1", 200_000)
+    emulator.faults.short_body_bytes = 1_000
+    with pytest.raises(TransientSourceError, match="stopped at byte 199000 of 200000") as caught:
+        sha256(source.open_download(item).chunks())
+    assert "sig=" not in str(caught.value)
+    tries = [r for r in emulator.requests if r.path == "/files/short1"]
+    assert len(tries) == settings.stream_attempts + 1
+
+
+def test_an_expired_url_is_resolved_again(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    item = add_video(emulator, "expiry1", 50_000)
+    emulator.faults.url_ttl_seconds = -1  # the URLs handed out now are already expired
+    download = source.open_download(item)
+    emulator.faults.url_ttl_seconds = 3600
+    assert sha256(download.chunks()) == (emulator.original_sha256("expiry1"), 50_000)
+    resolutions = [r for r in emulator.requests if r.path == "/media/expiry1/download"]
+    assert len(resolutions) == 2
+
+
+def test_urls_that_keep_expiring_end_in_a_transient_error(
+    emulator: GoProEmulator, source: GoProMediaSource, settings: GoProSettings
+) -> None:
+    item = add_video(emulator, "expiry2", 50_000)
+    emulator.faults.url_ttl_seconds = -1
+    with pytest.raises(TransientSourceError, match="kept expiring"):
+        sha256(source.open_download(item).chunks())
+    resolutions = [r for r in emulator.requests if r.path == "/media/expiry2/download"]
+    assert len(resolutions) == settings.url_refreshes + 1
+
+
+def test_server_errors_on_the_file_are_retried(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    item = add_video(emulator, "flaky1", 100_000)
+    download = source.open_download(item)
+    emulator.faults.server_errors_next = 2
+    assert sha256(download.chunks()) == (emulator.original_sha256("flaky1"), 100_000)
+
+
+def test_throughput_is_capped_when_asked(emulator: GoProEmulator, source: GoProMediaSource) -> None:
+    item = add_video(emulator, "slow1", 200_000)
+    emulator.faults.throughput_bytes_per_second = 1_000_000
+    began = time.monotonic()
+    assert sha256(source.open_download(item).chunks())[1] == 200_000
+    assert time.monotonic() - began >= 0.2  # pacing sleeps; a lower bound cannot flake
+
+
+@pytest.mark.parametrize(
+    "base", ["http://10.0.0.1:8080", "https://169.254.169.254", "http://cdn.example.com"]
+)
+def test_download_urls_off_the_emulator_are_refused(
+    emulator: GoProEmulator, source: GoProMediaSource, base: str
+) -> None:
+    item = add_video(emulator, "hostile1", 1_000)
+    emulator.faults.url_base = base
+    with pytest.raises(UnsafeUrlError) as caught:
+        source.open_download(item)
+    assert "sig=" not in str(caught.value)
+    assert not [r for r in emulator.requests if r.path.startswith("/files/")]
+
+
+def test_unknown_media_is_refused(emulator: GoProEmulator, source: GoProMediaSource) -> None:
+    item = MediaItem("gopro", "gone1", "x.MP4", 10, WHEN, WHEN, 1.0, "Video", "ready")
+    with pytest.raises(TransferRejectedError, match="HTTP 404"):
+        source.open_download(item)
+
+
+def test_a_wrong_file_size_in_the_listing_fails_verification_and_stores_nothing(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    add_video(emulator, "liar1", 80_000)
+    emulator.faults.file_size_override["liar1"] = 90_000
+    tracker, store = InMemorySyncTracker(), InMemoryObjectStore()
+    ports = TransferPorts(
+        source, tracker, store, RecordingMetrics(), RecordingNotifier(), FixedClock()
+    )
+    discover("gopro", source, tracker, ports.clock, SelectionPolicy())
+    outcome = transfer_video("liar1", "w", ports)
+    assert outcome.result is TransferResult.FAILED
+    assert "ended after 80000 of the expected 90000 bytes" in (outcome.error or "")
+    assert store.objects == {}
+
+
+def test_a_whole_library_arrives_byte_for_byte(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    tracker, store, metrics = InMemorySyncTracker(), InMemoryObjectStore(), RecordingMetrics()
+    ports = TransferPorts(source, tracker, store, metrics, RecordingNotifier(), FixedClock())
+    plan = discover("gopro", source, tracker, ports.clock, SelectionPolicy())
+    outcomes = [transfer_video(media_id, "w", ports) for media_id in plan.media_ids]
+    assert {o.result for o in outcomes} == {TransferResult.COMPLETED}
+    ready_videos = {
+        m.id
+        for m in emulator.media.values()
+        if m.type not in ("Photo", "TimeLapse") and m.ready_to_view == "ready"
+    }
+    assert set(plan.media_ids) == ready_videos
+    for media_id in ready_videos:
+        record = tracker.records[media_id]
+        assert record.status is SyncStatus.COMPLETED
+        stored = store.objects[record.object_key or ""]
+        assert hashlib.sha256(stored.data).hexdigest() == emulator.original_sha256(media_id)
+    assert len(store.objects) == len(ready_videos)
