@@ -39,7 +39,10 @@ class GoProMediaSource:
         self._headers = api_headers(credentials)
         self.report = ListingReport()
 
-    def _get(self, path: str, params: dict[str, str | int] | None = None) -> httpx.Response:
+    def _get_json(
+        self, path: str, where: str, params: dict[str, str | int] | None = None
+    ) -> object:
+        """GET an API path and decode its JSON; `where` names the call in every error."""
         response = send(
             self._client, self._settings, "GET", path, params=params, headers=self._headers
         )
@@ -49,19 +52,21 @@ class GoProMediaSource:
                 f"GoPro refused the stored token on {path} (HTTP {response.status_code}); "
                 "renew the credentials in the gopro/credentials secret",
             )
-        return response
+        if response.status_code == 404:
+            raise TransferRejectedError(f"{where}: GoPro has no such media (HTTP 404)")
+        if response.status_code != 200:
+            raise GoProProtocolError(f"{where}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise GoProProtocolError(f"{where}: the answer is not JSON") from None
 
     def _page(self, number: int) -> ListingPage:
-        response = self._get(
+        body = self._get_json(
             "/media/search",
+            f"listing page {number}",
             {"page": number, "per_page": self._settings.page_size, "order_by": "created_at"},
         )
-        if response.status_code != 200:
-            raise GoProProtocolError(f"listing page {number}: HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise GoProProtocolError(f"listing page {number}: the answer is not JSON") from None
         return parse_search_page(PROVIDER, body, number)
 
     def list_media(self) -> Iterator[MediaItem]:
@@ -81,15 +86,7 @@ class GoProMediaSource:
         raise GoProProtocolError(f"the listing did not end within {self._settings.max_pages} pages")
 
     def _resolve(self, media_id: str) -> Original:
-        response = self._get(f"/media/{media_id}/download")
-        if response.status_code == 404:
-            raise TransferRejectedError(f"GoPro has no media {media_id} (HTTP 404)")
-        if response.status_code != 200:
-            raise GoProProtocolError(f"download of {media_id}: HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise GoProProtocolError(f"download of {media_id}: the answer is not JSON") from None
+        body = self._get_json(f"/media/{media_id}/download", f"download of {media_id}")
         original = choose_original(body, media_id)
         check_download_url(original.url, self._settings.allow_loopback)
         check_download_url(original.head_url, self._settings.allow_loopback)

@@ -55,8 +55,9 @@ def test_the_source_variation_is_streamed_not_a_proxy(
     download = source.open_download(item)
     assert download.expected_size == 300_000
     assert sha256(download.chunks()) == (emulator.original_sha256("single1"), 300_000)
+    assert max(len(chunk) for chunk in download.chunks()) <= 64 * 1024  # a bounded buffer
     files = [r for r in emulator.requests if r.path.startswith("/files/")]
-    assert [r.path for r in files] == ["/files/single1"]
+    assert [r.path for r in files] == ["/files/single1"] * 2
     assert not any(r.bearer or r.cookie for r in files)  # no token ever reaches a file URL
 
 
