@@ -83,6 +83,33 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class UploadedPart:
+    """One part of a multipart upload that the store has acknowledged."""
+
+    number: int
+    etag: str
+    checksum: str
+    """The part's CRC32, base64, as the store needs it to complete the upload."""
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadCheckpoint:
+    """Where a paused multipart upload stands, so a later invocation can go on from there."""
+
+    key: str
+    upload_id: str
+    parts: tuple[UploadedPart, ...]
+    crc32: int
+    """The running CRC32 of bytes [0, offset): a whole-object checksum continues from it."""
+
+    @property
+    def offset(self) -> int:
+        """How many bytes the acknowledged parts hold: the next byte to read from the source."""
+        return sum(part.size for part in self.parts)
+
+
+@dataclass(frozen=True)
 class Lease:
     """Who holds a transfer, and until when. An expired lease may be taken over."""
 
@@ -109,6 +136,8 @@ class SyncRecord:
     checksum: Checksum | None = None
     transferred_at: datetime | None = None
     error: str | None = None
+    checkpoint: UploadCheckpoint | None = None
+    """Set while a transfer is paused between invocations (IN_PROGRESS only)."""
 
     @property
     def media_id(self) -> str:
@@ -160,6 +189,19 @@ class SyncRecord:
         if self.lease is None or self.lease.holder != worker:
             raise NotLeaseHolderError(self.media_id, self.status.value, target.value, worker)
 
+    def pause(
+        self, worker: str, now: datetime, lease_for: timedelta, checkpoint: UploadCheckpoint
+    ) -> SyncRecord:
+        """The invocation ran out of time: keep the lease and where the upload stands."""
+        self._require_holder(worker, SyncStatus.IN_PROGRESS)
+        return replace(
+            self,
+            version=self.version + 1,
+            updated_at=now,
+            lease=Lease(worker, now + lease_for),
+            checkpoint=checkpoint,
+        )
+
     def complete(self, worker: str, now: datetime, stored: StoredObject) -> SyncRecord:
         """The transfer was stored and verified: the video is archived for good."""
         self._require_holder(worker, SyncStatus.COMPLETED)
@@ -174,6 +216,7 @@ class SyncRecord:
             checksum=stored.checksum,
             transferred_at=now,
             error=None,
+            checkpoint=None,
         )
 
     def fail(self, worker: str, now: datetime, error: str) -> SyncRecord:
@@ -186,4 +229,5 @@ class SyncRecord:
             updated_at=now,
             lease=None,
             error=error[:ERROR_MESSAGE_LIMIT],
+            checkpoint=None,
         )

@@ -7,12 +7,12 @@ domain's errors (domain.errors), so the use cases never see a library's exceptio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials, TokenGrant
-from domain.model import MediaItem, StoredObject, SyncRecord
+from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
 
 
 class Clock(Protocol):
@@ -29,9 +29,9 @@ class MediaDownload(Protocol):
         """The size the provider vouches for; None when it cannot say."""
         ...
 
-    def chunks(self) -> Iterator[bytes]:
-        """The video's bytes in order, in chunks of bounded size; each call starts again
-        from the first byte.
+    def chunks(self, start: int = 0) -> Iterator[bytes]:
+        """The video's bytes in order from byte `start`, in chunks of bounded size; each
+        call starts again from there.
 
         Raises TransientSourceError for faults a later attempt may not meet and
         TransferRejectedError when the provider will not serve the video.
@@ -104,12 +104,22 @@ class ObjectStore(Protocol):
         ...
 
     def create(
-        self, key: str, media_id: str, chunks: Iterable[bytes], size_bytes: int
-    ) -> StoredObject:
+        self,
+        key: str,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        *,
+        resume: UploadCheckpoint | None = None,
+        pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
         """Store the bytes at `key`, tagged with the media id that owns them.
 
         Raises KeyTakenError, having written nothing, when an object is already there.
-        Stores nothing unless exactly `size_bytes` bytes arrived.
+        Stores nothing unless exactly `size_bytes` bytes arrived. A large object goes up in
+        parts: after each part but the last the store asks `pause()`; when it answers True it
+        returns an UploadCheckpoint and leaves the upload open. `resume` continues such an
+        upload; `chunks` then start at its offset. On any failure an open upload is aborted.
         """
         ...
 

@@ -12,11 +12,16 @@
 5. Verify what the store reports against what was read (R3.4); record COMPLETED with key,
    checksum and time (R3.5), or FAILED with the reason, an alert on a verification failure
    (R3.6), and a metric either way (R7.1-R7.3).
+
+A large video may outlast one invocation. When `should_pause` says time is short, the store
+stops after its current part and hands back a checkpoint; the record keeps it (and the
+lease), and the next invocation resumes the same upload from the checkpoint's offset with
+the running checksum it saved. A failure aborts an open upload; the retry starts over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -34,7 +39,7 @@ from domain.errors import (
     VerificationFailedError,
 )
 from domain.keys import candidate_keys
-from domain.model import StoredObject, SyncRecord
+from domain.model import StoredObject, SyncRecord, UploadCheckpoint
 from domain.ports import (
     Clock,
     MediaDownload,
@@ -52,6 +57,8 @@ DEFAULT_LEASE = timedelta(minutes=20)
 
 class TransferResult(StrEnum):
     COMPLETED = "completed"
+    PAUSED = "paused"
+    """Out of time: the upload is checkpointed; invoke again to continue."""
     ALREADY_ARCHIVED = "already_archived"
     BUSY = "busy"
     """Another worker holds the video, or won the race to write its record."""
@@ -67,6 +74,8 @@ class TransferOutcome:
     error: str | None = None
     retryable: bool = False
     """For FAILED: whether an attempt soon after may succeed without anyone acting."""
+    offset: int | None = None
+    """For PAUSED: the bytes stored so far."""
 
 
 @dataclass(frozen=True)
@@ -82,17 +91,21 @@ class TransferPorts:
 
 
 class _GuardedStream:
-    """Counts and checksums the bytes as they pass; refuses more or fewer than expected."""
+    """Counts and checksums the bytes as they pass; refuses more or fewer than expected.
 
-    def __init__(self, download: MediaDownload, expected: int) -> None:
+    It starts at `start` with the running CRC32 `crc` of the bytes before it (a resume).
+    """
+
+    def __init__(self, download: MediaDownload, expected: int, start: int = 0, crc: int = 0):
         self._download = download
         self.expected = expected
-        self.received = 0
-        self.crc = Crc32()
+        self._start, self._crc = start, crc
+        self.received = start
+        self.crc = Crc32(crc)
 
     def __iter__(self) -> Iterator[bytes]:
-        self.received, self.crc = 0, Crc32()
-        for chunk in self._download.chunks():
+        self.received, self.crc = self._start, Crc32(self._crc)
+        for chunk in self._download.chunks(self._start):
             self.received += len(chunk)
             if self.received > self.expected:
                 raise VerificationFailedError(
@@ -106,18 +119,44 @@ class _GuardedStream:
             )
 
 
+Placed = tuple[str, StoredObject | UploadCheckpoint, bool]
+
+
 def _place(
-    record: SyncRecord, ports: TransferPorts, stream: _GuardedStream
-) -> tuple[str, StoredObject, bool]:
-    """Store the video at its first usable key: (key, what is stored, whether it was there
-    already). The stream has been read through either way."""
+    record: SyncRecord,
+    ports: TransferPorts,
+    stream: _GuardedStream,
+    pause: Callable[[], bool] | None,
+) -> Placed:
+    """Store the video at its first usable key: (key, what is stored or where the paused
+    upload stands, whether the object was there already). Unless paused, the stream has
+    been read through."""
     item = record.item
+    if record.checkpoint is not None:  # a paused upload: go on where it stopped
+        checkpoint = record.checkpoint
+        try:
+            stored = ports.store.create(
+                checkpoint.key,
+                item.media_id,
+                stream,
+                stream.expected,
+                resume=checkpoint,
+                pause=pause,
+            )
+        except KeyTakenError:
+            raise StorageError(
+                f"{checkpoint.key!r} was taken while the upload was paused; the next "
+                "attempt starts over"
+            ) from None
+        return checkpoint.key, stored, False
     keys = candidate_keys(item)
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:
             try:
-                stored = ports.store.create(key, item.media_id, stream, stream.expected)
+                stored = ports.store.create(
+                    key, item.media_id, stream, stream.expected, pause=pause
+                )
                 return key, stored, False
             except KeyTakenError:
                 existing = ports.store.describe(key)  # lost a race: who won it?
@@ -131,9 +170,14 @@ def _place(
 
 
 def transfer_video(
-    media_id: str, worker: str, ports: TransferPorts, lease_for: timedelta = DEFAULT_LEASE
+    media_id: str,
+    worker: str,
+    ports: TransferPorts,
+    lease_for: timedelta = DEFAULT_LEASE,
+    should_pause: Callable[[], bool] | None = None,
 ) -> TransferOutcome:
-    """Transfer one video on behalf of `worker` (a name unique to this attempt's runner)."""
+    """Transfer one video on behalf of `worker` (a name unique to this attempt's runner,
+    kept across the invocations of one paused transfer)."""
     record = ports.tracker.get(media_id)
     if record is None:
         raise UnknownMediaError(media_id)
@@ -153,8 +197,15 @@ def transfer_video(
             expected = claimed.item.size_bytes
         if expected is None:
             raise VerificationFailedError("the source never said how large the video is")
-        stream = _GuardedStream(download, expected)
-        key, stored, adopted = _place(claimed, ports, stream)
+        resume = claimed.checkpoint
+        stream = (
+            _GuardedStream(download, expected, resume.offset, resume.crc32)
+            if resume is not None
+            else _GuardedStream(download, expected)
+        )
+        key, stored, adopted = _place(claimed, ports, stream, should_pause)
+        if isinstance(stored, UploadCheckpoint):
+            return _pause(claimed, worker, ports, lease_for, stored)
         verdict = verify_transfer(
             TransferEvidence(
                 expected_size=expected,
@@ -178,6 +229,23 @@ def transfer_video(
         return TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error))
     ports.metrics.video_synced(claimed.provider, stored.size_bytes)
     return TransferOutcome(media_id, TransferResult.COMPLETED, key, stored.size_bytes)
+
+
+def _pause(
+    claimed: SyncRecord,
+    worker: str,
+    ports: TransferPorts,
+    lease_for: timedelta,
+    checkpoint: UploadCheckpoint,
+) -> TransferOutcome:
+    paused = claimed.pause(worker, ports.clock.now(), lease_for, checkpoint)
+    try:
+        ports.tracker.replace(claimed, paused)
+    except ConcurrentUpdateError as error:
+        return TransferOutcome(claimed.media_id, TransferResult.BUSY, error=str(error))
+    return TransferOutcome(
+        claimed.media_id, TransferResult.PAUSED, checkpoint.key, offset=checkpoint.offset
+    )
 
 
 def _fail(

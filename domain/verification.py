@@ -22,8 +22,13 @@ CRC32 = "CRC32"
 class Crc32:
     """A running CRC32 (the S3 `ChecksumCRC32` algorithm), fed chunk by chunk."""
 
-    def __init__(self) -> None:
-        self._value = 0
+    def __init__(self, initial: int = 0) -> None:
+        self._value = initial
+
+    @property
+    def value(self) -> int:
+        """The running value, from which a later Crc32 can go on."""
+        return self._value
 
     def update(self, chunk: bytes) -> None:
         self._value = zlib.crc32(chunk, self._value)

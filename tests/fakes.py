@@ -6,7 +6,7 @@ stream that failed) and offer knobs for the faults the use cases must survive.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +19,7 @@ from domain.errors import (
     KeyTakenError,
     StorageError,
 )
-from domain.model import MediaItem, StoredObject, SyncRecord
+from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint, UploadedPart
 from domain.ports import (
     Clock,
     CredentialStore,
@@ -32,7 +32,7 @@ from domain.ports import (
     SyncTracker,
 )
 from domain.transfer import TransferPorts
-from domain.verification import crc32_of
+from domain.verification import Crc32, crc32_of
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -107,14 +107,15 @@ class FakeDownload:
             return None
         return video.announced_size if video.announced_size is not None else len(video.data)
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self, start: int = 0) -> Iterator[bytes]:
         data = self._video.data
         if self._video.cut_after is not None:
             data = data[: self._video.cut_after]
         self._source.streams_opened += 1
-        for start in range(0, len(data), self._chunk_size):
-            self._source.bytes_served += len(data[start : start + self._chunk_size])
-            yield data[start : start + self._chunk_size]
+        for offset in range(start, len(data), self._chunk_size):
+            chunk = data[offset : offset + self._chunk_size]
+            self._source.bytes_served += len(chunk)
+            yield chunk
 
 
 class FakeMediaSource:
@@ -175,8 +176,15 @@ class StoredBytes:
 
 
 class InMemoryObjectStore:
-    def __init__(self) -> None:
+    """Objects in a dict. With `part_size` set, objects larger than a part go up in parts
+    that can pause and resume, as S3 multipart uploads do."""
+
+    def __init__(self, part_size: int | None = None) -> None:
         self.objects: dict[str, StoredBytes] = {}
+        self.part_size = part_size
+        self.uploads: dict[str, bytearray] = {}
+        """Open multipart uploads by id: the bytes of their acknowledged parts."""
+        self.aborted: list[str] = []
         self.corrupt_next = False
         """Flip a byte of the next object after its checksum was taken (a store-side fault)."""
 
@@ -188,11 +196,24 @@ class InMemoryObjectStore:
         return None if stored is None else self._describe(key, stored)
 
     def create(
-        self, key: str, media_id: str, chunks: Iterable[bytes], size_bytes: int
-    ) -> StoredObject:
+        self,
+        key: str,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        *,
+        resume: UploadCheckpoint | None = None,
+        pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
         if key in self.objects:
             raise KeyTakenError(key, self.objects[key].owner)
-        data = b"".join(chunks)  # an exception from the stream stores nothing
+        if self.part_size is None or size_bytes <= self.part_size:
+            data = b"".join(chunks)  # an exception from the stream stores nothing
+        else:
+            upload = self._parts(key, chunks, size_bytes, resume, pause)
+            if isinstance(upload, UploadCheckpoint):
+                return upload
+            data = upload
         if len(data) != size_bytes:
             raise StorageError(f"{key!r}: {len(data)} bytes arrived, {size_bytes} announced")
         if key in self.objects:  # written by someone else while the stream ran
@@ -205,6 +226,46 @@ class InMemoryObjectStore:
             self.objects[key] = StoredBytes(flipped, media_id)
             return self._describe(key, self.objects[key])
         return described
+
+    def _parts(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        resume: UploadCheckpoint | None,
+        pause: Callable[[], bool] | None,
+    ) -> bytes | UploadCheckpoint:
+        assert self.part_size is not None
+        upload_id = resume.upload_id if resume else f"upload-{len(self.uploads) + 1}"
+        body = self.uploads.setdefault(upload_id, bytearray())
+        parts = list(resume.parts) if resume else []
+        del body[sum(part.size for part in parts) :]  # parts past the checkpoint are redone
+        crc = Crc32(resume.crc32 if resume else 0)
+        pending = bytearray()
+
+        def flush() -> None:
+            body.extend(pending)
+            crc.update(bytes(pending))
+            parts.append(UploadedPart(len(parts) + 1, f"etag{len(parts) + 1}", "", len(pending)))
+            pending.clear()
+
+        try:
+            for chunk in chunks:
+                pending.extend(chunk)
+                while len(pending) >= self.part_size:
+                    rest = pending[self.part_size :]
+                    del pending[self.part_size :]
+                    flush()
+                    pending.extend(rest)
+                    if len(body) < size_bytes and pause is not None and pause():
+                        return UploadCheckpoint(key, upload_id, tuple(parts), crc.value)
+        except Exception:
+            self.aborted.append(upload_id)
+            del self.uploads[upload_id]
+            raise
+        if pending:
+            flush()
+        return bytes(self.uploads.pop(upload_id))
 
 
 @dataclass

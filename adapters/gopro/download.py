@@ -104,9 +104,9 @@ class GoProDownload:
             return int(length)
         raise TransientSourceError(f"the download URLs of {self._item.media_id} kept expiring")
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self, start: int = 0) -> Iterator[bytes]:
         settings = self._settings
-        offset, total = 0, self._size
+        offset, total = start, self._size
         failures = refreshes = 0
         last_problem = "no answer"
         while total is None or offset < total:

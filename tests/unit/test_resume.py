@@ -1,0 +1,113 @@
+"""Transfers that outlast one invocation: paused at a part boundary, resumed exactly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.errors import TransientSourceError
+from domain.rules import SelectionPolicy
+from domain.services import discover
+from domain.status import SyncStatus
+from domain.transfer import DEFAULT_LEASE, TransferResult, transfer_video
+from tests.fakes import FakeVideo, InMemoryObjectStore, World, content_for, make_item
+
+
+def world_with(size: int, part_size: int, chunk_size: int = 7) -> World:
+    world = World(store=InMemoryObjectStore(part_size=part_size))
+    world.source.chunk_size = chunk_size
+    world.source.add(FakeVideo(make_item("big1", size=size), content_for("big1", size)))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    return world
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=2_000),
+    part_size=st.integers(min_value=1, max_value=300),
+    chunk_size=st.integers(min_value=1, max_value=500),
+    pauses=st.lists(st.booleans(), min_size=1, max_size=50),
+)
+def test_a_paused_and_resumed_transfer_equals_an_uninterrupted_one(
+    size: int, part_size: int, chunk_size: int, pauses: list[bool]
+) -> None:
+    world = world_with(size, part_size, chunk_size)
+    answers = iter(pauses)
+    outcomes = []
+    for _ in range(size // part_size + 2):
+        outcome = transfer_video(
+            "big1", "exec-1", world.ports(), should_pause=lambda: next(answers, False)
+        )
+        outcomes.append(outcome)
+        if outcome.result is not TransferResult.PAUSED:
+            break
+        assert world.tracker.records["big1"].checkpoint is not None
+        assert outcome.offset == world.tracker.records["big1"].checkpoint.offset
+    assert outcomes[-1].result is TransferResult.COMPLETED
+    record = world.tracker.records["big1"]
+    assert record.checkpoint is None
+    assert record.retry_count == 0
+    assert world.store.objects[record.object_key or ""].data == content_for("big1", size)
+    offsets = [o.offset for o in outcomes[:-1]]
+    assert offsets == sorted(set(offsets))  # every pause made progress
+
+
+def test_a_big_video_goes_up_over_several_short_invocations() -> None:
+    world = world_with(size=5_000, part_size=500)
+    parts_this_invocation = iter([])
+
+    def two_parts_per_invocation() -> bool:
+        return next(parts_this_invocation, True)
+
+    results = []
+    while not results or results[-1].result is TransferResult.PAUSED:
+        parts_this_invocation = iter([False])  # one part, then the deadline is near
+        results.append(
+            transfer_video("big1", "exec-1", world.ports(), should_pause=two_parts_per_invocation)
+        )
+    assert [r.result for r in results] == [TransferResult.PAUSED] * 4 + [TransferResult.COMPLETED]
+    assert [r.offset for r in results[:-1]] == [1_000, 2_000, 3_000, 4_000]
+    assert world.store.objects[results[-1].object_key or ""].data == content_for("big1", 5_000)
+
+
+def test_another_worker_resumes_a_paused_transfer_after_the_lease_expires() -> None:
+    world = world_with(size=1_000, part_size=100)
+    paused = transfer_video("big1", "exec-1", world.ports(), should_pause=lambda: True)
+    assert paused.result is TransferResult.PAUSED
+    busy = transfer_video("big1", "exec-2", world.ports())
+    assert busy.result is TransferResult.BUSY
+    world.clock.advance(DEFAULT_LEASE + timedelta(seconds=1))
+    done = transfer_video("big1", "exec-2", world.ports())
+    assert done.result is TransferResult.COMPLETED
+    assert world.tracker.records["big1"].retry_count == 1
+    assert world.store.objects[done.object_key or ""].data == content_for("big1", 1_000)
+    # The first invocation read whole 7-byte chunks up to its first part (105 bytes); the
+    # second read from the checkpoint's offset on, nothing before it again.
+    assert world.source.bytes_served == 105 + 900
+
+
+def test_a_failure_while_resuming_aborts_the_upload_and_the_retry_starts_over() -> None:
+    world = world_with(size=1_000, part_size=100)
+    transfer_video("big1", "exec-1", world.ports(), should_pause=lambda: True)
+    video = world.source.videos["big1"]
+    video.error, video.error_times = TransientSourceError("CDN 503"), 1
+    failed = transfer_video("big1", "exec-1", world.ports())
+    assert failed.result is TransferResult.FAILED
+    assert failed.retryable
+    assert world.tracker.records["big1"].checkpoint is None
+    assert world.tracker.records["big1"].status is SyncStatus.FAILED
+    done = transfer_video("big1", "exec-1", world.ports())
+    assert done.result is TransferResult.COMPLETED
+    assert world.store.objects[done.object_key or ""].data == content_for("big1", 1_000)
+
+
+def test_a_stream_that_breaks_mid_upload_aborts_it() -> None:
+    world = world_with(size=1_000, part_size=100)
+    world.source.videos["big1"].cut_after = 450
+    failed = transfer_video("big1", "exec-1", world.ports())
+    assert failed.result is TransferResult.FAILED
+    assert world.store.aborted == ["upload-1"]
+    assert world.store.uploads == {}
+    assert world.store.objects == {}
