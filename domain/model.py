@@ -83,30 +83,21 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
-class UploadedPart:
-    """One part of a multipart upload that the store has acknowledged."""
-
-    number: int
-    etag: str
-    checksum: str
-    """The part's CRC32, base64, as the store needs it to complete the upload."""
-    size: int
-
-
-@dataclass(frozen=True)
 class UploadCheckpoint:
-    """Where a paused multipart upload stands, so a later invocation can go on from there."""
+    """Where a paused multipart upload stands, so a later invocation can go on from there.
+
+    The store keeps the parts themselves (S3 lists them); the checkpoint says how many of
+    them count, so a part uploaded after the checkpoint was taken is simply sent again.
+    """
 
     key: str
     upload_id: str
-    parts: tuple[UploadedPart, ...]
+    parts: int
+    """Parts 1..parts are acknowledged and count."""
+    offset: int
+    """The bytes those parts hold: the next byte to read from the source."""
     crc32: int
     """The running CRC32 of bytes [0, offset): a whole-object checksum continues from it."""
-
-    @property
-    def offset(self) -> int:
-        """How many bytes the acknowledged parts hold: the next byte to read from the source."""
-        return sum(part.size for part in self.parts)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from domain.errors import (
     KeyTakenError,
     StorageError,
 )
-from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint, UploadedPart
+from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
 from domain.ports import (
     Clock,
     CredentialStore,
@@ -182,8 +182,8 @@ class InMemoryObjectStore:
     def __init__(self, part_size: int | None = None) -> None:
         self.objects: dict[str, StoredBytes] = {}
         self.part_size = part_size
-        self.uploads: dict[str, bytearray] = {}
-        """Open multipart uploads by id: the bytes of their acknowledged parts."""
+        self.uploads: dict[str, list[bytes]] = {}
+        """Open multipart uploads by id: their acknowledged parts."""
         self.aborted: list[str] = []
         self.corrupt_next = False
         """Flip a byte of the next object after its checksum was taken (a store-side fault)."""
@@ -237,16 +237,14 @@ class InMemoryObjectStore:
     ) -> bytes | UploadCheckpoint:
         assert self.part_size is not None
         upload_id = resume.upload_id if resume else f"upload-{len(self.uploads) + 1}"
-        body = self.uploads.setdefault(upload_id, bytearray())
-        parts = list(resume.parts) if resume else []
-        del body[sum(part.size for part in parts) :]  # parts past the checkpoint are redone
+        parts = self.uploads.setdefault(upload_id, [])
+        del parts[resume.parts if resume else 0 :]  # parts past the checkpoint are redone
         crc = Crc32(resume.crc32 if resume else 0)
         pending = bytearray()
 
         def flush() -> None:
-            body.extend(pending)
+            parts.append(bytes(pending))
             crc.update(bytes(pending))
-            parts.append(UploadedPart(len(parts) + 1, f"etag{len(parts) + 1}", "", len(pending)))
             pending.clear()
 
         try:
@@ -257,15 +255,16 @@ class InMemoryObjectStore:
                     del pending[self.part_size :]
                     flush()
                     pending.extend(rest)
-                    if len(body) < size_bytes and pause is not None and pause():
-                        return UploadCheckpoint(key, upload_id, tuple(parts), crc.value)
+                    offset = sum(len(part) for part in parts)
+                    if offset < size_bytes and pause is not None and pause():
+                        return UploadCheckpoint(key, upload_id, len(parts), offset, crc.value)
         except Exception:
             self.aborted.append(upload_id)
             del self.uploads[upload_id]
             raise
         if pending:
             flush()
-        return bytes(self.uploads.pop(upload_id))
+        return b"".join(self.uploads.pop(upload_id))
 
 
 @dataclass
