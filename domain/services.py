@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -11,6 +12,8 @@ from domain.errors import ConcurrentUpdateError
 from domain.model import SyncRecord
 from domain.ports import Clock, CredentialStore, MediaSource, ProviderAuth, SyncTracker
 from domain.rules import SelectionPolicy, SkipReason, plan_sync
+
+log = logging.getLogger("cloudsync.sync")
 
 
 class AuthMode(StrEnum):
@@ -53,7 +56,13 @@ def authenticate(
         return AuthOutcome(provider, AuthMode.OAUTH, False, credentials.expires_at, None)
     renewed = credentials.refreshed(auth.refresh(credentials), now)
     version = store.save(provider, renewed)
-    return AuthOutcome(provider, AuthMode.OAUTH, True, renewed.expires_at, version)
+    outcome = AuthOutcome(provider, AuthMode.OAUTH, True, renewed.expires_at, version)
+    log.info(
+        "%s token refreshed",
+        provider,
+        extra={"event_type": "auth.refreshed", "metadata": asdict(outcome)},
+    )
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -91,4 +100,20 @@ def discover(
         except ConcurrentUpdateError:
             continue  # a concurrent discovery recorded it first; its record serves
         created += 1
-    return DiscoveryOutcome(provider, plan.media_ids, len(items), created, dict(plan.skipped))
+    outcome = DiscoveryOutcome(provider, plan.media_ids, len(items), created, dict(plan.skipped))
+    log.info(
+        "%s: %d listed, %d to transfer",
+        provider,
+        outcome.listed,
+        len(outcome.media_ids),
+        extra={
+            "event_type": "discovery.finished",
+            "metadata": {
+                "listed": outcome.listed,
+                "to_transfer": len(outcome.media_ids),
+                "new_records": created,
+                "skipped": {reason.value: count for reason, count in plan.skipped.items()},
+            },
+        },
+    )
+    return outcome

@@ -21,6 +21,7 @@ the running checksum it saved. A failure aborts an open upload; the retry starts
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -51,6 +52,8 @@ from domain.ports import (
 )
 from domain.verification import Crc32, TransferEvidence, verify_transfer
 
+log = logging.getLogger("cloudsync.transfer")
+
 DEFAULT_LEASE = timedelta(minutes=20)
 """Longer than one downloader invocation may run (15 minutes), so a live worker keeps it."""
 
@@ -76,6 +79,21 @@ class TransferOutcome:
     """For FAILED: whether an attempt soon after may succeed without anyone acting."""
     offset: int | None = None
     """For PAUSED: the bytes stored so far."""
+
+
+def _logged(outcome: TransferOutcome, level: int = logging.INFO) -> TransferOutcome:
+    """Log the outcome as a `transfer.<result>` event and hand it back."""
+    log.log(
+        level,
+        "video %s: %s",
+        outcome.media_id,
+        outcome.result.value,
+        extra={
+            "event_type": f"transfer.{outcome.result.value}",
+            "metadata": {k: v for k, v in vars(outcome).items() if v is not None},
+        },
+    )
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -185,11 +203,13 @@ def transfer_video(
         claimed = record.claim(worker, ports.clock.now(), lease_for)
         ports.tracker.replace(record, claimed)
     except AlreadyCompletedError:
-        return TransferOutcome(
-            media_id, TransferResult.ALREADY_ARCHIVED, record.object_key, record.stored_size
+        return _logged(
+            TransferOutcome(
+                media_id, TransferResult.ALREADY_ARCHIVED, record.object_key, record.stored_size
+            )
         )
     except (LeaseHeldError, ConcurrentUpdateError) as error:
-        return TransferOutcome(media_id, TransferResult.BUSY, error=str(error))
+        return _logged(TransferOutcome(media_id, TransferResult.BUSY, error=str(error)))
     try:
         download = ports.source.open_download(claimed.item)
         expected = download.expected_size
@@ -226,9 +246,9 @@ def transfer_video(
         ports.tracker.replace(claimed, done)
     except ConcurrentUpdateError as error:
         # The lease ran out and another worker took over; it will find this object ours.
-        return TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error))
+        return _logged(TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error)))
     ports.metrics.video_synced(claimed.provider, stored.size_bytes)
-    return TransferOutcome(media_id, TransferResult.COMPLETED, key, stored.size_bytes)
+    return _logged(TransferOutcome(media_id, TransferResult.COMPLETED, key, stored.size_bytes))
 
 
 def _pause(
@@ -242,29 +262,38 @@ def _pause(
     try:
         ports.tracker.replace(claimed, paused)
     except ConcurrentUpdateError as error:
-        return TransferOutcome(claimed.media_id, TransferResult.BUSY, error=str(error))
-    return TransferOutcome(
-        claimed.media_id, TransferResult.PAUSED, checkpoint.key, offset=checkpoint.offset
+        return _logged(TransferOutcome(claimed.media_id, TransferResult.BUSY, error=str(error)))
+    return _logged(
+        TransferOutcome(
+            claimed.media_id, TransferResult.PAUSED, checkpoint.key, offset=checkpoint.offset
+        )
     )
 
 
 def _fail(
     claimed: SyncRecord, worker: str, ports: TransferPorts, error: DomainError
 ) -> TransferOutcome:
-    """Record the failure with its reason (R8.3), count it, and alert when a person must look."""
+    """Record the failure with its reason (R8.3), count it, and alert when a person must look.
+
+    The record is written first: a metric or an alert that cannot be sent must not leave
+    the video looking as if it were still in progress.
+    """
     message = str(error)
     error_type = type(error).__name__
     failed = claimed.fail(worker, ports.clock.now(), f"{error_type}: {message}")
+    try:
+        ports.tracker.replace(claimed, failed)
+    except ConcurrentUpdateError:
+        return _logged(TransferOutcome(claimed.media_id, TransferResult.BUSY, error=message))
     ports.metrics.sync_failed(claimed.provider, error_type)
     if isinstance(error, VerificationFailedError | ObjectMismatchError):
         ports.notifier.alert(
             f"cloud-sync: {claimed.provider} video {claimed.media_id} failed verification",
             f"{claimed.item.filename} ({claimed.media_id}): {message}",
         )
-    try:
-        ports.tracker.replace(claimed, failed)
-    except ConcurrentUpdateError:
-        return TransferOutcome(claimed.media_id, TransferResult.BUSY, error=message)
-    return TransferOutcome(
-        claimed.media_id, TransferResult.FAILED, error=message, retryable=error.retryable
+    return _logged(
+        TransferOutcome(
+            claimed.media_id, TransferResult.FAILED, error=message, retryable=error.retryable
+        ),
+        logging.WARNING,
     )

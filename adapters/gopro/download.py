@@ -16,6 +16,7 @@ read (at most 64 KiB) at a time.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from adapters.gopro.settings import GoProSettings
 from domain.errors import TransferRejectedError, TransientSourceError
 from domain.model import MediaItem
 
+log = logging.getLogger("cloudsync.gopro")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -145,6 +147,16 @@ class GoProDownload:
             except (httpx.TransportError, _Retry) as error:
                 last_problem = str(error) or type(error).__name__
                 failures = 0 if offset > before else failures + 1
+                log.warning(
+                    "download of %s broke at byte %d: %s",
+                    self._item.media_id,
+                    offset,
+                    last_problem,
+                    extra={
+                        "event_type": "gopro.resume",
+                        "metadata": {"media_id": self._item.media_id, "offset": offset},
+                    },
+                )
                 settings.sleep(backoff(settings, max(1, failures), retry_after))
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ from adapters.gopro.errors import redact
 from adapters.gopro.settings import MEDIA_ACCEPT, GoProSettings
 from domain.credentials import Credentials
 from domain.errors import TransientSourceError
+
+log = logging.getLogger("cloudsync.gopro")
 
 
 class RetryableStatus(Exception):
@@ -54,6 +57,24 @@ def _wait(settings: GoProSettings) -> Any:
     return wait
 
 
+def _log_retry(method: str, url: str) -> Any:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s %s: %s, try %d",
+            method,
+            redact(url),
+            error,
+            state.attempt_number,
+            extra={
+                "event_type": "gopro.retry",
+                "metadata": {"attempt": state.attempt_number, "fault": str(error)},
+            },
+        )
+
+    return before_sleep
+
+
 def api_headers(credentials: Credentials) -> dict[str, str]:
     """Bearer and cookie forms both, as the contract advises."""
     token = credentials.access_token
@@ -76,6 +97,7 @@ def send(
         wait=_wait(settings),
         retry=retry_if_exception_type((httpx.TransportError, RetryableStatus)),
         sleep=settings.sleep,
+        before_sleep=_log_retry(method, str(client.base_url.join(url))),
         reraise=True,
     )
     try:

@@ -1,0 +1,1 @@
+"""AWS adapters (boto3 clients are injected, never created at import)."""

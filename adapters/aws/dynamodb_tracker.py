@@ -1,0 +1,137 @@
+"""DynamoDbSyncTracker: the sync-tracker port over one DynamoDB table.
+
+Partition key `media_id` (R4.1); a `provider` attribute (R11.2); no TTL, records stay
+(R4.4). Every write is one conditional PutItem: a new record only where none exists, a
+change only over the version (and status) that was read, and only along the domain's
+transition table. A failed condition is a ConcurrentUpdateError, never an overwrite.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from adapters.aws.records import record_from_item, record_to_item
+from domain.errors import ConcurrentUpdateError, IllegalTransitionError, StorageError
+from domain.model import SyncRecord
+from domain.status import is_legal
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BATCH = 100
+"""BatchGetItem takes at most 100 keys."""
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    table: str
+    unprocessed_attempts: int = 6
+    """Tries of one batch while DynamoDB keeps returning UnprocessedKeys."""
+    backoff: float = 0.1
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+
+
+class DynamoDbSyncTracker:
+    def __init__(self, client: DynamoDBClient, settings: TrackerSettings) -> None:
+        self._db = client
+        self._settings = settings
+        self._to_db = TypeSerializer()
+        self._from_db = TypeDeserializer()
+
+    def _encode(self, record: SyncRecord) -> dict[str, Any]:
+        return {
+            name: self._to_db.serialize(value) for name, value in record_to_item(record).items()
+        }
+
+    def _decode(self, item: Mapping[str, Any]) -> SyncRecord:
+        return record_from_item({name: self._from_db.deserialize(v) for name, v in item.items()})
+
+    def get(self, media_id: str) -> SyncRecord | None:
+        try:
+            answer = self._db.get_item(
+                TableName=self._settings.table,
+                Key={"media_id": {"S": media_id}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"DynamoDB GetItem {media_id!r} failed: {error}") from None
+        item = answer.get("Item")
+        return None if item is None else self._decode(item)
+
+    def get_many(self, media_ids: Sequence[str]) -> Mapping[str, SyncRecord]:
+        found: dict[str, SyncRecord] = {}
+        unique = list(dict.fromkeys(media_ids))
+        for start in range(0, len(unique), BATCH):
+            for item in self._batch(unique[start : start + BATCH]):
+                record = self._decode(item)
+                found[record.media_id] = record
+        return found
+
+    def _batch(self, ids: list[str]) -> list[Mapping[str, Any]]:
+        table = self._settings.table
+        request: Any = {
+            table: {"Keys": [{"media_id": {"S": i}} for i in ids], "ConsistentRead": True}
+        }
+        items: list[Mapping[str, Any]] = []
+        for attempt in range(self._settings.unprocessed_attempts):
+            try:
+                answer = self._db.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as error:
+                raise StorageError(f"DynamoDB BatchGetItem failed: {error}") from None
+            items.extend(answer.get("Responses", {}).get(table, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request.get(table, {}).get("Keys"):
+                return items
+            self._settings.sleep(self._settings.backoff * 2**attempt)
+        left = len(request[table]["Keys"])
+        raise StorageError(
+            f"DynamoDB left {left} keys unprocessed after "
+            f"{self._settings.unprocessed_attempts} tries; the table is throttled"
+        )
+
+    def _put(self, record: SyncRecord, condition: str, values: dict[str, Any]) -> None:
+        names = {"#version": "version", "#status": "status"} if values else {}
+        arguments: dict[str, Any] = {
+            "TableName": self._settings.table,
+            "Item": self._encode(record),
+            "ConditionExpression": condition,
+        }
+        if values:
+            arguments["ExpressionAttributeNames"] = names
+            arguments["ExpressionAttributeValues"] = values
+        try:
+            self._db.put_item(**arguments)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConcurrentUpdateError(record.media_id, record.version - 1 or None) from None
+            raise StorageError(f"DynamoDB PutItem {record.media_id!r} failed: {error}") from None
+        except BotoCoreError as error:
+            raise StorageError(f"DynamoDB PutItem {record.media_id!r} failed: {error}") from None
+
+    def create(self, record: SyncRecord) -> None:
+        if record.version != 1:
+            raise StorageError(f"a new record starts at version 1, not {record.version}")
+        self._put(record, "attribute_not_exists(media_id)", {})
+
+    def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
+        if new.media_id != previous.media_id or new.version != previous.version + 1:
+            raise StorageError(
+                f"record {new.media_id!r} v{new.version} does not follow "
+                f"{previous.media_id!r} v{previous.version}"
+            )
+        if not is_legal(previous.status, new.status):
+            raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
+        self._put(
+            new,
+            "#version = :version AND #status = :status",
+            {
+                ":version": {"N": str(previous.version)},
+                ":status": {"S": previous.status.value},
+            },
+        )

@@ -1,0 +1,103 @@
+"""Metrics (R7.1-R7.3), two adapters for one port.
+
+`VideosSynced` (1 per success), `BytesTransferred` (the size, per success) and
+`SyncFailures` (1 per failure, with dimension `ErrorType`). Each is published for the
+dimension sets [Provider] and, for failures, [Provider, ErrorType]: an alarm watches the
+per-provider total while the error types stay visible.
+
+- EmfMetrics prints Embedded Metric Format lines to stdout; Lambda's log pipeline turns
+  them into metrics, with no API call and no IAM grant. It is hand-written (a dozen lines
+  of JSON) because the common library puts every dimension of a metric into one set.
+- CloudWatchApiMetrics calls PutMetricData, for runs outside Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from domain.errors import StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
+
+NAMESPACE = "CloudSync"
+
+
+class EmfMetrics:
+    def __init__(self, namespace: str = NAMESPACE, write: Callable[[str], None] = print) -> None:
+        self._namespace = namespace
+        self._write = write
+
+    def _emit(self, name: str, unit: str, value: int, dimensions: dict[str, str]) -> None:
+        sets = (
+            [["Provider"], ["Provider", "ErrorType"]]
+            if "ErrorType" in dimensions
+            else [["Provider"]]
+        )
+        record = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self._namespace,
+                        "Dimensions": sets,
+                        "Metrics": [{"Name": name, "Unit": unit}],
+                    }
+                ],
+            },
+            **dimensions,
+            name: value,
+        }
+        self._write(json.dumps(record))
+
+    def video_synced(self, provider: str, size_bytes: int) -> None:
+        self._emit("VideosSynced", "Count", 1, {"Provider": provider})
+        self._emit("BytesTransferred", "Bytes", size_bytes, {"Provider": provider})
+
+    def sync_failed(self, provider: str, error_type: str) -> None:
+        self._emit("SyncFailures", "Count", 1, {"Provider": provider, "ErrorType": error_type})
+
+
+class CloudWatchApiMetrics:
+    def __init__(self, client: CloudWatchClient, namespace: str = NAMESPACE) -> None:
+        self._cloudwatch = client
+        self._namespace = namespace
+
+    def _put(self, data: list[MetricDatumTypeDef]) -> None:
+        try:
+            self._cloudwatch.put_metric_data(Namespace=self._namespace, MetricData=data)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"PutMetricData failed: {error}") from None
+
+    def video_synced(self, provider: str, size_bytes: int) -> None:
+        dims: list[DimensionTypeDef] = [{"Name": "Provider", "Value": provider}]
+        self._put(
+            [
+                {"MetricName": "VideosSynced", "Value": 1, "Unit": "Count", "Dimensions": dims},
+                {
+                    "MetricName": "BytesTransferred",
+                    "Value": size_bytes,
+                    "Unit": "Bytes",
+                    "Dimensions": dims,
+                },
+            ]
+        )
+
+    def sync_failed(self, provider: str, error_type: str) -> None:
+        provider_only: list[DimensionTypeDef] = [{"Name": "Provider", "Value": provider}]
+        with_type: list[DimensionTypeDef] = [
+            *provider_only,
+            {"Name": "ErrorType", "Value": error_type},
+        ]
+        self._put(
+            [
+                {"MetricName": "SyncFailures", "Value": 1, "Unit": "Count", "Dimensions": dims}
+                for dims in (provider_only, with_type)
+            ]
+        )

@@ -1,0 +1,158 @@
+"""A SyncRecord as a flat DynamoDB item and back. Times are ISO 8601 UTC strings; numbers
+are Decimals, as DynamoDB's type serializer wants them; absent values are left out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from domain.errors import StorageError
+from domain.model import Checksum, Lease, MediaItem, SyncRecord, UploadCheckpoint
+from domain.status import SyncStatus
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def record_to_item(record: SyncRecord) -> dict[str, Any]:
+    item = record.item
+    values: dict[str, Any] = {
+        "media_id": record.media_id,
+        "provider": record.provider,
+        "status": record.status.value,
+        "version": record.version,
+        "retry_count": record.retry_count,
+        "updated_at": _time(record.updated_at),
+        "filename": item.filename,
+        "size_bytes": item.size_bytes,
+        "uploaded_at": _time(item.uploaded_at),
+        "captured_at": _time(item.captured_at),
+        "duration_seconds": (
+            None if item.duration_seconds is None else Decimal(str(item.duration_seconds))
+        ),
+        "media_type": item.media_type,
+        "readiness": item.readiness,
+        "object_key": record.object_key,
+        "stored_size": record.stored_size,
+        "transferred_at": _time(record.transferred_at),
+        "error": record.error,
+    }
+    if record.lease is not None:
+        values["lease_holder"] = record.lease.holder
+        values["lease_expires_at"] = _time(record.lease.expires_at)
+    if record.checksum is not None:
+        values["checksum_algorithm"] = record.checksum.algorithm
+        values["checksum"] = record.checksum.value
+    if record.checkpoint is not None:
+        checkpoint = record.checkpoint
+        values["checkpoint"] = {
+            "key": checkpoint.key,
+            "upload_id": checkpoint.upload_id,
+            "parts": checkpoint.parts,
+            "offset": checkpoint.offset,
+            "crc32": checkpoint.crc32,
+        }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+class _Reader:
+    """Typed reads from one item, naming the attribute on every error."""
+
+    def __init__(self, item: Mapping[str, Any], media_id: str | None = None) -> None:
+        self.item = item
+        self.media_id = media_id or str(item.get("media_id", "?"))
+
+    def bad(self, name: str, why: str) -> StorageError:
+        return StorageError(f"tracker record {self.media_id!r}: '{name}' {why}")
+
+    def text(self, name: str) -> str | None:
+        value = self.item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise self.bad(name, "is not text")
+        return value
+
+    def number(self, name: str) -> int | None:
+        value = self.item.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, Decimal | int) or int(value) != value:
+            raise self.bad(name, "is not a whole number")
+        return int(value)
+
+    def time(self, name: str) -> datetime | None:
+        text = self.text(name)
+        try:
+            return None if text is None else datetime.fromisoformat(text)
+        except ValueError:
+            raise self.bad(name, "is not an ISO 8601 time") from None
+
+    def required_text(self, name: str) -> str:
+        return _present(self.text(name), self, name)
+
+    def required_number(self, name: str) -> int:
+        return _present(self.number(name), self, name)
+
+    def required_time(self, name: str) -> datetime:
+        return _present(self.time(name), self, name)
+
+
+T = TypeVar("T")
+
+
+def _present(value: T | None, read: _Reader, name: str) -> T:
+    if value is None:
+        raise read.bad(name, "is missing")
+    return value
+
+
+def record_from_item(item: Mapping[str, Any]) -> SyncRecord:
+    read = _Reader(item)
+    try:
+        status = SyncStatus(read.required_text("status"))
+    except ValueError:
+        raise read.bad("status", "is not a known status") from None
+    duration = item.get("duration_seconds")
+    media = MediaItem(
+        provider=read.required_text("provider"),
+        media_id=read.required_text("media_id"),
+        filename=read.required_text("filename"),
+        size_bytes=read.number("size_bytes"),
+        uploaded_at=read.required_time("uploaded_at"),
+        captured_at=read.time("captured_at"),
+        duration_seconds=None if duration is None else float(duration),
+        media_type=read.text("media_type"),
+        readiness=read.text("readiness"),
+    )
+    holder, until = read.text("lease_holder"), read.time("lease_expires_at")
+    algorithm, checksum = read.text("checksum_algorithm"), read.text("checksum")
+    checkpoint = item.get("checkpoint")
+    return SyncRecord(
+        item=media,
+        status=status,
+        version=read.required_number("version"),
+        updated_at=read.required_time("updated_at"),
+        retry_count=read.number("retry_count") or 0,
+        lease=Lease(holder, until) if holder and until else None,
+        object_key=read.text("object_key"),
+        stored_size=read.number("stored_size"),
+        checksum=Checksum(algorithm, checksum) if algorithm and checksum else None,
+        transferred_at=read.time("transferred_at"),
+        error=read.text("error"),
+        checkpoint=None if checkpoint is None else _checkpoint(checkpoint, read),
+    )
+
+
+def _checkpoint(value: Any, read: _Reader) -> UploadCheckpoint:
+    if not isinstance(value, Mapping):
+        raise read.bad("checkpoint", "is not a map")
+    inner = _Reader(value, read.media_id)
+    return UploadCheckpoint(
+        key=inner.required_text("key"),
+        upload_id=inner.required_text("upload_id"),
+        parts=inner.required_number("parts"),
+        offset=inner.required_number("offset"),
+        crc32=inner.required_number("crc32"),
+    )
