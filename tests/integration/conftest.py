@@ -13,6 +13,7 @@ from adapters.gopro.source import GoProMediaSource
 from domain.credentials import SessionCredentials
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
+from tests.integration.aws import Account, emulated_account
 
 
 @dataclass
@@ -63,3 +64,12 @@ def source(
 ) -> GoProMediaSource:
     credentials = SessionCredentials(emulator.session_token, emulator.user_id)
     return GoProMediaSource(client, settings, credentials)
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    yield from emulated_account()
