@@ -1,0 +1,121 @@
+"""The composition root: every adapter, built once per cold start from the settings.
+
+Tests override any provider with a fake (`container.tracker.override(...)`); nothing here
+runs at import time: clients are made when first asked for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+from dependency_injector import containers, providers
+
+from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
+from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
+from adapters.aws.notifier import SnsNotifier
+from adapters.aws.s3_store import MIB, S3ObjectStore, S3Settings
+from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.gopro.settings import GoProSettings, make_client
+from adapters.logs import LogRedactor
+from domain.credentials import Credentials, OAuthCredentials
+from domain.ports import MediaSource, Metrics
+from domain.rules import SelectionPolicy
+from domain.transfer import TransferPorts
+from entrypoints.providers import ProviderRegistry, gopro_adapters
+from entrypoints.settings import Settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _metrics(settings: Settings, session: boto3.session.Session) -> Metrics:
+    if settings.metrics == "api":
+        return CloudWatchApiMetrics(session.client("cloudwatch"))
+    return EmfMetrics()
+
+
+def _gopro_settings(settings: Settings) -> GoProSettings:
+    return GoProSettings(
+        base_url=settings.gopro_api_url, allow_loopback=settings.gopro_allow_loopback
+    )
+
+
+def _s3_settings(settings: Settings) -> S3Settings:
+    return S3Settings(
+        bucket=settings.bucket_name,
+        kms_key_id=settings.kms_key_id,
+        single_put_limit=settings.single_put_limit_mib * MIB,
+        part_size=settings.part_size_mib * MIB,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    session = providers.Singleton(boto3.session.Session)
+    clock = providers.Singleton(SystemClock)
+
+    tracker = providers.Singleton(
+        DynamoDbSyncTracker,
+        client=providers.Singleton(lambda s: s.client("dynamodb"), session),
+        settings=providers.Singleton(lambda s: TrackerSettings(s.table_name), settings),
+    )
+    store = providers.Singleton(
+        S3ObjectStore,
+        client=providers.Singleton(lambda s: s.client("s3"), session),
+        settings=providers.Singleton(_s3_settings, settings),
+    )
+    credential_store = providers.Singleton(
+        SecretsManagerCredentialStore,
+        client=providers.Singleton(lambda s: s.client("secretsmanager"), session),
+    )
+    notifier = providers.Singleton(
+        SnsNotifier,
+        client=providers.Singleton(lambda s: s.client("sns"), session),
+        topic_arn=providers.Singleton(lambda s: s.alert_topic_arn, settings),
+    )
+    metrics = providers.Singleton(_metrics, settings, session)
+    policy = providers.Singleton(
+        lambda s: SelectionPolicy.from_lists(s.media_types, s.ready_states), settings
+    )
+    gopro_settings = providers.Singleton(_gopro_settings, settings)
+    gopro_client = providers.Singleton(make_client, gopro_settings)
+    registry = providers.Singleton(
+        lambda client, gopro: ProviderRegistry({"gopro": gopro_adapters(client, gopro)}),
+        gopro_client,
+        gopro_settings,
+    )
+
+
+def lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.lease_seconds)
+
+
+def load_credentials(container: Container, provider: str) -> Credentials:
+    """The provider's stored credentials; their secret values are masked in every log line."""
+    credentials = container.credential_store().load(provider)
+    secrets = [credentials.access_token]
+    if isinstance(credentials, OAuthCredentials):
+        secrets += [credentials.client_secret, credentials.refresh_token]
+    LogRedactor.register(secrets)
+    return credentials
+
+
+def media_source(container: Container, provider: str) -> MediaSource:
+    adapters = container.registry()[provider]
+    return adapters.source(load_credentials(container, provider))
+
+
+def transfer_ports(container: Container, provider: str) -> TransferPorts:
+    """The ports one transfer needs, with the provider's source opened on stored credentials."""
+    source = media_source(container, provider)
+    return TransferPorts(
+        source,
+        container.tracker(),
+        container.store(),
+        container.metrics(),
+        container.notifier(),
+        container.clock(),
+    )

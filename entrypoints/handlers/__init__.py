@@ -1,0 +1,1 @@
+"""Thin Lambda handlers: parse the event, call a use case, return a small result."""

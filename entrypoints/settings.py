@@ -1,0 +1,85 @@
+"""Settings read once from the environment; a missing or malformed one stops start-up with
+its name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} is not set")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"environment variable {name} must be a number, not {text!r}") from None
+    if value < 0:
+        raise SettingsError(f"environment variable {name} must not be negative")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "false").strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no", ""):
+        raise SettingsError(f"environment variable {name} must be true or false, not {text!r}")
+    return text in ("true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    kms_key_id: str
+    alert_topic_arn: str
+    gopro_api_url: str = "https://api.gopro.com"
+    gopro_allow_loopback: bool = False
+    """Only for the local emulator: accept loopback http URLs."""
+    metrics: str = "emf"
+    """emf (stdout, inside Lambda) or api (PutMetricData)."""
+    lease_seconds: float = 1200.0
+    deadline_margin_seconds: float = 90.0
+    """Pause a transfer when less than this much of the invocation is left."""
+    media_types: str | None = None
+    ready_states: str | None = None
+    part_size_mib: int = 50
+    single_put_limit_mib: int = 100
+    retry_base_seconds: float = 30.0
+    """R8.1: the first wait before a failed download is tried again; it doubles."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        metrics = env.get("METRICS", "emf").strip() or "emf"
+        if metrics not in ("emf", "api"):
+            raise SettingsError(f"environment variable METRICS must be emf or api, not {metrics!r}")
+        part = int(_number(env, "PART_SIZE_MIB", 50))
+        if part < 5:
+            raise SettingsError("environment variable PART_SIZE_MIB must be at least 5 (S3)")
+        return cls(
+            table_name=_required(env, "TRACKER_TABLE"),
+            bucket_name=_required(env, "ARCHIVE_BUCKET"),
+            kms_key_id=_required(env, "ARCHIVE_KMS_KEY"),
+            alert_topic_arn=_required(env, "ALERT_TOPIC_ARN"),
+            gopro_api_url=env.get("GOPRO_API_URL", "").strip() or "https://api.gopro.com",
+            gopro_allow_loopback=_flag(env, "GOPRO_ALLOW_LOOPBACK"),
+            metrics=metrics,
+            lease_seconds=_number(env, "LEASE_SECONDS", 1200),
+            deadline_margin_seconds=_number(env, "DEADLINE_MARGIN_SECONDS", 90),
+            media_types=env.get("MEDIA_TYPES") or None,
+            ready_states=env.get("READY_STATES") or None,
+            part_size_mib=part,
+            single_put_limit_mib=int(_number(env, "SINGLE_PUT_LIMIT_MIB", 100)),
+            retry_base_seconds=_number(env, "RETRY_BASE_SECONDS", 30),
+        )
