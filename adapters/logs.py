@@ -70,13 +70,27 @@ class JsonFormatter(logging.Formatter):
         return LogRedactor.scrub(json.dumps(line, default=str, ensure_ascii=False))
 
 
-def configure_logging(function_name: str, level: int = logging.INFO) -> logging.Handler:
-    """Send every log record of the process through the JSON formatter, to stderr."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter(function_name))
+class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs (recognised so it is installed once)."""
+
+
+def configure_logging(
+    function_name: str, level: int = logging.INFO, replace_others: bool = False
+) -> logging.Handler:
+    """Send the process's log records through the JSON formatter, to stderr.
+
+    `replace_others` removes the handlers already on the root logger (Lambda's runtime
+    installs a plain-text one); elsewhere they are left alone.
+    """
     root = logging.getLogger()
     for existing in list(root.handlers):
-        root.removeHandler(existing)
+        if isinstance(existing, _JsonHandler):
+            existing.setFormatter(JsonFormatter(function_name))
+            return existing
+        if replace_others:
+            root.removeHandler(existing)
+    handler = _JsonHandler()
+    handler.setFormatter(JsonFormatter(function_name))
     root.addHandler(handler)
     root.setLevel(level)
     return handler

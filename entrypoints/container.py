@@ -6,9 +6,11 @@ runs at import time: clients are made when first asked for.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import httpx
 from dependency_injector import containers, providers
 
 from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
@@ -39,7 +41,9 @@ def _metrics(settings: Settings, session: boto3.session.Session) -> Metrics:
 
 def _gopro_settings(settings: Settings) -> GoProSettings:
     return GoProSettings(
-        base_url=settings.gopro_api_url, allow_loopback=settings.gopro_allow_loopback
+        base_url=settings.gopro_api_url,
+        allow_loopback=settings.gopro_allow_loopback,
+        retry_wait=settings.gopro_retry_wait_seconds,
     )
 
 
@@ -50,6 +54,11 @@ def _s3_settings(settings: Settings) -> S3Settings:
         single_put_limit=settings.single_put_limit_mib * MIB,
         part_size=settings.part_size_mib * MIB,
     )
+
+
+def _gopro_client(settings: GoProSettings) -> Iterator[httpx.Client]:
+    with make_client(settings) as client:
+        yield client
 
 
 class Container(containers.DeclarativeContainer):
@@ -81,7 +90,7 @@ class Container(containers.DeclarativeContainer):
         lambda s: SelectionPolicy.from_lists(s.media_types, s.ready_states), settings
     )
     gopro_settings = providers.Singleton(_gopro_settings, settings)
-    gopro_client = providers.Singleton(make_client, gopro_settings)
+    gopro_client = providers.Resource(_gopro_client, gopro_settings)
     registry = providers.Singleton(
         lambda client, gopro: ProviderRegistry({"gopro": gopro_adapters(client, gopro)}),
         gopro_client,

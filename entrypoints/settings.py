@@ -56,6 +56,8 @@ class Settings:
     ready_states: str | None = None
     part_size_mib: int = 50
     single_put_limit_mib: int = 100
+    gopro_retry_wait_seconds: float = 1.0
+    """The GoPro adapter's first back-off inside one call (it doubles)."""
     retry_base_seconds: float = 30.0
     """R8.1: the first wait before a failed download is tried again; it doubles."""
 
@@ -82,4 +84,5 @@ class Settings:
             part_size_mib=part,
             single_put_limit_mib=int(_number(env, "SINGLE_PUT_LIMIT_MIB", 100)),
             retry_base_seconds=_number(env, "RETRY_BASE_SECONDS", 30),
+            gopro_retry_wait_seconds=_number(env, "GOPRO_RETRY_WAIT_SECONDS", 1),
         )

@@ -35,8 +35,11 @@ def container() -> Container:
 
 
 def reset_container(replacement: Container | None = None) -> None:
-    """Drop (or replace) the cached container, as a new cold start would."""
+    """Close the cached container's resources and drop (or replace) it, as a new cold
+    start would."""
     global _container  # noqa: PLW0603
+    if _container is not None:
+        _container.shutdown_resources()
     _container = replacement
 
 
@@ -61,7 +64,10 @@ def invocation(
     """(container, event, provider) for one invocation, with logging set up."""
     if not isinstance(event, Mapping):
         raise BadEventError(f"the event must be a JSON object, got {type(event).__name__}")
-    configure_logging(f"{function}:{context.function_name}")
+    configure_logging(
+        f"{function}:{context.function_name}",
+        replace_others="AWS_LAMBDA_FUNCTION_NAME" in os.environ,  # inside Lambda
+    )
     token = correlation_id.set(str(event.get("correlation_id") or context.aws_request_id))
     try:
         yield container(), event, text(event, "provider")

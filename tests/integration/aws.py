@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from moto import mock_aws
@@ -63,8 +63,8 @@ class Account:
         return [u["Key"] for u in self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
 
 
-def emulated_account() -> Iterator[Account]:
-    with mock_aws():
+def emulated_account(config: dict[str, Any] | None = None) -> Iterator[Account]:
+    with mock_aws(config=config):  # type: ignore[arg-type]
         session = boto3.session.Session(region_name=REGION)
         kms = session.client("kms")
         key = kms.create_key(Description="archive key")["KeyMetadata"]["Arn"]

@@ -1,0 +1,146 @@
+"""Run Lambda functions in-process for moto's Step Functions interpreter.
+
+moto executes a state machine's Task states by invoking Lambda through its own backend;
+without Docker (`mock_aws(config={"lambda": {"use_docker": False}})`) that backend only
+echoes. While `dispatch_lambdas()` is active, an invocation instead imports the function's
+configured handler (`Handler`, e.g. `entrypoints.handlers.lister.handler`) and calls it
+with the event and a context whose remaining time follows the function's `Timeout`. An
+exception becomes a function error `{"errorType": <class name>, "errorMessage": …}`, as
+Lambda reports it, so the definition's Retry and Catch see the same error names.
+
+moto has no public hook for this: the shim replaces `LambdaSimpleBackend.invoke`, checked
+against the moto version it was written for. `check_moto()` fails loudly when moto changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+TESTED_MOTO = "5.2.5"
+EXPECTED_PARAMETERS = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
+
+
+class MotoChangedError(RuntimeError):
+    """The moto in use is not the one this shim was written and tested for."""
+
+
+def check_moto() -> None:
+    parameters = list(inspect.signature(LambdaSimpleBackend.invoke).parameters)
+    if moto.__version__ != TESTED_MOTO or parameters != EXPECTED_PARAMETERS:
+        raise MotoChangedError(
+            f"sandbox.lambda_dispatch was written for moto {TESTED_MOTO} whose "
+            f"LambdaSimpleBackend.invoke takes {EXPECTED_PARAMETERS}; found moto "
+            f"{moto.__version__} taking {parameters}. Check the shim against the new moto, "
+            "then update TESTED_MOTO."
+        )
+
+
+@dataclass
+class LocalContext:
+    """The parts of Lambda's context object the handlers use."""
+
+    function_name: str
+    aws_request_id: str
+    deadline: float
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(max(0.0, self.deadline - time.monotonic()) * 1000)
+
+
+@dataclass
+class Invocation:
+    function_name: str
+    event: Any
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass
+class Dispatcher:
+    """Records every invocation and the most that ran at once, per function."""
+
+    invocations: list[Invocation] = field(default_factory=list)
+    running: dict[str, int] = field(default_factory=dict)
+    most_at_once: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def calls(self, function_name: str) -> list[Invocation]:
+        with self._lock:
+            return [i for i in self.invocations if i.function_name == function_name]
+
+    def _enter(self, name: str) -> None:
+        with self._lock:
+            self.running[name] = self.running.get(name, 0) + 1
+            self.most_at_once[name] = max(self.most_at_once.get(name, 0), self.running[name])
+
+    def _leave(self, name: str) -> None:
+        with self._lock:
+            self.running[name] -= 1
+
+    def invoke(
+        self,
+        backend: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
+        function = backend.get_function(function_name, qualifier)
+        module_name, _, attribute = str(function.handler).rpartition(".")
+        handler: Callable[[Any, Any], Any] = getattr(
+            importlib.import_module(module_name), attribute
+        )
+        event = json.loads(body) if isinstance(body, str | bytes) and body else (body or {})
+        record = Invocation(function.function_name, event)
+        context = LocalContext(
+            function.function_name, str(uuid.uuid4()), time.monotonic() + float(function.timeout)
+        )
+        with self._lock:
+            self.invocations.append(record)
+        self._enter(function.function_name)
+        try:
+            record.result = handler(event, context)
+            return json.dumps(record.result).encode()
+        except Exception as error:
+            record.error = type(error).__name__
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            return json.dumps(payload).encode()
+        finally:
+            self._leave(function.function_name)
+
+
+@contextmanager
+def dispatch_lambdas() -> Iterator[Dispatcher]:
+    """While active, Lambda invocations in moto run the real handlers in this process."""
+    check_moto()
+    dispatcher = Dispatcher()
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(  # noqa: PLR0917 - moto's signature
+        self: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        return dispatcher.invoke(self, function_name, qualifier, body, response_headers)
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    try:
+        yield dispatcher
+    finally:
+        LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]

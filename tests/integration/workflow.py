@@ -1,0 +1,133 @@
+"""The real state machine on moto's Step Functions interpreter, its Lambda tasks run
+in-process by the real handlers (sandbox.lambda_dispatch)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from entrypoints.handlers.runtime import reset_container
+from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
+from sandbox.gopro.server import GoProEmulator
+from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
+from tests.integration.aws import BUCKET, REGION, TABLE, Account, emulated_account
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+FUNCTIONS = ("authenticator", "lister", "downloader")
+
+
+@dataclass
+class Workflow:
+    account: Account
+    emulator: GoProEmulator
+    dispatcher: Dispatcher
+    state_machine_arn: str
+    stepfunctions: Any
+
+    def run(self, provider: str = "gopro", timeout: float = 120) -> dict[str, Any]:
+        """Start one execution and wait for its end."""
+        arn = self.stepfunctions.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=f"sync-{uuid.uuid4().hex[:12]}",
+            input=json.dumps({"provider": provider}),
+        )["executionArn"]
+        ends = time.monotonic() + timeout
+        while time.monotonic() < ends:
+            described = self.stepfunctions.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                return dict(described)
+            time.sleep(0.05)
+        raise AssertionError(f"execution {arn} still running after {timeout}s")
+
+    def records(self) -> dict[str, Any]:
+        tracker = self.account.tracker()
+        return dict(tracker.get_many(list(self.emulator.media)))
+
+    def objects(self) -> list[str]:
+        answer = self.account.s3.list_objects_v2(Bucket=BUCKET)
+        return [entry["Key"] for entry in answer.get("Contents", [])]
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()
+
+
+def provision(
+    account: Account,
+    emulator: GoProEmulator,
+    dispatcher: Dispatcher,
+    downloader_timeout: int = 900,
+) -> Workflow:
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(
+        RoleName="cloud-sync-test",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    lambdas = boto3.client("lambda", region_name=REGION)
+    arns = {}
+    for name in FUNCTIONS:
+        arns[name] = lambdas.create_function(
+            FunctionName=f"cloud-sync-{name}",
+            Runtime="python3.12",
+            Role=role,
+            Handler=f"entrypoints.handlers.{name}.handler",
+            Code={"ZipFile": _zip()},
+            Timeout=downloader_timeout if name == "downloader" else 300,
+        )["FunctionArn"]
+    targets = WorkflowTargets(
+        arns["authenticator"], arns["lister"], arns["downloader"], account.topic_arn
+    )
+    definition = state_machine_definition(targets, WorkflowOptions(retry_interval_seconds=1))
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    machine = stepfunctions.create_state_machine(
+        name="cloud-sync-test", definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+    account.secrets.create_secret(
+        Name="gopro/credentials",
+        SecretString=json.dumps(
+            {"provider": "gopro", "access_token": emulator.session_token, "user_id": "u1"}
+        ),
+    )
+    return Workflow(account, emulator, dispatcher, machine, stepfunctions)
+
+
+def workflow_environment(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator, account: Account) -> None:
+    for name, value in {
+        "TRACKER_TABLE": TABLE,
+        "ARCHIVE_BUCKET": BUCKET,
+        "ARCHIVE_KMS_KEY": account.kms_key_arn,
+        "ALERT_TOPIC_ARN": account.topic_arn,
+        "GOPRO_API_URL": emulator.base_url,
+        "GOPRO_ALLOW_LOOPBACK": "true",
+        "PART_SIZE_MIB": "5",
+        "SINGLE_PUT_LIMIT_MIB": "5",
+        "RETRY_BASE_SECONDS": "1",
+        "GOPRO_RETRY_WAIT_SECONDS": "0.01",
+        "METRICS": "emf",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def workflow(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator) -> Iterator[Workflow]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for account in emulated_account(MOTO_CONFIG):
+        workflow_environment(monkeypatch, emulator, account)
+        reset_container()
+        with dispatch_lambdas() as dispatcher:
+            yield provision(account, emulator, dispatcher)
+        reset_container()
