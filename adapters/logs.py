@@ -93,4 +93,6 @@ def configure_logging(
     handler.setFormatter(JsonFormatter(function_name))
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in ("httpx", "httpcore", "botocore", "urllib3"):  # a line per request
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     return handler

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from domain.errors import (
     AlreadyCompletedError,
+    IllegalTransitionError,
     InvalidSettingError,
     LeaseHeldError,
     NotLeaseHolderError,
@@ -143,6 +144,20 @@ class SyncRecord:
         """The record discovery writes the first time it sees a video."""
         check_transition(item.media_id, None, SyncStatus.PENDING)
         return cls(item=item, status=SyncStatus.PENDING, version=1, updated_at=now)
+
+    def refreshed(self, item: MediaItem, now: datetime) -> SyncRecord:
+        """The same waiting record (PENDING or FAILED) with the provider's latest metadata:
+        a size the provider corrected must not keep failing the video's verification."""
+        if item.media_id != self.media_id:
+            raise InvalidSettingError(
+                "item", f"belongs to {item.media_id!r}, not {self.media_id!r}"
+            )
+        check_transition(self.media_id, self.status, self.status)
+        if self.status not in (SyncStatus.PENDING, SyncStatus.FAILED):
+            raise IllegalTransitionError(
+                self.media_id, self.status.value, self.status.value, "only a waiting record"
+            )
+        return replace(self, item=item, version=self.version + 1, updated_at=now)
 
     def claim(self, worker: str, now: datetime, lease_for: timedelta) -> SyncRecord:
         """Take (or renew) the lease to transfer this video.

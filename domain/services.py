@@ -12,8 +12,10 @@ from domain.errors import ConcurrentUpdateError
 from domain.model import SyncRecord
 from domain.ports import Clock, CredentialStore, MediaSource, ProviderAuth, SyncTracker
 from domain.rules import SelectionPolicy, SkipReason, plan_sync
+from domain.status import SyncStatus
 
 log = logging.getLogger("cloudsync.sync")
+WAITING = frozenset({SyncStatus.PENDING, SyncStatus.FAILED})
 
 
 class AuthMode(StrEnum):
@@ -85,6 +87,7 @@ def discover(
 ) -> DiscoveryOutcome:
     """List the library, choose what needs syncing (R1.4, R1.5, R4.2, R8.5), and record
     each newly seen video as PENDING so its metadata waits in the tracker for the transfer.
+    A waiting record whose metadata the provider has since changed is refreshed.
     """
     items = list(source.list_media())
     ids = list(dict.fromkeys(item.media_id for item in items))
@@ -92,14 +95,18 @@ def discover(
     now = clock.now()
     plan = plan_sync(items, records, now, policy)
     created = 0
+    refreshed = 0
     for item in plan.to_sync:
-        if item.media_id in records:
-            continue
+        record = records.get(item.media_id)
         try:
-            tracker.create(SyncRecord.discovered(item, now))
+            if record is None:
+                tracker.create(SyncRecord.discovered(item, now))
+                created += 1
+            elif record.item != item and record.status in WAITING:
+                tracker.replace(record, record.refreshed(item, now))
+                refreshed += 1
         except ConcurrentUpdateError:
-            continue  # a concurrent discovery recorded it first; its record serves
-        created += 1
+            continue  # a concurrent worker wrote it first; its record serves
     outcome = DiscoveryOutcome(provider, plan.media_ids, len(items), created, dict(plan.skipped))
     log.info(
         "%s: %d listed, %d to transfer",
@@ -112,6 +119,7 @@ def discover(
                 "listed": outcome.listed,
                 "to_transfer": len(outcome.media_ids),
                 "new_records": created,
+                "refreshed_records": refreshed,
                 "skipped": {reason.value: count for reason, count in plan.skipped.items()},
             },
         },

@@ -23,14 +23,15 @@ class SyncStatus(StrEnum):
 
 # None stands for "no record yet": a record is born PENDING, when discovery first sees the
 # video. IN_PROGRESS -> IN_PROGRESS is a lease renewal by its holder, or the takeover of an
-# expired lease; the record rules (domain.model.SyncRecord) decide which applies.
+# expired lease; the record rules (domain.model.SyncRecord) decide which applies. PENDING
+# -> PENDING and FAILED -> FAILED are discovery refreshing a waiting video's metadata.
 TRANSITIONS: Mapping[SyncStatus | None, frozenset[SyncStatus]] = {
     None: frozenset({SyncStatus.PENDING}),
-    SyncStatus.PENDING: frozenset({SyncStatus.IN_PROGRESS}),
+    SyncStatus.PENDING: frozenset({SyncStatus.PENDING, SyncStatus.IN_PROGRESS}),
     SyncStatus.IN_PROGRESS: frozenset(
         {SyncStatus.IN_PROGRESS, SyncStatus.COMPLETED, SyncStatus.FAILED}
     ),
-    SyncStatus.FAILED: frozenset({SyncStatus.IN_PROGRESS}),
+    SyncStatus.FAILED: frozenset({SyncStatus.FAILED, SyncStatus.IN_PROGRESS}),
     SyncStatus.COMPLETED: frozenset(),
 }
 

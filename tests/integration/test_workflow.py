@@ -1,22 +1,136 @@
-"""The real state machine definition, run on moto with the real handlers."""
+"""The real state machine definition, run on moto's interpreter with the real handlers."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+
 from domain.status import SyncStatus
-from tests.integration.workflow import Workflow, workflow
+from sandbox.gopro.library import EmulatedMedia
+from sandbox.lambda_dispatch import MotoChangedError, check_moto
+from tests.integration.aws import BUCKET
+from tests.integration.workflow import Workflow, ready_videos, workflow
 
 __all__ = ["workflow"]
+DOWNLOADER = "cloud-sync-downloader"
 
 
-def test_a_library_is_archived_and_a_second_run_downloads_nothing(workflow: Workflow) -> None:
+def test_a_library_is_archived_five_at_a_time_and_a_second_run_downloads_nothing(
+    workflow: Workflow,
+) -> None:
+    ready = ready_videos(workflow)
+    assert len(ready) >= 20
     result = workflow.run()
     assert result["status"] == "SUCCEEDED", result
     records = workflow.records()
-    ready = {
-        m.id
-        for m in workflow.emulator.media.values()
-        if m.ready_to_view == "ready" and m.type not in ("Photo", "TimeLapse")
-    }
     assert set(records) == ready
     assert {r.status for r in records.values()} == {SyncStatus.COMPLETED}
     assert len(workflow.objects()) == len(ready)
+    assert 1 < workflow.dispatcher.most_at_once[DOWNLOADER] <= 5
+    assert workflow.account.alerts() == []
+    for call in workflow.dispatcher.invocations:  # no secret in any event or result
+        assert workflow.emulator.session_token not in repr(call.event)
+        assert workflow.emulator.session_token not in repr(call.result)
+    downloads = len(workflow.dispatcher.calls(DOWNLOADER))
+
+    again = workflow.run()
+    assert again["status"] == "SUCCEEDED"
+    assert len(workflow.dispatcher.calls(DOWNLOADER)) == downloads
+    assert len(workflow.objects()) == len(ready)
+
+
+def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
+    workflow: Workflow,
+) -> None:
+    ready = sorted(ready_videos(workflow))
+    broken = ready[:2]
+    for media_id in broken:  # the listing promises more bytes than the file holds
+        workflow.emulator.faults.file_size_override[media_id] = (
+            workflow.emulator.media[media_id].size + 10
+        )
+    result = workflow.run()
+    assert result["status"] == "SUCCEEDED", result
+    records = workflow.records()
+    assert {m for m, r in records.items() if r.status is SyncStatus.FAILED} == set(broken)
+    assert {m for m, r in records.items() if r.status is SyncStatus.COMPLETED} == set(ready) - set(
+        broken
+    )
+    alerts = workflow.account.alerts()
+    partial = [a for a in alerts if a["Subject"] == "cloud-sync: some videos failed"]
+    assert len(partial) == 1
+    assert partial[0]["Message"].startswith(f"2 of {len(ready)} videos failed")
+    assert sum("failed verification" in a["Subject"] for a in alerts) == 2
+
+    # The next execution retries the FAILED videos (R8.5)
+    workflow.emulator.faults.file_size_override.clear()
+    assert workflow.run()["status"] == "SUCCEEDED"
+    assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
+    assert [a["Subject"] for a in workflow.account.alerts()] == []
+
+
+def test_rejected_credentials_alert_and_fail_without_downloading(workflow: Workflow) -> None:
+    workflow.emulator.faults.reject_tokens = True
+    result = workflow.run()
+    assert result["status"] == "FAILED"
+    (alert,) = workflow.account.alerts()
+    assert alert["Subject"] == "cloud-sync: sync failed"
+    assert "CredentialsRejectedError" in alert["Message"]
+    assert "gp_access_token" in alert["Message"]  # says how to fix it
+    assert len(workflow.dispatcher.calls("cloud-sync-authenticator")) == 1  # not retried
+    assert workflow.dispatcher.calls("cloud-sync-lister") == []
+    assert workflow.objects() == []
+
+
+def test_a_transient_function_error_is_retried(workflow: Workflow) -> None:
+    workflow.emulator.faults.server_errors_next = 4  # one authenticator invocation's worth
+    result = workflow.run()
+    assert result["status"] == "SUCCEEDED", result
+    calls = workflow.dispatcher.calls("cloud-sync-authenticator")
+    assert [call.error for call in calls] == ["TransientSourceError", None]
+
+
+def test_a_failed_download_waits_and_tries_again(workflow: Workflow) -> None:
+    workflow.emulator.media.clear()
+    when = datetime(2024, 3, 1, tzinfo=UTC)
+    workflow.emulator.add(EmulatedMedia("flaky01", "F.MP4", "MP4", "Video", when, when, 50_000))
+    workflow.emulator.faults.drop_after_bytes = 0  # every file response breaks at once
+    workflow.emulator.faults.drops_left = 7  # more than one invocation's six tries
+    result = workflow.run()
+    assert result["status"] == "SUCCEEDED", result
+    calls = workflow.dispatcher.calls(DOWNLOADER)
+    assert [c.result["status"] for c in calls] == ["failed", "completed"]
+    assert calls[0].result["retry"] is True
+    assert calls[0].result["retry_after_seconds"] == 1
+    assert calls[1].event["attempt"] == 1
+    record = workflow.records()["flaky01"]
+    assert record.status is SyncStatus.COMPLETED
+    assert record.retry_count == 1
+
+
+@pytest.fixture
+def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "899.999")  # time is short after every part
+
+
+def test_a_long_transfer_completes_through_continue_loops(
+    short_deadlines: None, workflow: Workflow
+) -> None:
+    workflow.emulator.media.clear()
+    when = datetime(2024, 3, 1, tzinfo=UTC)
+    size = 17 * (1 << 20) + 5
+    workflow.emulator.add(EmulatedMedia("long001", "L.MP4", "MP4", "Video", when, when, size))
+    result = workflow.run()
+    assert result["status"] == "SUCCEEDED", result
+    statuses = [c.result["status"] for c in workflow.dispatcher.calls(DOWNLOADER)]
+    assert statuses == ["continue", "continue", "continue", "completed"]
+    record = workflow.records()["long001"]
+    assert record.status is SyncStatus.COMPLETED
+    body = workflow.account.s3.get_object(Bucket=BUCKET, Key=record.object_key or "")["Body"]
+    assert hashlib.sha256(body.read()).hexdigest() == workflow.emulator.original_sha256("long001")
+
+
+def test_the_lambda_shim_matches_the_moto_in_use() -> None:
+    check_moto()  # raises MotoChangedError, naming both versions, when moto changes
+    assert issubclass(MotoChangedError, RuntimeError)

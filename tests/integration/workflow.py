@@ -103,7 +103,9 @@ def provision(
     return Workflow(account, emulator, dispatcher, machine, stepfunctions)
 
 
-def workflow_environment(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator, account: Account) -> None:
+def workflow_environment(
+    monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator, account: Account
+) -> None:
     for name, value in {
         "TRACKER_TABLE": TABLE,
         "ARCHIVE_BUCKET": BUCKET,
@@ -131,3 +133,11 @@ def workflow(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator) -> Iterat
         with dispatch_lambdas() as dispatcher:
             yield provision(account, emulator, dispatcher)
         reset_container()
+
+
+def ready_videos(workflow: Workflow) -> set[str]:
+    return {
+        m.id
+        for m in workflow.emulator.media.values()
+        if m.ready_to_view == "ready" and m.type not in ("Photo", "TimeLapse")
+    }

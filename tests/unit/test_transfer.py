@@ -6,12 +6,19 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import TransferRejectedError, TransientSourceError, UnknownMediaError
+from domain.errors import (
+    IllegalTransitionError,
+    InvalidSettingError,
+    TransferRejectedError,
+    TransientSourceError,
+    UnknownMediaError,
+)
+from domain.model import SyncRecord
 from domain.rules import SelectionPolicy, SkipReason
 from domain.services import discover
 from domain.status import SyncStatus
 from domain.transfer import DEFAULT_LEASE, TransferResult, transfer_video
-from tests.fakes import FakeVideo, World, content_for, make_item
+from tests.fakes import EPOCH, FakeVideo, World, content_for, make_item
 
 
 def world_with(*videos: FakeVideo) -> World:
@@ -197,3 +204,34 @@ def test_a_video_of_unknown_size_is_refused_before_any_byte_moves() -> None:
 def test_transferring_an_undiscovered_video_is_a_clear_error() -> None:
     with pytest.raises(UnknownMediaError, match="run discovery"):
         transfer_video("nope", "w", World().ports())
+
+
+def test_discovery_refreshes_a_waiting_videos_metadata_so_a_corrected_size_succeeds() -> None:
+    # Given a video whose listing claimed the wrong size, so its transfer failed
+    fake = video("v1", size=500)
+    fake.item = make_item("v1", size=600)
+    fake.announced_size = 600
+    world = World()
+    world.source.add(fake)
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    assert transfer_video("v1", "w", world.ports()).result is TransferResult.FAILED
+    # When the provider corrects the size and the next run discovers again
+    corrected = make_item("v1", size=500)
+    world.source.listing = [corrected]
+    world.source.videos["v1"] = FakeVideo(corrected, content_for("v1", 500))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    # Then the record carries the new metadata, stays FAILED until tried, and then succeeds
+    record = world.tracker.records["v1"]
+    assert record.item.size_bytes == 500
+    assert record.status is SyncStatus.FAILED
+    assert transfer_video("v1", "w", world.ports()).result is TransferResult.COMPLETED
+
+
+def test_only_a_waiting_record_is_refreshed() -> None:
+    record = SyncRecord.discovered(make_item("v1"), EPOCH)
+    busy = record.claim("w", EPOCH, DEFAULT_LEASE)
+    with pytest.raises(IllegalTransitionError, match="only a waiting record"):
+        busy.refreshed(make_item("v1", size=7), EPOCH)
+    with pytest.raises(InvalidSettingError, match="belongs to 'v2'"):
+        record.refreshed(make_item("v2"), EPOCH)
+    assert record.refreshed(make_item("v1", size=7), EPOCH).version == 2
