@@ -1,0 +1,113 @@
+"""The state machine definition: valid ASL, and the orchestration rules in its shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from statelint.linter import Linter
+
+from infra.asl import TRANSIENT_ERRORS, WorkflowOptions, WorkflowTargets, state_machine_definition
+
+ARN = "arn:aws:lambda:eu-central-1:123456789012:function:cloud-sync-"
+TARGETS = WorkflowTargets(
+    ARN + "authenticator",
+    ARN + "lister",
+    ARN + "downloader",
+    "arn:aws:sns:eu-central-1:123456789012:gopro-sync-alerts",
+)
+
+
+@pytest.fixture
+def definition() -> dict[str, Any]:
+    return state_machine_definition(TARGETS)
+
+
+def tasks(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: state for name, state in states.items() if state["Type"] == "Task"}
+
+
+def test_the_definition_passes_statelint(definition: dict[str, Any]) -> None:
+    assert Linter.validate(definition) == []
+    assert (
+        Linter.validate(state_machine_definition(TARGETS, WorkflowOptions(distributed=False))) == []
+    )
+
+
+def test_statelint_would_catch_a_broken_definition(definition: dict[str, Any]) -> None:
+    definition["States"]["List"]["Next"] = "Nowhere"
+    assert Linter.validate(definition) != []
+
+
+def test_authenticate_then_list_then_download_then_summarize(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert definition["StartAt"] == "Authenticate"
+    assert states["Authenticate"]["Next"] == "List"
+    assert states["List"]["Next"] == "DownloadVideos"
+    assert states["DownloadVideos"]["Next"] == "Summarize"
+
+
+def test_downloads_run_five_at_a_time_in_child_executions(definition: dict[str, Any]) -> None:
+    download = definition["States"]["DownloadVideos"]
+    assert download["Type"] == "Map"
+    assert download["MaxConcurrency"] == 5
+    assert download["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert download["ItemsPath"] == "$.listing.media_ids"
+
+
+def test_every_invocation_retries_transient_failures_three_times_from_two_seconds(
+    definition: dict[str, Any],
+) -> None:
+    item_states = definition["States"]["DownloadVideos"]["ItemProcessor"]["States"]
+    invocations = {**tasks(definition["States"]), **tasks(item_states)}
+    lambdas = {n: s for n, s in invocations.items() if s["Resource"].startswith(ARN)}
+    assert set(lambdas) == {"Authenticate", "List", "Download"}
+    for state in lambdas.values():
+        (retry,) = state["Retry"]
+        assert (retry["MaxAttempts"], retry["IntervalSeconds"], retry["BackoffRate"]) == (3, 2, 2.0)
+        assert set(retry["ErrorEquals"]) == set(TRANSIENT_ERRORS)
+        assert state["Parameters"]["provider.$"] == "$.provider"  # R11.5
+
+
+def test_auth_or_list_failing_alerts_and_fails(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    for name in ("Authenticate", "List"):
+        (catch,) = states[name]["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert catch["Next"] == "NotifyCriticalFailure"
+    notify = states["NotifyCriticalFailure"]
+    assert notify["Resource"] == "arn:aws:states:::sns:publish"
+    assert notify["Parameters"]["TopicArn"] == TARGETS.alert_topic_arn
+    assert states[notify["Next"]]["Type"] == "Fail"
+
+
+def test_a_failing_video_never_fails_the_map(definition: dict[str, Any]) -> None:
+    item = definition["States"]["DownloadVideos"]["ItemProcessor"]
+    download = item["States"]["Download"]
+    assert download["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    ends = [s for s in item["States"].values() if s.get("End")]
+    assert all(s["Type"] == "Pass" for s in ends)
+    assert not any(s["Type"] == "Fail" for s in item["States"].values())
+
+
+def test_partial_failure_notifies_and_succeeds(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    notify = states["NotifyPartialFailure"]
+    assert "$.summary.failures" in notify["Parameters"]["Message.$"]
+    assert states[notify["Next"]]["Type"] == "Succeed"
+
+
+def test_waits_and_intervals_follow_the_options() -> None:
+    quick = state_machine_definition(TARGETS, WorkflowOptions(retry_interval_seconds=1))
+    retry = quick["States"]["Authenticate"]["Retry"][0]
+    assert retry["IntervalSeconds"] == 1
+    wait = quick["States"]["DownloadVideos"]["ItemProcessor"]["States"]["WaitBeforeRetry"]
+    assert wait["SecondsPath"] == "$.result.retry_after_seconds"
+
+
+def test_the_definition_is_plain_json_without_secrets(definition: dict[str, Any]) -> None:
+    text = json.dumps(definition)
+    assert json.loads(text) == definition
+    for word in ("token", "secret", "password"):
+        assert word not in text.lower()

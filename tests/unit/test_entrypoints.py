@@ -1,0 +1,171 @@
+"""Handlers, settings and the container, with fakes in place of every outside system."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from dependency_injector import providers
+
+from domain.credentials import SessionCredentials
+from domain.errors import TransientSourceError
+from entrypoints.container import Container
+from entrypoints.handlers import authenticator, downloader, lister
+from entrypoints.handlers.runtime import BadEventError, container, reset_container
+from entrypoints.providers import ProviderAdapters, ProviderRegistry, UnknownProviderError
+from entrypoints.settings import Settings, SettingsError
+from tests.fakes import (
+    FakeProviderAuth,
+    FakeVideo,
+    InMemoryCredentialStore,
+    InMemoryObjectStore,
+    World,
+    content_for,
+    make_item,
+)
+
+ENV = {
+    "TRACKER_TABLE": "t",
+    "ARCHIVE_BUCKET": "b",
+    "ARCHIVE_KMS_KEY": "k",
+    "ALERT_TOPIC_ARN": "arn:aws:sns:eu-central-1:1:a",
+}
+
+
+@dataclass
+class Context:
+    function_name: str = "cloud-sync-test"
+    aws_request_id: str = "req-1"
+    remaining_ms: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    world = World()
+    world.source.add(FakeVideo(make_item("v1", size=300), content_for("v1", 300)))
+    container = Container(settings=Settings.from_env(ENV))
+    container.tracker.override(providers.Object(world.tracker))
+    container.store.override(providers.Object(world.store))
+    container.metrics.override(providers.Object(world.metrics))
+    container.notifier.override(providers.Object(world.notifier))
+    container.clock.override(providers.Object(world.clock))
+    container.credential_store.override(
+        providers.Object(InMemoryCredentialStore(SessionCredentials("sess-token", "u1")))
+    )
+    registry = ProviderRegistry(
+        {"gopro": ProviderAdapters(auth=FakeProviderAuth, source=lambda _: world.source)}
+    )
+    container.registry.override(providers.Object(registry))
+    reset_container(container)
+    yield world
+    reset_container()
+
+
+def test_the_three_handlers_run_a_sync(world: World) -> None:
+    auth = authenticator.handler({"provider": "gopro"}, Context())
+    assert auth == {
+        "provider": "gopro",
+        "mode": "session",
+        "refreshed": False,
+        "expires_at": None,
+        "secret_version": None,
+    }
+    listing = lister.handler({"provider": "gopro"}, Context())
+    assert listing["media_ids"] == ["v1"]
+    assert listing["new_records"] == 1
+    event = {"provider": "gopro", "media_id": "v1", "worker": "exec/v1", "attempt": 0}
+    result = downloader.handler(event, Context())
+    assert result["status"] == "completed"
+    assert result["key"] == "gopro-videos/2026/01/GX010123.MP4"
+    assert world.store.objects[result["key"]].data == content_for("v1", 300)
+    assert "sess-token" not in repr([auth, listing, result])
+
+
+def test_a_failure_says_whether_and_when_to_retry(world: World) -> None:
+    lister.handler({"provider": "gopro"}, Context())
+    video = world.source.videos["v1"]
+    video.error, video.error_times = TransientSourceError("CDN 503"), 10
+    results = [
+        downloader.handler(
+            {"provider": "gopro", "media_id": "v1", "worker": "w", "attempt": attempt},
+            Context(),
+        )
+        for attempt in range(4)
+    ]
+    assert [r["retry"] for r in results] == [True, True, True, False]
+    assert [r["retry_after_seconds"] for r in results] == [30, 60, 120, 0]
+    assert {r["status"] for r in results} == {"failed"}
+
+
+def test_time_running_short_makes_the_downloader_ask_to_continue(world: World) -> None:
+    world.store = InMemoryObjectStore(part_size=100)
+    reset_container_store(world)
+    lister.handler({"provider": "gopro"}, Context())
+    event = {"provider": "gopro", "media_id": "v1", "worker": "w"}
+    first = downloader.handler(event, Context(remaining_ms=1_000))  # under the 90 s margin
+    assert first["status"] == "continue"
+    second = downloader.handler(event, Context())
+    assert second["status"] == "completed"
+
+
+def reset_container_store(world: World) -> None:
+    container().store.override(providers.Object(world.store))
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({}, "'provider' must be non-empty text"),
+        ({"provider": 3}, "'provider' must be non-empty text"),
+        ({"provider": "gopro", "worker": "w"}, "'media_id'"),
+        ({"provider": "gopro", "media_id": "v1", "worker": "w", "attempt": -1}, "'attempt'"),
+        ({"provider": "gopro", "media_id": "v1"}, "'worker'"),
+    ],
+)
+def test_bad_events_name_the_field(world: World, event: dict[str, object], message: str) -> None:
+    with pytest.raises(BadEventError, match=message):
+        downloader.handler(event, Context())
+
+
+def test_a_non_object_event_is_refused(world: World) -> None:
+    with pytest.raises(BadEventError, match="JSON object"):
+        lister.handler(["gopro"], Context())
+
+
+def test_an_unknown_provider_is_named(world: World) -> None:
+    with pytest.raises(UnknownProviderError, match=r"unknown provider 'dropbox'.*gopro"):
+        authenticator.handler({"provider": "dropbox"}, Context())
+
+
+@pytest.mark.parametrize("missing", sorted(ENV))
+def test_a_missing_setting_is_named(missing: str) -> None:
+    env = {k: v for k, v in ENV.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("METRICS", "statsd", "METRICS must be emf or api"),
+        ("LEASE_SECONDS", "soon", "LEASE_SECONDS must be a number"),
+        ("PART_SIZE_MIB", "1", "PART_SIZE_MIB must be at least 5"),
+        ("GOPRO_ALLOW_LOOPBACK", "maybe", "GOPRO_ALLOW_LOOPBACK must be true or false"),
+        ("DEADLINE_MARGIN_SECONDS", "-1", "must not be negative"),
+    ],
+)
+def test_a_malformed_setting_is_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**ENV, name: value})
+
+
+def test_settings_defaults_follow_the_spec() -> None:
+    settings = Settings.from_env(ENV)
+    assert settings.gopro_api_url == "https://api.gopro.com"
+    assert not settings.gopro_allow_loopback
+    assert (settings.part_size_mib, settings.single_put_limit_mib) == (50, 100)
+    assert settings.retry_base_seconds == 30
