@@ -33,6 +33,9 @@ def test_a_library_is_archived_five_at_a_time_and_a_second_run_downloads_nothing
     for call in workflow.dispatcher.invocations:  # no secret in any event or result
         assert workflow.emulator.session_token not in repr(call.event)
         assert workflow.emulator.session_token not in repr(call.result)
+    history = workflow.stepfunctions.get_execution_history(executionArn=result["executionArn"])
+    assert len(history["events"]) > 5
+    assert workflow.emulator.session_token not in repr(history)
     downloads = len(workflow.dispatcher.calls(DOWNLOADER))
 
     again = workflow.run()
