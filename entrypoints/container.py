@@ -79,6 +79,7 @@ class Container(containers.DeclarativeContainer):
     credential_store = providers.Singleton(
         SecretsManagerCredentialStore,
         client=providers.Singleton(lambda s: s.client("secretsmanager"), session),
+        template=providers.Singleton(lambda s: s.credentials_secret, settings),
     )
     notifier = providers.Singleton(
         SnsNotifier,

@@ -44,6 +44,8 @@ class Settings:
     bucket_name: str
     kms_key_id: str
     alert_topic_arn: str
+    credentials_secret: str = "{provider}/credentials"
+    """The secret holding each provider's credentials; `{provider}` is replaced."""
     gopro_api_url: str = "https://api.gopro.com"
     gopro_allow_loopback: bool = False
     """Only for the local emulator: accept loopback http URLs."""
@@ -69,7 +71,13 @@ class Settings:
         part = int(_number(env, "PART_SIZE_MIB", 50))
         if part < 5:
             raise SettingsError("environment variable PART_SIZE_MIB must be at least 5 (S3)")
+        secret = env.get("CREDENTIALS_SECRET", "").strip() or "{provider}/credentials"
+        if "{provider}" not in secret:
+            raise SettingsError(
+                f"environment variable CREDENTIALS_SECRET must contain {{provider}}, not {secret!r}"
+            )
         return cls(
+            credentials_secret=secret,
             table_name=_required(env, "TRACKER_TABLE"),
             bucket_name=_required(env, "ARCHIVE_BUCKET"),
             kms_key_id=_required(env, "ARCHIVE_KMS_KEY"),

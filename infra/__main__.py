@@ -3,9 +3,70 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
+from infra.components.alerts import Alerts
+from infra.components.functions import PYTHON, Functions, FunctionsArgs
+from infra.components.monitoring import Monitoring
+from infra.components.schedule import Schedule
+from infra.components.storage import Storage, StorageArgs
+from infra.components.tracker import Tracker
+from infra.components.workflow import Workflow, WorkflowArgs
 from infra.config import StackSettings
+from infra.packaging import build
 
 settings = StackSettings.read(pulumi.Config("cloud-sync").get)
+account_id = aws.get_caller_identity_output().account_id
+region = aws.get_region_output().region
+
+storage = Storage("archive", StorageArgs(settings, account_id, region))
+tracker = Tracker("tracker", settings)
+secret = aws.secretsmanager.Secret(
+    "credentials",
+    name=settings.secret_name,
+    description="GoPro Cloud credentials; the operator stores the value (see the README)",
+    recovery_window_in_days=30 if settings.deletion_protection else 7,
+)
+alerts = Alerts("alerts", settings, storage.key.arn, account_id)
+functions = Functions(
+    "functions",
+    FunctionsArgs(
+        settings=settings,
+        artifacts=build(settings.lambda_architecture, PYTHON),
+        bucket_name=storage.bucket.bucket,
+        bucket_arn=storage.bucket.arn,
+        key_arn=storage.key.arn,
+        secret_arn=secret.arn,
+        table_name=tracker.table.name,
+        table_arn=tracker.table.arn,
+        topic_arn=alerts.topic.arn,
+    ),
+)
+workflow = Workflow(
+    "workflow",
+    WorkflowArgs(
+        settings=settings,
+        account_id=account_id,
+        region=region,
+        authenticator_arn=functions.authenticator.arn,
+        lister_arn=functions.lister.arn,
+        downloader_arn=functions.downloader.arn,
+        topic_arn=alerts.topic.arn,
+        key_arn=storage.key.arn,
+    ),
+)
+Schedule("schedule", settings, workflow.machine.arn, account_id)
+Monitoring(
+    "monitoring",
+    settings,
+    topic_arn=alerts.topic.arn,
+    machine_arn=workflow.machine.arn,
+    region=region,
+)
+
 pulumi.export("environment", settings.environment)
-pulumi.export("lambdaArchitecture", settings.lambda_architecture)
+pulumi.export("bucket", storage.bucket.bucket)
+pulumi.export("table", tracker.table.name)
+pulumi.export("secret", secret.name)
+pulumi.export("alertTopic", alerts.topic.arn)
+pulumi.export("stateMachine", workflow.machine.arn)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 ARCHITECTURES = ("arm64", "x86_64")
 ENVIRONMENTS = ("dev", "prod")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class StackConfigError(ValueError):
@@ -21,6 +23,10 @@ class StackSettings:
     """R5.2: STANDARD -> GLACIER_IR after this many days."""
     deep_archive_after_days: int = 14
     """R5.3: -> DEEP_ARCHIVE this many days after creation."""
+    log_retention_days: int = 30
+    alert_email: str | None = None
+    deletion_protection: bool = False
+    gopro_api_url: str = "https://api.gopro.com"
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -35,13 +41,32 @@ class StackSettings:
             )
         if self.glacier_ir_after_days < 0:
             raise StackConfigError("cloud-sync:glacierIrAfterDays must not be negative")
-        # S3 requires an object to stay in Glacier IR for 90 days' worth of billing, and a
-        # lifecycle rule's later transition to come at least a day after the earlier one.
+        # A lifecycle rule's later transition must come at least a day after the earlier.
         if self.deep_archive_after_days <= self.glacier_ir_after_days:
             raise StackConfigError(
                 "cloud-sync:deepArchiveAfterDays must be later than glacierIrAfterDays "
                 f"({self.deep_archive_after_days} <= {self.glacier_ir_after_days})"
             )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise StackConfigError(
+                "cloud-sync:logRetentionDays must be one CloudWatch Logs accepts "
+                f"({', '.join(map(str, LOG_RETENTION_DAYS))}), not {self.log_retention_days}"
+            )
+        if self.alert_email is not None and not _EMAIL.fullmatch(self.alert_email):
+            raise StackConfigError(
+                f"cloud-sync:alertEmail is not an e-mail address: {self.alert_email!r}"
+            )
+        if not self.gopro_api_url.startswith("https://"):
+            raise StackConfigError("cloud-sync:goproApiUrl must be an https URL")
+
+    def name(self, base: str) -> str:
+        """The reference README's names in prod; dev gets a suffix so both stacks fit one
+        account."""
+        return base if self.environment == "prod" else f"{base}-{self.environment}"
+
+    @property
+    def secret_name(self) -> str:
+        return self.name("gopro/credentials")
 
     @classmethod
     def read(cls, get: Callable[[str], str | None]) -> StackSettings:
@@ -58,12 +83,25 @@ class StackSettings:
                 return int(text)
             except ValueError:
                 raise StackConfigError(
-                    f"cloud-sync:{key} must be a whole number of days, not {text!r}"
+                    f"cloud-sync:{key} must be a whole number, not {text!r}"
                 ) from None
+
+        def flag(key: str) -> bool:
+            text = (get(key) or "false").lower()
+            if text not in ("true", "false"):
+                raise StackConfigError(f"cloud-sync:{key} must be true or false, not {text!r}")
+            return text == "true"
 
         return cls(
             environment=environment,
             lambda_architecture=get("lambdaArchitecture") or "arm64",
             glacier_ir_after_days=whole("glacierIrAfterDays", 7),
             deep_archive_after_days=whole("deepArchiveAfterDays", 14),
+            log_retention_days=whole("logRetentionDays", 30),
+            alert_email=get("alertEmail") or None,
+            deletion_protection=flag("deletionProtection"),
+            gopro_api_url=get("goproApiUrl") or "https://api.gopro.com",
         )
+
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)

@@ -23,8 +23,11 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
-def secret_id_for(provider: str) -> str:
-    return f"{provider}/credentials"
+DEFAULT_SECRET = "{provider}/credentials"
+
+
+def secret_id_for(provider: str, template: str = DEFAULT_SECRET) -> str:
+    return template.format(provider=provider)
 
 
 def credentials_to_json(credentials: Credentials, provider: str) -> str:
@@ -98,11 +101,16 @@ def credentials_from_json(text: str, secret_id: str) -> Credentials:
 
 
 class SecretsManagerCredentialStore:
-    def __init__(self, client: SecretsManagerClient) -> None:
+    """`template` names each provider's secret (`{provider}` is replaced)."""
+
+    def __init__(self, client: SecretsManagerClient, template: str = DEFAULT_SECRET) -> None:
+        if "{provider}" not in template:
+            raise InvalidSettingError("secret name template", "must contain {provider}")
         self._secrets = client
+        self._template = template
 
     def load(self, provider: str) -> Credentials:
-        secret_id = secret_id_for(provider)
+        secret_id = secret_id_for(provider, self._template)
         try:
             answer = self._secrets.get_secret_value(SecretId=secret_id)
         except ClientError as error:
@@ -117,7 +125,7 @@ class SecretsManagerCredentialStore:
         return credentials_from_json(text, secret_id)
 
     def save(self, provider: str, credentials: Credentials) -> str:
-        secret_id = secret_id_for(provider)
+        secret_id = secret_id_for(provider, self._template)
         try:
             answer = self._secrets.put_secret_value(
                 SecretId=secret_id, SecretString=credentials_to_json(credentials, provider)

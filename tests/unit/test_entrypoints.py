@@ -156,6 +156,7 @@ def test_a_missing_setting_is_named(missing: str) -> None:
         ("PART_SIZE_MIB", "1", "PART_SIZE_MIB must be at least 5"),
         ("GOPRO_ALLOW_LOOPBACK", "maybe", "GOPRO_ALLOW_LOOPBACK must be true or false"),
         ("DEADLINE_MARGIN_SECONDS", "-1", "must not be negative"),
+        ("CREDENTIALS_SECRET", "gopro/credentials", "must contain {provider}"),
     ],
 )
 def test_a_malformed_setting_is_named(name: str, value: str, message: str) -> None:

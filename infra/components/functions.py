@@ -1,0 +1,151 @@
+"""The three Lambda functions, each with its own log group and least-privilege role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackSettings
+from infra.packaging import LambdaArtifacts
+from infra.policies import (
+    Document,
+    assume_role,
+    authenticator_policy,
+    downloader_policy,
+    lister_policy,
+)
+
+RUNTIME = "python3.12"
+PYTHON = "3.12"
+
+
+@dataclass(frozen=True)
+class FunctionsArgs:
+    settings: StackSettings
+    artifacts: LambdaArtifacts
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    base_name: str
+    handler: str
+    memory_mb: int
+    timeout_seconds: int
+
+
+SPECS = {
+    "authenticator": FunctionSpec("media-authenticator", "authenticator", 256, 60),
+    "lister": FunctionSpec("media-lister", "lister", 512, 300),
+    "downloader": FunctionSpec("video-downloader", "downloader", 512, 900),  # R10.5
+}
+
+
+class Functions(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("cloud-sync:functions:Functions", name, None, opts)
+        self._args = args
+        settings = args.settings
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-dependencies",
+            layer_name=settings.name("cloud-sync-dependencies"),
+            code=pulumi.FileArchive(str(args.artifacts.layer)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[settings.lambda_architecture],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        a = args
+        self.authenticator = self._function(
+            "authenticator",
+            lambda logs: pulumi.Output.all(a.secret_arn, logs).apply(
+                lambda v: authenticator_policy(v[0], v[1])
+            ),
+        )
+        self.lister = self._function(
+            "lister",
+            lambda logs: pulumi.Output.all(a.secret_arn, a.table_arn, logs).apply(
+                lambda v: lister_policy(v[0], v[1], v[2])
+            ),
+        )
+        self.downloader = self._function(
+            "downloader",
+            lambda logs: pulumi.Output.all(
+                a.bucket_arn, a.key_arn, a.secret_arn, a.table_arn, a.topic_arn, logs
+            ).apply(
+                lambda v: downloader_policy(
+                    bucket_arn=v[0],
+                    key_arn=v[1],
+                    secret_arn=v[2],
+                    table_arn=v[3],
+                    topic_arn=v[4],
+                    log_group_arn=v[5],
+                )
+            ),
+        )
+        self.register_outputs(
+            {
+                "authenticator": self.authenticator.arn,
+                "lister": self.lister.arn,
+                "downloader": self.downloader.arn,
+            }
+        )
+
+    def _function(
+        self, key: str, policy: Callable[[pulumi.Output[str]], pulumi.Output[Document]]
+    ) -> aws.lambda_.Function:
+        args, spec = self._args, SPECS[key]
+        settings = args.settings
+        function_name = settings.name(spec.base_name)
+        child = pulumi.ResourceOptions(parent=self)
+        logs = aws.cloudwatch.LogGroup(
+            f"{key}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{key}-role",
+            assume_role_policy=json.dumps(assume_role("lambda.amazonaws.com")),
+            description=f"cloud-sync {function_name}: least privilege",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{key}-policy",
+            role=role.id,
+            policy=policy(logs.arn).apply(json.dumps),
+            opts=child,
+        )
+        return aws.lambda_.Function(
+            f"{key}-function",
+            name=function_name,
+            runtime=RUNTIME,
+            architectures=[settings.lambda_architecture],
+            handler=f"entrypoints.handlers.{spec.handler}.handler",
+            code=pulumi.FileArchive(str(args.artifacts.code)),
+            layers=[self.layer.arn],
+            role=role.arn,
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout_seconds,
+            environment={
+                "variables": {
+                    "TRACKER_TABLE": args.table_name,
+                    "ARCHIVE_BUCKET": args.bucket_name,
+                    "ARCHIVE_KMS_KEY": args.key_arn,
+                    "ALERT_TOPIC_ARN": args.topic_arn,
+                    "CREDENTIALS_SECRET": settings.name("{provider}/credentials"),
+                    "GOPRO_API_URL": settings.gopro_api_url,
+                    "METRICS": "emf",
+                }
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        )

@@ -1,0 +1,121 @@
+"""Alarms and the dashboard (R7.4, R7.5).
+
+CloudWatch keeps one series per dimension set. The functions publish `SyncFailures` per
+[Provider] and per [Provider, ErrorType] (adapters/aws/metrics.py), so the alarm watches the
+[Provider] series: every failure, whatever its type, counts toward "more than 3 in 5
+minutes".
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackSettings
+
+NAMESPACE = "CloudSync"
+PROVIDERS = ("gopro",)
+
+
+def dashboard_body(region: str, machine_arn: str) -> dict[str, object]:
+    def metric_widget(title: str, metrics: list[list[str]], stat: str) -> dict[str, object]:
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 86400,
+                "metrics": metrics,
+            },
+        }
+
+    per_provider = [
+        [NAMESPACE, name, "Provider", p] for p in PROVIDERS for name in ("VideosSynced",)
+    ]
+    return {
+        "widgets": [
+            metric_widget("Videos synced", per_provider, "Sum"),
+            metric_widget(
+                "Bytes transferred",
+                [[NAMESPACE, "BytesTransferred", "Provider", p] for p in PROVIDERS],
+                "Sum",
+            ),
+            metric_widget(
+                "Sync failures",
+                [[NAMESPACE, "SyncFailures", "Provider", p] for p in PROVIDERS],
+                "Sum",
+            ),
+            metric_widget(
+                "Executions",
+                [
+                    ["AWS/States", outcome, "StateMachineArn", machine_arn]
+                    for outcome in ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut")
+                ],
+                "Sum",
+            ),
+        ]
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        settings: StackSettings,
+        *,
+        topic_arn: pulumi.Input[str],
+        machine_arn: pulumi.Input[str],
+        region: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("cloud-sync:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.failure_alarms = [
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-sync-failures-{provider}",
+                name=settings.name(f"{provider}-sync-failures"),
+                alarm_description="More than 3 video transfers failed within 5 minutes (R7.4)",
+                namespace=NAMESPACE,
+                metric_name="SyncFailures",
+                dimensions={"Provider": provider},
+                statistic="Sum",
+                period=300,
+                evaluation_periods=1,
+                threshold=3,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[topic_arn],
+                opts=child,
+            )
+            for provider in PROVIDERS
+        ]
+        self.execution_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-failed-executions",
+            name=settings.name("gopro-sync-failed-executions"),
+            alarm_description="A sync execution failed, timed out or was aborted",
+            namespace="AWS/States",
+            metric_name="ExecutionsFailed",
+            dimensions={"StateMachineArn": machine_arn},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic_arn],
+            opts=child,
+        )
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=settings.name("GoPro-Sync-Operations"),
+            dashboard_body=pulumi.Output.all(region, machine_arn).apply(
+                lambda v: json.dumps(dashboard_body(v[0], v[1]))
+            ),
+            opts=child,
+        )
+        self.register_outputs({"dashboard": self.dashboard.dashboard_name})

@@ -1,0 +1,116 @@
+"""The archive: a KMS key and a private, versioned, encrypted bucket with lifecycle rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackSettings
+from infra.policies import ARCHIVE_PREFIX, bucket_policy, key_policy
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    settings: StackSettings
+    account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+
+
+class Storage(pulumi.ComponentResource):
+    """KMS key (rotation on), bucket with SSE-KMS + Bucket Key, public access blocked,
+    versioning, TLS-only policy, and the STANDARD -> GLACIER_IR -> DEEP_ARCHIVE lifecycle."""
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("cloud-sync:storage:Storage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description="cloud-sync: archive objects and alert messages",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(args.account_id, args.region).apply(
+                lambda values: json.dumps(key_policy(values[0], values[1]))
+            ),
+            opts=child,
+        )
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix="gopro-archive-",
+            force_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.deletion_protection),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(lambda arn: json.dumps(bucket_policy(arn))),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=lifecycle_rules(settings),
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.bucket, "key": self.key.arn})
+
+
+def lifecycle_rules(
+    settings: StackSettings,
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """R5.1-R5.3 on `gopro-videos/`, plus: old versions follow the same tiers, and unfinished
+    multipart uploads are removed after 7 days (longer than any paused transfer waits)."""
+    ir, deep = settings.glacier_ir_after_days, settings.deep_archive_after_days
+    return [
+        {
+            "id": "archive-tiers",
+            "status": "Enabled",
+            "filter": {"prefix": ARCHIVE_PREFIX},
+            "transitions": [
+                {"days": ir, "storage_class": "GLACIER_IR"},
+                {"days": deep, "storage_class": "DEEP_ARCHIVE"},
+            ],
+            "noncurrent_version_transitions": [
+                {"noncurrent_days": ir, "storage_class": "GLACIER_IR"},
+                {"noncurrent_days": deep, "storage_class": "DEEP_ARCHIVE"},
+            ],
+        },
+        {
+            "id": "abort-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        },
+    ]

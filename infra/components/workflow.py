@@ -1,0 +1,95 @@
+"""The orchestrator `gopro-sync-orchestrator`: a Standard state machine built from
+infra/asl.py, logging errors (without execution data) and traced with X-Ray."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.asl import WorkflowTargets, state_machine_definition
+from infra.config import StackSettings
+from infra.policies import assume_role, state_machine_policy
+
+
+@dataclass(frozen=True)
+class WorkflowArgs:
+    settings: StackSettings
+    account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+    authenticator_arn: pulumi.Input[str]
+    lister_arn: pulumi.Input[str]
+    downloader_arn: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+
+class Workflow(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("cloud-sync:workflow:Workflow", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        machine_name = args.settings.name("gopro-sync-orchestrator")
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/vendedlogs/states/{machine_name}",
+            retention_in_days=args.settings.log_retention_days,
+            opts=child,
+        )
+        # The machine's own ARN, from its name: its role must name it before it exists.
+        self.machine_arn = pulumi.Output.format(
+            "arn:aws:states:{0}:{1}:stateMachine:{2}", args.region, args.account_id, machine_name
+        )
+        executions = pulumi.Output.format(
+            "arn:aws:states:{0}:{1}:execution:{2}/*", args.region, args.account_id, machine_name
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: json.dumps(
+                    assume_role(
+                        "states.amazonaws.com",
+                        {"StringEquals": {"aws:SourceAccount": account}},
+                    )
+                )
+            ),
+            opts=child,
+        )
+        functions = [args.authenticator_arn, args.lister_arn, args.downloader_arn]
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                *functions, args.topic_arn, args.key_arn, self.machine_arn, executions
+            ).apply(
+                lambda v: json.dumps(
+                    state_machine_policy(
+                        function_arns=list(v[:3]),
+                        topic_arn=v[3],
+                        key_arn=v[4],
+                        state_machine_arn=v[5],
+                        executions_arn=v[6],
+                    )
+                )
+            ),
+            opts=child,
+        )
+        definition = pulumi.Output.all(*functions, args.topic_arn).apply(
+            lambda v: json.dumps(state_machine_definition(WorkflowTargets(*v)), indent=1)
+        )
+        self.machine = aws.sfn.StateMachine(
+            f"{name}-machine",
+            name=machine_name,
+            type="STANDARD",
+            role_arn=role.arn,
+            definition=definition,
+            logging_configuration={
+                "level": "ERROR",
+                "include_execution_data": False,
+                "log_destination": logs.arn.apply(lambda arn: f"{arn}:*"),
+            },
+            tracing_configuration={"enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.register_outputs({"state_machine": self.machine.arn})

@@ -1,0 +1,214 @@
+"""IAM policy documents as plain dicts (pure: ARNs in, JSON-ready dicts out).
+
+One role per function, each with exactly what its code calls:
+
+- authenticator: read and write the provider's secret (R9.5; `PutSecretValue`, since IAM
+  has no `UpdateSecretValue`).
+- lister: read the secret; read and write tracker items.
+- downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
+  `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
+  HeadObject (the existence check and the read-back of size and checksum),
+  `s3:ListMultipartUploadParts` there to resume a paused upload, `kms:GenerateDataKey` and
+  `kms:Decrypt` on the archive key (SSE-KMS multipart uploads and the encrypted alert
+  topic), tracker item reads and writes, the secret, and `sns:Publish` on the alert topic.
+- every function: writing its own log group. Metrics go out as EMF log lines, so no
+  function needs `cloudwatch:PutMetricData` (which accepts no narrower resource than `*`).
+
+`Resource: "*"` appears only where AWS accepts nothing narrower: CloudWatch Logs delivery
+for the state machine's logging, and X-Ray tracing (sids in `WILDCARD_EXCEPTIONS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Document = dict[str, Any]
+
+WILDCARD_EXCEPTIONS = frozenset({"StateMachineLogDelivery", "XRayTracing"})
+ARCHIVE_PREFIX = "gopro-videos/"
+
+
+def document(*statements: Document) -> Document:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(sid: str, actions: list[str], resources: list[str]) -> Document:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def assume_role(service: str, conditions: Document | None = None) -> Document:
+    statement: Document = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if conditions:
+        statement["Condition"] = conditions
+    return document(statement)
+
+
+def _logs(log_group_arn: str) -> Document:
+    return allow(
+        "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]
+    )
+
+
+def authenticator_policy(secret_arn: str, log_group_arn: str) -> Document:
+    return document(
+        allow(
+            "ProviderCredentials",
+            ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            [secret_arn],
+        ),
+        _logs(log_group_arn),
+    )
+
+
+def _tracker(table_arn: str, actions: list[str]) -> Document:
+    return allow("SyncTracker", actions, [table_arn])
+
+
+def lister_policy(secret_arn: str, table_arn: str, log_group_arn: str) -> Document:
+    return document(
+        allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]),
+        _logs(log_group_arn),
+    )
+
+
+def downloader_policy(
+    *,
+    bucket_arn: str,
+    key_arn: str,
+    secret_arn: str,
+    table_arn: str,
+    topic_arn: str,
+    log_group_arn: str,
+) -> Document:
+    archive = f"{bucket_arn}/{ARCHIVE_PREFIX}*"
+    return document(
+        allow(
+            "WriteArchive",
+            ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+            [archive],
+        ),
+        allow("CheckArchive", ["s3:GetObject", "s3:ListMultipartUploadParts"], [archive]),
+        allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        _tracker(table_arn, ["dynamodb:GetItem", "dynamodb:PutItem"]),
+        allow("Alert", ["sns:Publish"], [topic_arn]),
+        _logs(log_group_arn),
+    )
+
+
+def state_machine_policy(
+    *,
+    function_arns: list[str],
+    topic_arn: str,
+    key_arn: str,
+    state_machine_arn: str,
+    executions_arn: str,
+) -> Document:
+    """Invoke the three functions, alert, run its own Distributed Map children, log, trace."""
+    return document(
+        allow(
+            "InvokeFunctions",
+            ["lambda:InvokeFunction"],
+            [*function_arns, *(f"{arn}:*" for arn in function_arns)],
+        ),
+        allow("Alert", ["sns:Publish"], [topic_arn]),
+        allow("AlertKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        allow("RunChildExecutions", ["states:StartExecution"], [state_machine_arn]),
+        allow(
+            "ManageChildExecutions",
+            ["states:DescribeExecution", "states:StopExecution"],
+            [executions_arn],
+        ),
+        allow(
+            "StateMachineLogDelivery",
+            [
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            ["*"],
+        ),
+        allow(
+            "XRayTracing",
+            [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+            ],
+            ["*"],
+        ),
+    )
+
+
+def scheduler_policy(state_machine_arn: str) -> Document:
+    return document(allow("StartSync", ["states:StartExecution"], [state_machine_arn]))
+
+
+def key_policy(account_id: str, region: str) -> Document:
+    """The archive key: administered by the account; CloudWatch alarms may publish to the
+    topic it encrypts."""
+    return document(
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "AlarmsPublishToTheTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+    )
+
+
+def bucket_policy(bucket_arn: str) -> Document:
+    """Refuse every request that is not TLS, and TLS older than 1.2 (R9.1)."""
+    resources = [bucket_arn, f"{bucket_arn}/*"]
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyOldTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        },
+    )
+
+
+def topic_policy(topic_arn: str, account_id: str) -> Document:
+    """CloudWatch alarms of this account may publish to the alert topic (R7.5)."""
+    return document(
+        {
+            "Sid": "AlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
