@@ -44,7 +44,7 @@ class Settings:
     bucket_name: str
     kms_key_id: str
     alert_topic_arn: str
-    credentials_secret: str = "{provider}/credentials"
+    credentials_secret: str = "{provider}/credentials"  # noqa: S105 - a name
     """The secret holding each provider's credentials; `{provider}` is replaced."""
     gopro_api_url: str = "https://api.gopro.com"
     gopro_allow_loopback: bool = False

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
-DEFAULT_SECRET = "{provider}/credentials"
+DEFAULT_SECRET = "{provider}/credentials"  # noqa: S105 - a name, not a secret
 
 
 def secret_id_for(provider: str, template: str = DEFAULT_SECRET) -> str:

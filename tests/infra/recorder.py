@@ -50,7 +50,8 @@ class Recorder(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": "u"}, []
+            identity = {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": "u"}
+            return identity, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": REGION, "region": REGION, "id": REGION}, []
         return {}, []
@@ -77,12 +78,13 @@ def run_program(stack: str, overrides: dict[str, str] | None = None) -> Recorder
     pulumi.runtime.set_mocks(recorder, project="cloud-sync", stack=stack, preview=False)
     pulumi.runtime.set_all_config({**stack_config(stack), **(overrides or {})})
 
-    @pulumi.runtime.test  # waits for every registration to finish
     def program() -> None:
         runpy.run_module("infra.__main__", run_name="__main__")
 
     try:
-        program()
+        # pulumi.runtime.test returns once every resource registration has finished.
+        waiting: Any = pulumi.runtime.test(program)  # type: ignore[no-untyped-call]
+        waiting()
     finally:
         pulumi.runtime.set_all_config({})
     return recorder

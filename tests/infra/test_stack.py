@@ -1,0 +1,371 @@
+"""The Pulumi program under mocks, for both stacks: every requirement it carries, read from
+the recorded resources' inputs."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from statelint.linter import Linter
+
+from adapters.aws.metrics import EmfMetrics
+from infra.config import StackConfigError
+from infra.packaging import PLATFORMS, build, build_code
+from infra.policies import WILDCARD_EXCEPTIONS
+from infra.schedule import NIGHTLY
+from tests.infra.recorder import Recorder, run_program
+
+STACKS = ["dev", "prod"]
+LAMBDA = "aws:lambda/function:Function"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> tuple[str, Recorder]:
+    return request.param, run_program(request.param)
+
+
+def name_for(stack: str, base: str) -> str:
+    return base if stack == "prod" else f"{base}-dev"
+
+
+def statements(recorded: Any) -> list[dict[str, Any]]:
+    return list(recorded.policy()["Statement"])
+
+
+def actions_on(recorded: Any) -> dict[str, set[str]]:
+    """Resource -> the actions allowed on it."""
+    allowed: dict[str, set[str]] = {}
+    for statement in statements(recorded):
+        for resource in statement["Resource"]:
+            allowed.setdefault(resource, set()).update(statement["Action"])
+    return allowed
+
+
+def test_the_bucket_is_encrypted_private_versioned_and_tls_only(
+    stack: tuple[str, Recorder],
+) -> None:
+    _, r = stack
+    encryption = r.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    rule = encryption.inputs["rules"][0]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith("arn:aws:kms")
+    assert rule["bucketKeyEnabled"] is True
+    key = r.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True  # R9.2
+    block = r.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        block[flag]
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    versioning = r.one("aws:s3/bucketVersioning:BucketVersioning").inputs
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"  # R9.4
+    denies = {s["Sid"]: s for s in r.one("aws:s3/bucketPolicy:BucketPolicy").policy()["Statement"]}
+    assert denies["DenyInsecureTransport"]["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    assert denies["DenyOldTls"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+    assert all(s["Effect"] == "Deny" for s in denies.values())
+
+
+def test_the_lifecycle_moves_videos_to_glacier_ir_then_deep_archive(
+    stack: tuple[str, Recorder],
+) -> None:
+    _, r = stack
+    rules = {
+        rule["id"]: rule
+        for rule in r.one(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        ).inputs["rules"]
+    }
+    tiers = rules["archive-tiers"]
+    assert tiers["filter"] == {"prefix": "gopro-videos/"}  # R5.1
+    assert [(t["storageClass"], t["days"]) for t in tiers["transitions"]] == [
+        ("GLACIER_IR", 7),
+        ("DEEP_ARCHIVE", 14),
+    ]
+    assert [
+        (t["storageClass"], t["noncurrentDays"]) for t in tiers["noncurrentVersionTransitions"]
+    ] == [("GLACIER_IR", 7), ("DEEP_ARCHIVE", 14)]
+    assert (
+        rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
+        == 7
+    )
+
+
+def test_transition_days_come_from_the_stack_config() -> None:
+    r = run_program(
+        "dev", {"cloud-sync:glacierIrAfterDays": "30", "cloud-sync:deepArchiveAfterDays": "120"}
+    )
+    rules = r.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    assert [t["days"] for t in rules[0]["transitions"]] == [30, 120]
+
+
+def test_a_bad_stack_setting_stops_the_program_with_its_name() -> None:
+    with pytest.raises(StackConfigError, match="lambdaArchitecture"):
+        run_program("dev", {"cloud-sync:lambdaArchitecture": "sparc"})
+
+
+def test_the_tracker_table(stack: tuple[str, Recorder]) -> None:
+    name, r = stack
+    table = r.one("aws:dynamodb/table:Table").inputs
+    assert table["hashKey"] == "media_id"  # R4.1
+    assert table["attributes"] == [{"name": "media_id", "type": "S"}]
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["serverSideEncryption"] == {"enabled": True}
+    assert "ttl" not in table  # R4.4
+    assert table["deletionProtectionEnabled"] is (name == "prod")
+    assert table["name"] == name_for(name, "gopro-sync-tracker")
+
+
+def test_the_secret_exists_without_a_value(stack: tuple[str, Recorder]) -> None:
+    name, r = stack
+    secret = r.one("aws:secretsmanager/secret:Secret").inputs
+    assert secret["name"] == name_for(name, "gopro/credentials")
+    assert not r.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+
+
+def test_three_functions_with_the_reference_names_and_sizes(stack: tuple[str, Recorder]) -> None:
+    name, r = stack
+    functions = {f.inputs["name"]: f.inputs for f in r.of_type(LAMBDA)}
+    assert set(functions) == {
+        name_for(name, n) for n in ("media-authenticator", "media-lister", "video-downloader")
+    }
+    downloader = functions[name_for(name, "video-downloader")]
+    assert (downloader["memorySize"], downloader["timeout"]) == (512, 900)  # R10.5
+    for function in functions.values():
+        assert function["runtime"] == "python3.12"
+        assert function["architectures"] == ["arm64"]
+        assert function["handler"].startswith("entrypoints.handlers.")
+        assert len(function["layers"]) == 1
+        env = function["environment"]["variables"]
+        assert env["CREDENTIALS_SECRET"] == name_for(name, "{provider}/credentials")
+        assert env["METRICS"] == "emf"
+        assert not any("token" in k.lower() or "password" in k.lower() for k in env)
+    retention = {
+        g.inputs["name"]: g.inputs["retentionInDays"]
+        for g in r.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    expected = 90 if name == "prod" else 14
+    assert retention[f"/aws/lambda/{name_for(name, 'video-downloader')}"] == expected
+    assert set(retention.values()) == {expected}
+
+
+def test_the_architecture_comes_from_the_stack_config() -> None:
+    r = run_program("dev", {"cloud-sync:lambdaArchitecture": "x86_64"})
+    assert {tuple(f.inputs["architectures"]) for f in r.of_type(LAMBDA)} == {("x86_64",)}
+
+
+def test_the_authenticator_may_only_read_and_write_its_secret(stack: tuple[str, Recorder]) -> None:
+    _, r = stack
+    allowed = actions_on(r.one(ROLE_POLICY, "authenticator"))
+    secret = [res for res in allowed if ":secretsmanager:" in res]
+    assert len(secret) == 1
+    assert allowed[secret[0]] == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+    }  # R9.5
+    others = {a for res, acts in allowed.items() if res not in secret for a in acts}
+    assert others == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorder]) -> None:
+    _, r = stack
+    allowed = actions_on(r.one(ROLE_POLICY, "downloader"))
+    archive = [res for res in allowed if res.startswith("arn:aws:s3:::")]
+    assert len(archive) == 1
+    assert archive[0].endswith("/gopro-videos/*")  # R9.6
+    assert allowed[archive[0]] == {
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:ListMultipartUploadParts",
+    }
+    key = [res for res in allowed if ":kms:" in res]
+    assert allowed[key[0]] == {"kms:GenerateDataKey", "kms:Decrypt"}
+    table = [res for res in allowed if ":dynamodb:" in res]
+    assert allowed[table[0]] == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    topic = [res for res in allowed if ":sns:" in res]
+    assert allowed[topic[0]] == {"sns:Publish"}
+    all_actions = {a for acts in allowed.values() for a in acts}
+    assert "s3:DeleteObject" not in all_actions
+    assert "secretsmanager:PutSecretValue" not in all_actions
+
+
+def test_the_lister_reads_the_secret_and_reads_and_writes_tracker_items(
+    stack: tuple[str, Recorder],
+) -> None:
+    _, r = stack
+    allowed = actions_on(r.one(ROLE_POLICY, "lister"))
+    all_actions = {a for acts in allowed.values() for a in acts}
+    assert all_actions == {
+        "secretsmanager:GetSecretValue",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+
+
+def test_no_wildcard_beyond_the_documented_exceptions(stack: tuple[str, Recorder]) -> None:
+    _, r = stack
+    policies = r.of_type(ROLE_POLICY)
+    assert len(policies) == 5
+    for policy in policies:
+        for statement in statements(policy):
+            assert statement["Effect"] == "Allow"
+            assert all("*" not in action for action in statement["Action"]), statement
+            if any(resource == "*" for resource in statement["Resource"]):
+                assert statement["Sid"] in WILDCARD_EXCEPTIONS, statement
+
+
+def test_the_state_machine_runs_the_definition_traced_and_logged(
+    stack: tuple[str, Recorder],
+) -> None:
+    name, r = stack
+    machine = r.one("aws:sfn/stateMachine:StateMachine").inputs
+    assert machine["name"] == name_for(name, "gopro-sync-orchestrator")
+    assert machine["type"] == "STANDARD"
+    assert machine["tracingConfiguration"] == {"enabled": True}
+    assert machine["loggingConfiguration"]["includeExecutionData"] is False
+    definition = json.loads(machine["definition"])
+    assert Linter.validate(definition) == []
+    functions = {f.inputs["name"]: f for f in r.of_type(LAMBDA)}
+    resources = json.dumps(definition)
+    for function_name in functions:
+        assert f"function:{function_name}" in resources
+    allowed = actions_on(r.one(ROLE_POLICY, "workflow"))
+    invocable = {res for res, acts in allowed.items() if "lambda:InvokeFunction" in acts}
+    assert {res.rstrip(":*") for res in invocable} == {
+        f"arn:aws:lambda:eu-central-1:123456789012:function:{n}" for n in functions
+    }
+    assert any(
+        res.endswith(f"stateMachine:{machine['name']}") and acts == {"states:StartExecution"}
+        for res, acts in allowed.items()
+    )
+
+
+def test_the_nightly_schedule(stack: tuple[str, Recorder]) -> None:
+    _, r = stack
+    schedule = r.one("aws:scheduler/schedule:Schedule").inputs
+    assert schedule["scheduleExpression"] == "cron(0 2 * * ? *)"
+    assert schedule["scheduleExpressionTimezone"] == "Etc/GMT-1"
+    assert json.loads(schedule["target"]["input"]) == {"provider": "gopro"}
+    assert schedule["target"]["arn"].endswith(
+        r.one("aws:sfn/stateMachine:StateMachine").inputs["name"]
+    )
+    assert schedule["target"]["retryPolicy"]["maximumRetryAttempts"] == 3
+    allowed = actions_on(r.one(ROLE_POLICY, "schedule"))
+    assert list(allowed.values()) == [{"states:StartExecution"}]
+
+
+def test_the_schedule_fires_at_two_cet_on_every_day_of_a_year() -> None:
+    zone, cet = ZoneInfo(NIGHTLY.timezone), ZoneInfo("Europe/Berlin")
+    day, skipped_in_berlin = date(2027, 1, 1), []
+    while day.year == 2027:
+        run = datetime(day.year, day.month, day.day, NIGHTLY.hour, tzinfo=zone)
+        assert run.astimezone(UTC).replace(tzinfo=None) == datetime(day.year, day.month, day.day, 1)
+        assert run.astimezone(UTC).astimezone(zone) == run  # the instant exists, once
+        local = datetime(day.year, day.month, day.day, 2, tzinfo=cet)
+        if local.astimezone(UTC).astimezone(cet).hour != 2:
+            skipped_in_berlin.append(day)
+        day += timedelta(days=1)
+    assert skipped_in_berlin == [date(2027, 3, 28)]  # why Europe/Berlin would not do
+
+
+def test_the_alarm_sees_what_the_functions_publish(stack: tuple[str, Recorder]) -> None:
+    name, r = stack
+    alarms = {
+        a.inputs["name"]: a.inputs for a in r.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    failures = alarms[name_for(name, "gopro-sync-failures")]
+    assert (failures["namespace"], failures["metricName"]) == ("CloudSync", "SyncFailures")
+    assert (failures["statistic"], failures["period"], failures["threshold"]) == (
+        "Sum",
+        300,
+        3,
+    )  # R7.4
+    assert failures["comparisonOperator"] == "GreaterThanThreshold"
+    topic = r.one("aws:sns/topic:Topic").inputs
+    assert topic["name"] == name_for(name, "gopro-sync-alerts")  # R7.5
+    assert failures["alarmActions"] == [f"arn:aws:sns:eu-central-1:123456789012:{topic['name']}"]
+    # Given a failure as the downloader publishes it
+    lines: list[str] = []
+    EmfMetrics(write=lines.append).sync_failed("gopro", "TransientSourceError")
+    (record,) = [json.loads(line) for line in lines]
+    directive = record["_aws"]["CloudWatchMetrics"][0]
+    published = {tuple(sorted(dims)) for dims in directive["Dimensions"]}
+    # Then one of its series has exactly the alarm's dimensions and values
+    assert tuple(sorted(failures["dimensions"])) in published
+    assert all(record[k] == v for k, v in failures["dimensions"].items())
+    assert directive["Namespace"] == failures["namespace"]
+    executions = alarms[name_for(name, "gopro-sync-failed-executions")]
+    assert executions["metricName"] == "ExecutionsFailed"
+    assert executions["threshold"] == 0
+
+
+def test_the_topic_is_encrypted_and_takes_an_optional_email(stack: tuple[str, Recorder]) -> None:
+    _, r = stack
+    assert r.one("aws:sns/topic:Topic").inputs["kmsMasterKeyId"].startswith("arn:aws:kms")
+    assert r.of_type("aws:sns/topicSubscription:TopicSubscription") == []
+    with_email = run_program("dev", {"cloud-sync:alertEmail": "ops@example.com"})
+    subscription = with_email.one("aws:sns/topicSubscription:TopicSubscription").inputs
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "ops@example.com")
+
+
+def test_the_dashboard_shows_the_three_metrics_and_executions(stack: tuple[str, Recorder]) -> None:
+    name, r = stack
+    dashboard = r.one("aws:cloudwatch/dashboard:Dashboard").inputs
+    assert dashboard["dashboardName"] == name_for(name, "GoPro-Sync-Operations")
+    body = json.dumps(json.loads(dashboard["dashboardBody"]))
+    for metric in ("VideosSynced", "BytesTransferred", "SyncFailures", "ExecutionsFailed"):
+        assert metric in body
+
+
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_the_layer_is_built_for_lambdas_platform(architecture: str) -> None:
+    artifacts = build(architecture, "3.12")
+    names = zipfile.ZipFile(artifacts.layer).namelist()
+    assert all(n.startswith("python/") for n in names)
+    wheels = [n for n in names if n.endswith(".dist-info/WHEEL")]
+    assert any("dependency_injector" in n for n in wheels)
+    tags = [
+        line.split(":", 1)[1].strip()
+        for n in wheels
+        for line in zipfile.ZipFile(artifacts.layer).read(n).decode().splitlines()
+        if line.startswith("Tag:")
+    ]
+    machine = "aarch64" if architecture == "arm64" else "x86_64"
+    specific = [t for t in tags if not t.endswith("-any")]
+    assert specific
+    assert all(machine in t and "manylinux" in t for t in specific), specific
+    elf = zipfile.ZipFile(artifacts.layer).read(next(n for n in names if n.endswith(".so")))
+    expected = {"arm64": 0xB7, "x86_64": 0x3E}[architecture]
+    assert int.from_bytes(elf[18:20], "little") == expected  # the ELF header's machine
+    assert PLATFORMS[architecture].endswith(machine)
+
+
+def test_the_code_archive_is_deterministic_and_holds_the_runtime_packages(tmp_path: Any) -> None:
+    first = build_code(tmp_path / "a")
+    second = build_code(tmp_path / "b")
+    assert first.read_bytes() == second.read_bytes()
+    names = zipfile.ZipFile(first).namelist()
+    assert "entrypoints/handlers/downloader.py" in names
+    assert "domain/transfer.py" in names
+    assert not any(n.startswith(("infra/", "tests/", "sandbox/")) for n in names)
