@@ -3,7 +3,8 @@
 One role per function, each with exactly what its code calls:
 
 - authenticator: read and write the provider's secret (R9.5; `PutSecretValue`, since IAM
-  has no `UpdateSecretValue`).
+  has no `UpdateSecretValue`). It publishes nothing (the workflow sends the alerts) and the
+  secret uses Secrets Manager's own key, so it needs neither SNS nor KMS.
 - lister: read the secret; read and write tracker items.
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
