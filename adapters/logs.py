@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 MASK = "<redacted>"
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
@@ -75,12 +75,16 @@ class _JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def configure_logging(
-    function_name: str, level: int = logging.INFO, replace_others: bool = False
+    function_name: str,
+    level: int = logging.INFO,
+    replace_others: bool = False,
+    stream: TextIO | None = None,
 ) -> logging.Handler:
-    """Send the process's log records through the JSON formatter, to stderr.
+    """Send the process's log records through the JSON formatter, to `stream` (stderr).
 
-    `replace_others` removes the handlers already on the root logger (Lambda's runtime
-    installs a plain-text one); elsewhere they are left alone.
+    Installed once: a later call only renames the function. `replace_others` removes the
+    handlers already on the root logger (Lambda's runtime installs a plain-text one);
+    elsewhere they are left alone.
     """
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -89,7 +93,7 @@ def configure_logging(
             return existing
         if replace_others:
             root.removeHandler(existing)
-    handler = _JsonHandler()
+    handler = _JsonHandler(stream)
     handler.setFormatter(JsonFormatter(function_name))
     root.addHandler(handler)
     root.setLevel(level)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from infra.catalog import PYTHON
 from infra.components.alerts import Alerts
-from infra.components.functions import PYTHON, Functions, FunctionsArgs
+from infra.components.functions import Functions, FunctionsArgs
 from infra.components.monitoring import Monitoring
 from infra.components.schedule import Schedule
 from infra.components.storage import Storage, StorageArgs

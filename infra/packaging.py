@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_PACKAGES = ("domain", "adapters", "entrypoints")
-DEPLOY_ONLY = ("pulumi", "pulumi-aws")
+DEPLOY_ONLY = ("pulumi", "pulumi-aws", "rich")  # not run in Lambda
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.catalog import RUNTIME, SPECS, handler_environment
 from infra.config import StackSettings
 from infra.packaging import LambdaArtifacts
 from infra.policies import (
@@ -18,9 +19,6 @@ from infra.policies import (
     downloader_policy,
     lister_policy,
 )
-
-RUNTIME = "python3.12"
-PYTHON = "3.12"
 
 
 @dataclass(frozen=True)
@@ -34,21 +32,6 @@ class FunctionsArgs:
     table_name: pulumi.Input[str]
     table_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    base_name: str
-    handler: str
-    memory_mb: int
-    timeout_seconds: int
-
-
-SPECS = {
-    "authenticator": FunctionSpec("media-authenticator", "authenticator", 256, 60),
-    "lister": FunctionSpec("media-lister", "lister", 512, 300),
-    "downloader": FunctionSpec("video-downloader", "downloader", 512, 900),  # R10.5
-}
 
 
 class Functions(pulumi.ComponentResource):
@@ -142,9 +125,7 @@ class Functions(pulumi.ComponentResource):
                     "ARCHIVE_BUCKET": args.bucket_name,
                     "ARCHIVE_KMS_KEY": args.key_arn,
                     "ALERT_TOPIC_ARN": args.topic_arn,
-                    "CREDENTIALS_SECRET": settings.name("{provider}/credentials"),
-                    "GOPRO_API_URL": settings.gopro_api_url,
-                    "METRICS": "emf",
+                    **handler_environment(settings),
                 }
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.catalog import ABORT_INCOMPLETE_UPLOADS_DAYS, archive_tiers
 from infra.config import StackSettings
 from infra.policies import ARCHIVE_PREFIX, bucket_policy, key_policy
 
@@ -92,25 +93,23 @@ def lifecycle_rules(
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
     """R5.1-R5.3 on `gopro-videos/`, plus: old versions follow the same tiers, and unfinished
     multipart uploads are removed after 7 days (longer than any paused transfer waits)."""
-    ir, deep = settings.glacier_ir_after_days, settings.deep_archive_after_days
+    tiers = archive_tiers(settings)
     return [
         {
             "id": "archive-tiers",
             "status": "Enabled",
             "filter": {"prefix": ARCHIVE_PREFIX},
-            "transitions": [
-                {"days": ir, "storage_class": "GLACIER_IR"},
-                {"days": deep, "storage_class": "DEEP_ARCHIVE"},
-            ],
+            "transitions": [{"days": t.days, "storage_class": t.storage_class} for t in tiers],
             "noncurrent_version_transitions": [
-                {"noncurrent_days": ir, "storage_class": "GLACIER_IR"},
-                {"noncurrent_days": deep, "storage_class": "DEEP_ARCHIVE"},
+                {"noncurrent_days": t.days, "storage_class": t.storage_class} for t in tiers
             ],
         },
         {
             "id": "abort-incomplete-uploads",
             "status": "Enabled",
             "filter": {"prefix": ""},
-            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            "abort_incomplete_multipart_upload": {
+                "days_after_initiation": ABORT_INCOMPLETE_UPLOADS_DAYS
+            },
         },
     ]

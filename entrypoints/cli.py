@@ -1,0 +1,137 @@
+"""The `cloudsync` command.
+
+    cloudsync demo [--videos N] [--seed S] [--big N] [--report PATH]
+                   [--gopro-url URL --access-token T --user-id U]
+    cloudsync sandbox [--videos N] [--seed S] [--env-file PATH]
+    cloudsync start [--provider gopro] [--stack prod|dev] [--state-machine ARN] [--follow]
+    cloudsync status [--stack prod|dev] [--table NAME] [--state-machine ARN]
+    cloudsync credentials set [--provider gopro] [--stack prod|dev] [--mode oauth|session]
+                              [--client-id ID] [--user-id ID] [--from-stdin]
+
+A user's mistake prints one line and exits non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+from rich.console import Console
+
+from domain.errors import DomainError
+from entrypoints.demo import DemoOptions, run_demo, run_sandbox
+from entrypoints.operations import (
+    Target,
+    UserError,
+    read_credentials,
+    set_credentials,
+    start,
+    status,
+)
+from entrypoints.providers import UnknownProviderError
+from infra.config import StackConfigError, StackSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cloudsync", description="Archive a GoPro Cloud library into S3."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run the whole system on this machine, twice")
+    demo.add_argument("--videos", type=int, default=24, help="ready videos in the library")
+    demo.add_argument("--seed", type=int, default=1, help="the same seed, the same library")
+    demo.add_argument("--big", type=int, default=2, help="videos of 110 MiB (multipart)")
+    demo.add_argument("--gopro-url", help="another GoPro API instead of the built-in emulator")
+    demo.add_argument("--access-token", help="browser session token for --gopro-url")
+    demo.add_argument("--user-id", help="gp_user_id for --gopro-url")
+    demo.add_argument("--report", type=Path, help="write a JSON report here")
+
+    sandbox = commands.add_parser("sandbox", help="keep the local world running")
+    sandbox.add_argument("--videos", type=int, default=24)
+    sandbox.add_argument("--seed", type=int, default=1)
+    sandbox.add_argument("--env-file", type=Path, help="also write the exports here")
+
+    def stack_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--stack", default=os.environ.get("CLOUDSYNC_STACK", "prod"))
+        command.add_argument("--state-machine", default=os.environ.get("CLOUDSYNC_STATE_MACHINE"))
+        command.add_argument("--table", default=os.environ.get("TRACKER_TABLE"))
+
+    begin = commands.add_parser("start", help="start a sync of the deployed stack")
+    begin.add_argument("--provider", default="gopro")
+    begin.add_argument("--follow", action="store_true", help="wait, showing progress")
+    stack_options(begin)
+
+    state = commands.add_parser("status", help="the sync tracker at a glance")
+    stack_options(state)
+
+    credentials = commands.add_parser("credentials", help="manage the GoPro credentials")
+    actions = credentials.add_subparsers(dest="action", required=True)
+    store = actions.add_parser("set", help="store credentials (secrets are prompted for)")
+    store.add_argument("--provider", default="gopro")
+    store.add_argument("--mode", choices=("oauth", "session"), default="session")
+    store.add_argument("--client-id")
+    store.add_argument("--user-id")
+    store.add_argument(
+        "--from-stdin", action="store_true", help="read the values as JSON from standard input"
+    )
+    stack_options(store)
+    return parser
+
+
+def _target(args: argparse.Namespace) -> Target:
+    return Target(StackSettings(environment=args.stack), args.state_machine, args.table)
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.command == "demo":
+        options = DemoOptions(
+            args.videos, args.seed, args.big, args.gopro_url, args.access_token, args.user_id,
+            args.report,
+        )  # fmt: skip
+        return run_demo(options, console)
+    if args.command == "sandbox":
+        return run_sandbox(args.videos, args.seed, args.env_file, console)
+    if args.command == "start":
+        return start(_target(args), args.provider, args.follow, console)
+    if args.command == "status":
+        return status(_target(args), console)
+    credentials = read_credentials(args.mode, args.client_id, args.user_id, args.from_stdin)
+    return set_credentials(_target(args), args.provider, credentials, console)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        return _dispatch(args, console)
+    except (UserError, UnknownProviderError, StackConfigError, DomainError) as error:
+        message = str(error)
+    except NoCredentialsError:
+        message = "no AWS credentials found; configure a profile or set AWS_PROFILE"
+    except EndpointConnectionError as error:
+        message = f"cannot reach AWS at {error.kwargs.get('endpoint_url', '?')}"
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") in ("ResourceNotFoundException", "StateMachineDoesNotExist"):
+            message = f"not found: {details.get('Message')} (is the stack deployed? see --stack)"
+        else:
+            message = f"AWS refused: {details.get('Code')}: {details.get('Message')}"
+    except BotoCoreError as error:
+        message = f"AWS call failed: {error}"
+    except KeyboardInterrupt:
+        message = "interrupted"
+    print(f"cloudsync: error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""`cloudsync demo` and `cloudsync sandbox`: the whole system on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import tempfile
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.logs import configure_logging
+from domain.credentials import SessionCredentials
+from entrypoints.handlers.runtime import reset_container
+from entrypoints.operations import UserError
+from sandbox.gopro.library import EmulatedMedia, generate_library
+from sandbox.gopro.server import GoProEmulator
+from sandbox.world import BUCKET, World, local_world
+
+MIB = 1 << 20
+DOWNLOADER = "video-downloader-dev"
+
+
+@dataclass
+class DemoOptions:
+    videos: int = 24
+    seed: int = 1
+    big: int = 2
+    """Videos of 110 MiB, so multipart uploads show."""
+    gopro_url: str | None = None
+    access_token: str | None = None
+    user_id: str | None = None
+    report: Path | None = None
+
+
+@dataclass
+class Report:
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, str]] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _records(world: World) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in world.client("dynamodb").get_paginator("scan").paginate(TableName=world.table):
+        items.extend(page["Items"])
+    return [
+        {
+            "media_id": i["media_id"]["S"],
+            "status": i["status"]["S"],
+            "object_key": i.get("object_key", {}).get("S"),
+            "size": int(i.get("stored_size", {}).get("N", 0)),
+            "retry_count": int(i.get("retry_count", {}).get("N", 0)),
+            "error": i.get("error", {}).get("S"),
+        }
+        for i in items
+    ]
+
+
+def _objects(world: World) -> list[dict[str, Any]]:
+    s3, found = world.client("s3"), []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for entry in page.get("Contents", []):
+            key = entry["Key"]
+            body = s3.get_object(Bucket=BUCKET, Key=key)
+            digest = hashlib.sha256()
+            for chunk in body["Body"].iter_chunks(8 * MIB):
+                digest.update(chunk)
+            tags = s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]
+            found.append(
+                {
+                    "key": key,
+                    "size": entry["Size"],
+                    "sha256": digest.hexdigest(),
+                    "media_id": body.get("Metadata", {}).get("media-id"),
+                    "tags": {t["Key"]: t["Value"] for t in tags},
+                    "storage_class": body.get("StorageClass", "STANDARD"),
+                    "encryption": body.get("ServerSideEncryption"),
+                }
+            )
+    return found
+
+
+def _run(world: World, name: str, console: Console, total: int) -> dict[str, Any]:
+    began = time.monotonic()
+    before = sum(r["size"] for r in _records(world) if r["status"] == "COMPLETED")
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"))
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task(name, total=max(total, 1), info="starting")
+
+        def tick() -> None:
+            records = _records(world)
+            counts = Counter(r["status"] for r in records)
+            done = counts.get("COMPLETED", 0)
+            size = sum(r["size"] for r in records if r["status"] == "COMPLETED")
+            rate = (size - before) / max(time.monotonic() - began, 1e-3) / 1e6
+            progress.update(
+                task,
+                completed=done + counts.get("FAILED", 0),
+                info=f"{done} archived, {counts.get('FAILED', 0)} failed, "
+                f"{size / 1e6:.0f} MB, this run {rate:.1f} MB/s",
+            )
+
+        result = world.run(name, tick)
+        tick()
+    calls = world.dispatcher.calls(DOWNLOADER)
+    return {
+        "name": name,
+        "status": result["status"],
+        "seconds": round(time.monotonic() - began, 1),
+        "downloader_invocations": len(calls),
+    }
+
+
+def demo_library(videos: int, seed: int, big: int) -> list[EmulatedMedia]:
+    """The emulator's library for a demo: `big` of its plain videos made 110 MiB."""
+    library = generate_library(seed, videos)
+    plain = [
+        m
+        for m in library
+        if m.ready_to_view == "ready" and not m.chapters and m.type not in ("Photo", "TimeLapse")
+    ]
+    for media in plain[:big]:
+        media.size = 110 * MIB
+    return library
+
+
+def run_demo(options: DemoOptions, console: Console) -> int:
+    if options.videos < 1 or options.big < 0 or options.big > options.videos:
+        raise UserError("--videos must be at least 1 and --big between 0 and --videos")
+    if options.gopro_url and not (options.access_token and options.user_id):
+        raise UserError("--gopro-url needs --access-token and --user-id (a browser session)")
+    with ExitStack() as stack:
+        log_path = Path(tempfile.gettempdir()) / "cloudsync-demo.log"
+        log_file = stack.enter_context(log_path.open("w", encoding="utf-8"))
+        configure_logging("sandbox", stream=log_file)  # the functions log here, not on screen
+        emulator = None
+        if not options.gopro_url:
+            library = demo_library(options.videos, options.seed, options.big)
+            emulator = stack.enter_context(GoProEmulator(library))
+        with console.status("starting the sandbox (emulated AWS, GoPro emulator)…"):
+            world = stack.enter_context(local_world(emulator, options.gopro_url))
+        reset_container()
+        stack.callback(reset_container)
+        token = options.access_token or (emulator.session_token if emulator else "")
+        user = options.user_id or (emulator.user_id if emulator else "")
+        store = SecretsManagerCredentialStore(
+            world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
+        )
+        store.save("gopro", SessionCredentials(token, user))
+        report = Report()
+        expected = {
+            m.id
+            for m in (emulator.media.values() if emulator else [])
+            if m.ready_to_view == "ready" and m.type not in ("Photo", "TimeLapse")
+        }
+        console.print(f"[bold]GoPro library[/]: {len(expected) or '?'} videos to archive")
+        report.executions.append(_run(world, "demo-first-run", console, len(expected)))
+        first_calls = report.executions[0]["downloader_invocations"]
+        report.executions.append(_run(world, "demo-second-run", console, len(expected)))
+        report.executions[1]["downloader_invocations"] -= first_calls
+        report.records, report.objects = _records(world), _objects(world)
+        report.notifications = world.notifications()
+        ok = _verify(report, emulator, expected, console)
+        _summary(report, console)
+        console.print(f"the functions' log lines: {log_path}")
+        if options.report:
+            options.report.write_text(json.dumps(report.__dict__, indent=2))
+            console.print(f"report written to {options.report}")
+        return 0 if ok else 1
+
+
+def _verify(
+    report: Report, emulator: GoProEmulator | None, expected: set[str], console: Console
+) -> bool:
+    problems = []
+    by_media = {o["media_id"]: o for o in report.objects}
+    for record in report.records:
+        if record["status"] != "COMPLETED":
+            problems.append(f"{record['media_id']} is {record['status']}: {record['error']}")
+            continue
+        stored = by_media.get(record["media_id"])
+        if stored is None or stored["key"] != record["object_key"]:
+            problems.append(f"{record['media_id']} has no object at {record['object_key']}")
+        elif emulator and stored["sha256"] != emulator.original_sha256(record["media_id"]):
+            problems.append(f"{record['media_id']}: the stored bytes differ from GoPro's")
+    missing = expected - {r["media_id"] for r in report.records}
+    problems += [f"{media_id} was never archived" for media_id in sorted(missing)]
+    if report.executions[1]["downloader_invocations"]:
+        problems.append("the second run downloaded again")
+    for problem in problems:
+        console.print(f"[red]problem[/]: {problem}")
+    if not problems:
+        console.print("[green]verified[/]: every video archived once, byte for byte")
+    return not problems
+
+
+def _summary(report: Report, console: Console) -> None:
+    table = Table(title="cloud-sync demo")
+    for column in ("run", "status", "seconds", "downloads"):
+        table.add_column(column)
+    for execution in report.executions:
+        table.add_row(
+            execution["name"],
+            execution["status"],
+            str(execution["seconds"]),
+            str(execution["downloader_invocations"]),
+        )
+    console.print(table)
+    size = sum(o["size"] for o in report.objects)
+    console.print(f"{len(report.objects)} objects, {size / 1e6:.1f} MB in s3://{BUCKET}")
+    for note in report.notifications:
+        console.print(f"alert: {note['subject']}")
+
+
+def run_sandbox(videos: int, seed: int, env_file: Path | None, console: Console) -> int:
+    with GoProEmulator(generate_library(seed, videos)) as emulator, local_world(emulator) as world:
+        reset_container()
+        SecretsManagerCredentialStore(
+            world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
+        ).save("gopro", SessionCredentials(emulator.session_token, emulator.user_id))
+        exports = {k: v for k, v in world.environment.items() if k.startswith("AWS_")}
+        exports["CLOUDSYNC_STATE_MACHINE"] = world.state_machine_arn
+        exports["TRACKER_TABLE"] = world.table
+        lines = [f"export {name}={value}" for name, value in sorted(exports.items())]
+        console.print("\n".join(lines))
+        if env_file:
+            env_file.write_text("\n".join(lines) + "\n")
+            console.print(f"written to {env_file}")
+        console.print("sandbox running; Ctrl-C stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+        reset_container()
+    return 0

@@ -1,0 +1,180 @@
+"""Operator commands against a deployed stack (or the sandbox): start, status, credentials.
+
+AWS is reached through the standard environment (`AWS_PROFILE`, `AWS_REGION`,
+`AWS_ENDPOINT_URL`, …). Resource names follow the stack (`--stack prod` or `dev`) unless
+given explicitly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import boto3
+from rich.console import Console
+from rich.table import Table
+
+from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
+from entrypoints.providers import UnknownProviderError
+from infra.config import StackSettings
+
+KNOWN_PROVIDERS = ("gopro",)
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, no traceback."""
+
+
+@dataclass(frozen=True)
+class Target:
+    stack: StackSettings
+    state_machine: str | None = None
+    table: str | None = None
+
+    @property
+    def table_name(self) -> str:
+        return self.table or self.stack.name("gopro-sync-tracker")
+
+    def state_machine_arn(self, stepfunctions: Any) -> str:
+        if self.state_machine:
+            return self.state_machine
+        wanted = self.stack.name("gopro-sync-orchestrator")
+        for page in stepfunctions.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"] == wanted:
+                    return str(machine["stateMachineArn"])
+        raise UserError(
+            f"no state machine named {wanted} in this account and region; deploy the stack "
+            "with `pulumi up`, pick another with --stack, or pass --state-machine ARN"
+        )
+
+
+def check_provider(provider: str) -> None:
+    if provider not in KNOWN_PROVIDERS:
+        raise UnknownProviderError(
+            f"unknown provider {provider!r}; known: {', '.join(KNOWN_PROVIDERS)}"
+        )
+
+
+def start(target: Target, provider: str, follow: bool, console: Console) -> int:
+    check_provider(provider)
+    stepfunctions = boto3.client("stepfunctions")
+    arn = target.state_machine_arn(stepfunctions)
+    name = f"manual-{time.strftime('%Y%m%dT%H%M%S')}"
+    execution = stepfunctions.start_execution(
+        stateMachineArn=arn, name=name, input=json.dumps({"provider": provider})
+    )["executionArn"]
+    console.print(f"started {name}")
+    if not follow:
+        return 0
+    tracker = boto3.client("dynamodb")
+    with console.status("running…") as status:
+        while True:
+            described = stepfunctions.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            counts = status_counts(tracker, target.table_name)
+            status.update(
+                f"running: {counts.get('COMPLETED', 0)} archived, {counts.get('FAILED', 0)} "
+                f"failed, {counts.get('IN_PROGRESS', 0)} in progress"
+            )
+            time.sleep(2)
+    console.print(f"{name}: {described['status']}")
+    return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        items.extend(page["Items"])
+    return items
+
+
+def status_counts(dynamodb: Any, table: str) -> Counter[str]:
+    return Counter(item["status"]["S"] for item in _scan(dynamodb, table))
+
+
+def status(target: Target, console: Console) -> int:
+    items = _scan(boto3.client("dynamodb"), target.table_name)
+    counts = Counter(item["status"]["S"] for item in items)
+    archived = sum(int(i.get("stored_size", {}).get("N", 0)) for i in items)
+    summary = Table(title=f"sync tracker {target.table_name}")
+    summary.add_column("status")
+    summary.add_column("videos", justify="right")
+    for state in ("COMPLETED", "IN_PROGRESS", "PENDING", "FAILED"):
+        summary.add_row(state, str(counts.get(state, 0)))
+    console.print(summary)
+    console.print(f"archived: {archived / 1e9:.2f} GB")
+    for item in items:
+        if item["status"]["S"] == "FAILED":
+            console.print(f"FAILED {item['media_id']['S']}: {item.get('error', {}).get('S', '?')}")
+    stepfunctions = boto3.client("stepfunctions")
+    arn = target.state_machine_arn(stepfunctions)
+    last = stepfunctions.list_executions(stateMachineArn=arn, maxResults=1)["executions"]
+    if last:
+        console.print(f"last execution: {last[0]['name']} {last[0]['status']}")
+    return 0
+
+
+def read_credentials(
+    mode: str,
+    client_id: str | None,
+    user_id: str | None,
+    from_stdin: bool,
+    *,
+    stdin: TextIO = sys.stdin,
+    ask: Callable[[str], str] = getpass.getpass,
+    ask_plain: Callable[[str], str] = input,
+) -> Credentials:
+    """Secrets come from a hidden prompt, or as JSON on standard input when asked to."""
+    given: dict[str, str] = {}
+    if from_stdin:
+        try:
+            loaded = json.loads(stdin.read())
+        except ValueError:
+            raise UserError("standard input is not a JSON object of credentials") from None
+        if not isinstance(loaded, dict):
+            raise UserError("standard input is not a JSON object of credentials")
+        given = {k: str(v) for k, v in loaded.items()}
+
+    def value(name: str, shown: str | None = None, secret: bool = True) -> str:
+        found = (
+            shown or given.get(name) or ("" if from_stdin else ask(f"{name}: ") if secret else "")
+        )
+        if not found:
+            raise UserError(f"{name} is required for {mode} credentials")
+        return found
+
+    if mode == "session":
+        return SessionCredentials(value("access_token"), value("user_id", user_id, False))
+    return OAuthCredentials(
+        client_id=value("client_id", client_id, False),
+        client_secret=value("client_secret"),
+        refresh_token=value("refresh_token"),
+        user_id=user_id or given.get("user_id") or None,
+    )
+
+
+def set_credentials(
+    target: Target, provider: str, credentials: Credentials, console: Console
+) -> int:
+    check_provider(provider)
+    secrets = boto3.client("secretsmanager")
+    template = target.stack.name("{provider}/credentials")
+    name = template.format(provider=provider)
+    try:
+        secrets.describe_secret(SecretId=name)
+    except secrets.exceptions.ResourceNotFoundException:
+        raise UserError(
+            f"the secret {name} does not exist; deploy the stack first (`pulumi up`)"
+        ) from None
+    version = SecretsManagerCredentialStore(secrets, template).save(provider, credentials)
+    console.print(f"stored {type(credentials).__name__} in {name} (version {version})")
+    return 0

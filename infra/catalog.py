@@ -1,0 +1,50 @@
+"""What the stack deploys, as plain data shared by the Pulumi program and the local sandbox,
+so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config import StackSettings
+
+RUNTIME = "python3.12"
+PYTHON = "3.12"
+ABORT_INCOMPLETE_UPLOADS_DAYS = 7
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    base_name: str
+    handler: str
+    memory_mb: int
+    timeout_seconds: int
+
+
+SPECS = {
+    "authenticator": FunctionSpec("media-authenticator", "authenticator", 256, 60),
+    "lister": FunctionSpec("media-lister", "lister", 512, 300),
+    "downloader": FunctionSpec("video-downloader", "downloader", 512, 900),  # R10.5
+}
+
+
+@dataclass(frozen=True)
+class Tier:
+    days: int
+    storage_class: str
+
+
+def archive_tiers(settings: StackSettings) -> list[Tier]:
+    """R5.2, R5.3: STANDARD -> GLACIER_IR -> DEEP_ARCHIVE, for current and old versions."""
+    return [
+        Tier(settings.glacier_ir_after_days, "GLACIER_IR"),
+        Tier(settings.deep_archive_after_days, "DEEP_ARCHIVE"),
+    ]
+
+
+def handler_environment(settings: StackSettings) -> dict[str, str]:
+    """The functions' settings that come from the stack rather than from other resources."""
+    return {
+        "CREDENTIALS_SECRET": settings.name("{provider}/credentials"),
+        "GOPRO_API_URL": settings.gopro_api_url,
+        "METRICS": "emf",
+    }
