@@ -1,26 +1,31 @@
-# One test command: lint, strict types, then the tests.
+# Two commands for a newcomer: `make demo` and `make test` (each installs on first use).
 VENV ?= .venv
-PY := $(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,python3)
+PY := $(VENV)/bin/python
 PACKAGES := domain adapters entrypoints infra sandbox tests bench
 
-.PHONY: install test lint typecheck unit soak
+.PHONY: install demo test lint typecheck unit soak
 
-install:
+$(PY):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 
+install: $(PY)
+
+demo: $(PY)
+	$(VENV)/bin/cloudsync demo
+
 test: lint typecheck unit
 
-lint:
+lint: $(PY)
 	$(PY) -m ruff check $(PACKAGES)
 	$(PY) -m ruff format --check $(PACKAGES)
 
-typecheck:
+typecheck: $(PY)
 	$(PY) -m mypy --strict $(PACKAGES)
 
-unit:
+unit: $(PY)
 	$(PY) -m pytest -m "not slow"
 
-soak:
+soak: $(PY)
 	$(PY) -m pytest -m slow

@@ -90,6 +90,14 @@ def start(target: Target, provider: str, follow: bool, console: Console) -> int:
     return 0 if described["status"] == "SUCCEEDED" else 1
 
 
+def human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=table):
@@ -111,7 +119,7 @@ def status(target: Target, console: Console) -> int:
     for state in ("COMPLETED", "IN_PROGRESS", "PENDING", "FAILED"):
         summary.add_row(state, str(counts.get(state, 0)))
     console.print(summary)
-    console.print(f"archived: {archived / 1e9:.2f} GB")
+    console.print(f"archived: {human_size(archived)}")
     for item in items:
         if item["status"]["S"] == "FAILED":
             console.print(f"FAILED {item['media_id']['S']}: {item.get('error', {}).get('S', '?')}")
@@ -129,7 +137,7 @@ def read_credentials(
     user_id: str | None,
     from_stdin: bool,
     *,
-    stdin: TextIO = sys.stdin,
+    stdin: TextIO | None = None,
     ask: Callable[[str], str] = getpass.getpass,
     ask_plain: Callable[[str], str] = input,
 ) -> Credentials:
@@ -137,7 +145,7 @@ def read_credentials(
     given: dict[str, str] = {}
     if from_stdin:
         try:
-            loaded = json.loads(stdin.read())
+            loaded = json.loads((stdin or sys.stdin).read())
         except ValueError:
             raise UserError("standard input is not a JSON object of credentials") from None
         if not isinstance(loaded, dict):
@@ -145,9 +153,9 @@ def read_credentials(
         given = {k: str(v) for k, v in loaded.items()}
 
     def value(name: str, shown: str | None = None, secret: bool = True) -> str:
-        found = (
-            shown or given.get(name) or ("" if from_stdin else ask(f"{name}: ") if secret else "")
-        )
+        found = shown or given.get(name)
+        if not found and not from_stdin:
+            found = ask(f"{name} (not shown): ") if secret else ask_plain(f"{name}: ")
         if not found:
             raise UserError(f"{name} is required for {mode} credentials")
         return found

@@ -24,6 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_PACKAGES = ("domain", "adapters", "entrypoints")
+OPERATOR_ONLY = frozenset(
+    {"entrypoints/cli.py", "entrypoints/demo.py", "entrypoints/operations.py"}
+)
+"""The command line runs on the operator's machine, never in Lambda."""
 DEPLOY_ONLY = ("pulumi", "pulumi-aws", "rich")  # not run in Lambda
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -70,6 +74,7 @@ def build_code(out_dir: Path, root: Path = ROOT) -> Path:
         str(path.relative_to(root)): path
         for package in CODE_PACKAGES
         for path in (root / package).rglob("*.py")
+        if str(path.relative_to(root)) not in OPERATOR_ONLY
     }
     return deterministic_zip(files, out_dir / "code.zip")
 

@@ -261,6 +261,8 @@ def local_world(
             "MOTO_PORT": str(port),
         }
         stack.enter_context(_environment(aws_env))
+        # moto's backends live in the process: start from an empty account every time.
+        httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
         httpx.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG).raise_for_status()
         session = boto3.session.Session(region_name=REGION)
         made = _provision(session, endpoint)

@@ -369,3 +369,4 @@ def test_the_code_archive_is_deterministic_and_holds_the_runtime_packages(tmp_pa
     assert "entrypoints/handlers/downloader.py" in names
     assert "domain/transfer.py" in names
     assert not any(n.startswith(("infra/", "tests/", "sandbox/")) for n in names)
+    assert "entrypoints/cli.py" not in names

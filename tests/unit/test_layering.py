@@ -15,9 +15,11 @@ PROJECT_PACKAGES = {"domain", "adapters", "entrypoints", "infra", "sandbox"}
 ALLOWED = {
     "domain": {"domain"},
     "adapters": {"domain", "adapters"},
-    "entrypoints": {"domain", "adapters", "entrypoints"},
+    # The command line (entrypoints/cli.py) runs the sandbox and names the stack's resources.
+    "entrypoints": {"domain", "adapters", "entrypoints", "sandbox", "infra"},
     "infra": {"infra"},
-    "sandbox": {"sandbox"},
+    # The sandbox provisions from the stack's pure builders so the two cannot drift.
+    "sandbox": {"sandbox", "infra"},
 }
 
 

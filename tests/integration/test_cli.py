@@ -1,0 +1,141 @@
+"""The `cloudsync` command against the local world: each command's happy path, and the
+user's mistakes answered with one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from domain.credentials import OAuthCredentials, SessionCredentials
+from entrypoints.cli import main
+from entrypoints.handlers.runtime import reset_container
+from entrypoints.operations import UserError, read_credentials
+from sandbox.gopro.library import generate_library
+from sandbox.gopro.server import GoProEmulator
+from sandbox.world import World, local_world
+
+
+@pytest.fixture(scope="module")
+def gopro() -> Iterator[GoProEmulator]:
+    with GoProEmulator(generate_library(seed=5, videos=6)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def world(gopro: GoProEmulator) -> Iterator[World]:
+    with local_world(gopro) as running:
+        reset_container()
+        yield running
+        reset_container()
+
+
+def store(world: World) -> SecretsManagerCredentialStore:
+    return SecretsManagerCredentialStore(
+        world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
+    )
+
+
+def one_error_line(captured: pytest.CaptureFixture[str]) -> str:
+    err = captured.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cloudsync: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_credentials_set_start_follow_and_status(
+    world: World,
+    gopro: GoProEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
+    monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
+    assert main(["credentials", "set", "--stack", "dev", "--mode", "session", "--from-stdin"]) == 0
+    assert store(world).load("gopro") == SessionCredentials(gopro.session_token, gopro.user_id)
+    out = capsys.readouterr().out
+    assert gopro.session_token not in out
+
+    assert main(["start", "--stack", "dev", "--follow"]) == 0
+    assert "SUCCEEDED" in capsys.readouterr().out
+
+    assert main(["status", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "COMPLETED" in out
+    assert "last execution: manual-" in out
+    assert "archived: " in out
+    assert not re.search(r"^FAILED \w+:", out, re.MULTILINE)
+
+
+def test_a_run_without_credentials_fails_with_a_non_zero_exit(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["start", "--stack", "dev", "--follow"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    subjects = [n["subject"] for n in world.notifications()]
+    assert subjects == ["cloud-sync: sync failed"]
+
+
+def test_an_unknown_provider_is_one_line(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["start", "--stack", "dev", "--provider", "dropbox"]) == 1
+    assert "unknown provider 'dropbox'" in one_error_line(capsys)
+
+
+def test_a_stack_that_is_not_deployed_is_one_line(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--stack", "prod", "--table", world.table]) == 1
+    assert "no state machine named gopro-sync-orchestrator" in one_error_line(capsys)
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"access_token": "t0ken-1", "user_id": "u"}'))
+    assert main(["credentials", "set", "--stack", "prod", "--from-stdin"]) == 1
+    line = one_error_line(capsys)
+    assert "the secret gopro/credentials does not exist" in line
+    assert "t0ken-1" not in line
+
+
+def test_an_unreachable_endpoint_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["status", "--stack", "dev"]) == 1
+    assert "cannot reach AWS at http://127.0.0.1:9" in one_error_line(capsys)
+
+
+def test_the_demo_refuses_an_incomplete_gopro_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--gopro-url", "https://api.example.com"]) == 1
+    assert "--access-token and --user-id" in one_error_line(capsys)
+    assert main(["demo", "--videos", "0"]) == 1
+    assert "--videos must be at least 1" in one_error_line(capsys)
+
+
+def test_secrets_are_prompted_for_never_taken_from_arguments() -> None:
+    asked: list[str] = []
+
+    def hidden(prompt: str) -> str:
+        asked.append(prompt)
+        return f"value-of-{prompt.split(maxsplit=1)[0]}"
+
+    credentials = read_credentials(
+        "oauth", "client-1", None, False, ask=hidden, ask_plain=lambda _: "unused"
+    )
+    assert credentials == OAuthCredentials(
+        "client-1", "value-of-client_secret", "value-of-refresh_token"
+    )
+    assert asked == ["client_secret (not shown): ", "refresh_token (not shown): "]
+    with pytest.raises(UserError, match="access_token is required"):
+        read_credentials("session", None, "u1", True, stdin=io.StringIO("{}"))
+    with pytest.raises(UserError, match="not a JSON object"):
+        read_credentials("session", None, "u1", True, stdin=io.StringIO("[1]"))
