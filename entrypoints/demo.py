@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import signal
 import tempfile
 import threading
 import time
@@ -115,11 +116,14 @@ def _run(world: World, name: str, console: Console, total: int) -> dict[str, Any
         result = world.run(name, tick)
         tick()
     calls = world.dispatcher.calls(DOWNLOADER)
+    counts = Counter(r["status"] for r in _records(world))
     return {
         "name": name,
         "status": result["status"],
         "seconds": round(time.monotonic() - began, 1),
         "downloader_invocations": len(calls),
+        "completed": counts.get("COMPLETED", 0),
+        "failed": counts.get("FAILED", 0),
     }
 
 
@@ -239,7 +243,9 @@ def run_sandbox(videos: int, seed: int, env_file: Path | None, console: Console)
             env_file.write_text("\n".join(lines) + "\n")
             console.print(f"written to {env_file}")
         console.print("sandbox running; Ctrl-C stops it")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            stop.wait()
         reset_container()
     return 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from entrypoints.demo import demo_library
@@ -44,5 +46,40 @@ def test_the_demo_archives_everything_once_byte_for_byte(tmp_path: Path) -> None
     first, second = report["executions"]
     assert (first["status"], second["status"]) == ("SUCCEEDED", "SUCCEEDED")
     assert first["downloader_invocations"] == len(ready)
+    assert (first["completed"], first["failed"]) == (len(ready), 0)
     assert second["downloader_invocations"] == 0
     assert report["notifications"] == []
+
+
+def test_the_sandbox_keeps_running_and_the_commands_reach_it(tmp_path: Path) -> None:
+    env_file = tmp_path / "sandbox.env"
+    command = [sys.executable, "-m", "entrypoints.cli", "sandbox", "--videos", "4",
+               "--env-file", str(env_file)]  # fmt: skip
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as sandbox:
+        try:
+            deadline = time.monotonic() + 120
+            while not env_file.exists() and time.monotonic() < deadline:
+                assert sandbox.poll() is None, "the sandbox stopped early"
+                time.sleep(0.2)
+            exports = dict(
+                line.removeprefix("export ").split("=", 1)
+                for line in env_file.read_text().splitlines()
+            )
+            assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+            environment = {**os.environ, **exports}
+            started = subprocess.run(
+                [sys.executable, "-m", "entrypoints.cli", "start", "--stack", "dev", "--follow"],
+                cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300,
+                check=False,
+            )  # fmt: skip
+            assert started.returncode == 0, started.stdout + started.stderr
+            shown = subprocess.run(
+                [sys.executable, "-m", "entrypoints.cli", "status", "--stack", "dev"],
+                cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+                check=False,
+            )  # fmt: skip
+            assert shown.returncode == 0, shown.stderr
+            assert "COMPLETED" in shown.stdout
+        finally:
+            sandbox.terminate()
+        assert sandbox.wait(timeout=30) == 0
