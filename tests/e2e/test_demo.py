@@ -83,3 +83,28 @@ def test_the_sandbox_keeps_running_and_the_commands_reach_it(tmp_path: Path) -> 
         finally:
             sandbox.terminate()
         assert sandbox.wait(timeout=30) == 0
+
+
+def test_the_demo_can_use_another_gopro_api(tmp_path: Path) -> None:
+    emulator = [sys.executable, "-m", "sandbox.gopro", "--port", "0", "--videos", "5"]
+    with subprocess.Popen(emulator, cwd=ROOT, stdout=subprocess.PIPE, text=True) as gopro:
+        try:
+            assert gopro.stdout is not None
+            url = gopro.stdout.readline().split(" at ", 1)[1].split()[0]
+            token = gopro.stdout.readline().split("gp_access_token=", 1)[1].strip()
+            user = gopro.stdout.readline().split("gp_user_id=", 1)[1].strip()
+            report_path = tmp_path / "report.json"
+            finished = subprocess.run(
+                [sys.executable, "-m", "entrypoints.cli", "demo", "--gopro-url", url,
+                 "--access-token", token, "--user-id", user, "--report", str(report_path)],
+                cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+        finally:
+            gopro.terminate()
+        gopro.wait(timeout=30)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    report = json.loads(report_path.read_text())
+    assert len(report["records"]) == 5
+    assert {r["status"] for r in report["records"]} == {"COMPLETED"}
+    assert {o["media_id"] for o in report["objects"]} == {r["media_id"] for r in report["records"]}
+    assert token not in finished.stdout + finished.stderr
