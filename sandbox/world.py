@@ -195,13 +195,18 @@ def _provision(session: boto3.session.Session, endpoint: str) -> dict[str, str]:
     return {"key": key_arn, "table": table, "topic": topic, "inbox": inbox}
 
 
-def _functions(session: boto3.session.Session, endpoint: str, topic: str) -> str:
-    iam = session.client("iam", endpoint_url=endpoint)
-    role = iam.create_role(
+def deploy_workflow(
+    client: Callable[[str], Any],
+    topic: str,
+    options: WorkflowOptions,
+) -> str:
+    """The three functions (handlers run in-process) and the state machine, named as the dev
+    stack names them; `client(service)` makes the boto3 clients. Returns the machine's ARN."""
+    role = client("iam").create_role(
         RoleName="cloud-sync-sandbox",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
-    lambdas = session.client("lambda", endpoint_url=endpoint)
+    lambdas = client("lambda")
     arns = {
         key: lambdas.create_function(
             FunctionName=SETTINGS.name(spec.base_name),
@@ -215,11 +220,10 @@ def _functions(session: boto3.session.Session, endpoint: str, topic: str) -> str
         for key, spec in SPECS.items()
     }
     targets = WorkflowTargets(arns["authenticator"], arns["lister"], arns["downloader"], topic)
-    definition = state_machine_definition(targets, WorkflowOptions(retry_interval_seconds=1))
     return str(
-        session.client("stepfunctions", endpoint_url=endpoint).create_state_machine(
+        client("stepfunctions").create_state_machine(
             name=SETTINGS.name("gopro-sync-orchestrator"),
-            definition=json.dumps(definition),
+            definition=json.dumps(state_machine_definition(targets, options)),
             roleArn=role,
         )["stateMachineArn"]
     )
@@ -266,7 +270,12 @@ def local_world(
         httpx.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG).raise_for_status()
         session = boto3.session.Session(region_name=REGION)
         made = _provision(session, endpoint)
-        machine = _functions(session, endpoint, made["topic"])
+        make: Any = session.client
+        machine = deploy_workflow(
+            lambda service: make(service, endpoint_url=endpoint),
+            made["topic"],
+            WorkflowOptions(retry_interval_seconds=1),
+        )
         url = gopro_url or (emulator.base_url if emulator else "")
         loopback = httpx.URL(url).host in ("127.0.0.1", "localhost", "::1")
         handler_env = {

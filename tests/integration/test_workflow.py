@@ -14,7 +14,9 @@ from tests.integration.aws import BUCKET
 from tests.integration.workflow import Workflow, ready_videos, workflow
 
 __all__ = ["workflow"]
-DOWNLOADER = "cloud-sync-downloader"
+DOWNLOADER = "video-downloader-dev"
+AUTHENTICATOR = "media-authenticator-dev"
+LISTER = "media-lister-dev"
 
 
 def test_a_library_is_archived_five_at_a_time_and_a_second_run_downloads_nothing(
@@ -81,8 +83,8 @@ def test_rejected_credentials_alert_and_fail_without_downloading(workflow: Workf
     assert alert["Subject"] == "cloud-sync: sync failed"
     assert "CredentialsRejectedError" in alert["Message"]
     assert "gp_access_token" in alert["Message"]  # says how to fix it
-    assert len(workflow.dispatcher.calls("cloud-sync-authenticator")) == 1  # not retried
-    assert workflow.dispatcher.calls("cloud-sync-lister") == []
+    assert len(workflow.dispatcher.calls(AUTHENTICATOR)) == 1  # not retried
+    assert workflow.dispatcher.calls(LISTER) == []
     assert workflow.objects() == []
 
 
@@ -90,7 +92,7 @@ def test_a_transient_function_error_is_retried(workflow: Workflow) -> None:
     workflow.emulator.faults.server_errors_next = 4  # one authenticator invocation's worth
     result = workflow.run()
     assert result["status"] == "SUCCEEDED", result
-    calls = workflow.dispatcher.calls("cloud-sync-authenticator")
+    calls = workflow.dispatcher.calls(AUTHENTICATOR)
     assert [call.error for call in calls] == ["TransientSourceError", None]
 
 

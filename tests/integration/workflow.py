@@ -3,11 +3,9 @@ in-process by the real handlers (sandbox.lambda_dispatch)."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +14,13 @@ import boto3
 import pytest
 
 from entrypoints.handlers.runtime import reset_container
-from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
+from infra.asl import WorkflowOptions
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
+from sandbox.world import deploy_workflow
 from tests.integration.aws import BUCKET, REGION, TABLE, Account, emulated_account
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-FUNCTIONS = ("authenticator", "lister", "downloader")
 
 
 @dataclass
@@ -57,49 +55,20 @@ class Workflow:
         return [entry["Key"] for entry in answer.get("Contents", [])]
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("placeholder.py", "")
-    return buffer.getvalue()
-
-
-def provision(
-    account: Account,
-    emulator: GoProEmulator,
-    dispatcher: Dispatcher,
-    downloader_timeout: int = 900,
-) -> Workflow:
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(
-        RoleName="cloud-sync-test",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    lambdas = boto3.client("lambda", region_name=REGION)
-    arns = {}
-    for name in FUNCTIONS:
-        arns[name] = lambdas.create_function(
-            FunctionName=f"cloud-sync-{name}",
-            Runtime="python3.12",
-            Role=role,
-            Handler=f"entrypoints.handlers.{name}.handler",
-            Code={"ZipFile": _zip()},
-            Timeout=downloader_timeout if name == "downloader" else 300,
-        )["FunctionArn"]
-    targets = WorkflowTargets(
-        arns["authenticator"], arns["lister"], arns["downloader"], account.topic_arn
+def provision(account: Account, emulator: GoProEmulator, dispatcher: Dispatcher) -> Workflow:
+    """The dev stack's functions and state machine (as the sandbox makes them) on moto."""
+    machine = deploy_workflow(
+        lambda service: boto3.client(service, region_name=REGION),  # type: ignore[call-overload]
+        account.topic_arn,
+        WorkflowOptions(retry_interval_seconds=1),
     )
-    definition = state_machine_definition(targets, WorkflowOptions(retry_interval_seconds=1))
-    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
-    machine = stepfunctions.create_state_machine(
-        name="cloud-sync-test", definition=json.dumps(definition), roleArn=role
-    )["stateMachineArn"]
     account.secrets.create_secret(
         Name="gopro/credentials",
         SecretString=json.dumps(
             {"provider": "gopro", "access_token": emulator.session_token, "user_id": "u1"}
         ),
     )
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
     return Workflow(account, emulator, dispatcher, machine, stepfunctions)
 
 
