@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from functools import partial
 
@@ -19,6 +20,7 @@ from domain.model import MediaItem
 from domain.ports import MediaDownload
 
 PROVIDER = "gopro"
+log = logging.getLogger("cloudsync.gopro")
 
 
 class GoProMediaSource:
@@ -81,9 +83,21 @@ class GoProMediaSource:
             self.report.add(page)
             yield from page.items
             if page.raw_count == 0 or (page.total_pages is not None and number >= page.total_pages):
+                self._log_report()
                 return
             number += 1
         raise GoProProtocolError(f"the listing did not end within {self._settings.max_pages} pages")
+
+    def _log_report(self) -> None:
+        report = self.report
+        log.log(
+            logging.WARNING if report.malformed else logging.INFO,
+            "listed %d items on %d pages, %d unreadable",
+            report.listed,
+            report.pages,
+            report.malformed,
+            extra={"event_type": "gopro.listing", "metadata": vars(report)},
+        )
 
     def _resolve(self, media_id: str) -> Original:
         body = self._get_json(f"/media/{media_id}/download", f"download of {media_id}")

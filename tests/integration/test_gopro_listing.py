@@ -51,7 +51,7 @@ def test_the_awkward_cases_of_the_contract_are_in_the_library(
 
 
 def test_a_malformed_item_is_skipped_counted_and_named(
-    emulator: GoProEmulator, source: GoProMediaSource
+    emulator: GoProEmulator, source: GoProMediaSource, caplog: pytest.LogCaptureFixture
 ) -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
     emulator.add(EmulatedMedia("../escape", "x.MP4", "MP4", "Video", when, when, 10))
@@ -59,6 +59,9 @@ def test_a_malformed_item_is_skipped_counted_and_named(
     assert len(items) == len(emulator.media) - 1
     assert source.report.malformed == 1
     assert "'id'" in source.report.reasons[0]
+    (logged,) = [r for r in caplog.records if getattr(r, "event_type", "") == "gopro.listing"]
+    assert logged.levelname == "WARNING"
+    assert logged.metadata["malformed"] == 1  # type: ignore[attr-defined]
 
 
 def test_errors_in_the_answer_stop_the_listing_with_a_clear_reason(
