@@ -189,7 +189,7 @@ def test_a_resumed_transfer_equals_an_uninterrupted_one(small_parts: Rig) -> Non
 
 def test_two_invocations_at_once_give_one_object_and_one_record(rig: Rig) -> None:
     rig.add("dup1", 3 * MIB)
-    rig.emulator.faults.throughput_bytes_per_second = 10 * MIB  # long enough to overlap
+    rig.emulator.faults.throughput_bytes_per_second = 2 * MIB  # 1.5 s: the two overlap
     rig.discover()
     results: dict[str, TransferResult] = {}
 

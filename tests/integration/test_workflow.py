@@ -24,6 +24,7 @@ def test_a_library_is_archived_five_at_a_time_and_a_second_run_downloads_nothing
 ) -> None:
     ready = ready_videos(workflow)
     assert len(ready) >= 20
+    workflow.emulator.faults.throughput_bytes_per_second = 4_000_000  # transfers overlap
     result = workflow.run()
     assert result["status"] == "SUCCEEDED", result
     records = workflow.records()
