@@ -1,0 +1,227 @@
+"""A multipart upload into S3, new or resumed from a checkpoint.
+
+Part N uploads on a worker thread while part N+1 is read from the source, so memory holds
+about two parts. A whole-object CRC32 (FULL_OBJECT) goes with CompleteMultipartUpload, which
+is conditional (`If-None-Match: *`). Any failure aborts the upload; only a requested pause
+leaves it open and returns a checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from domain.errors import KeyTakenError, StorageError
+from domain.model import StoredObject, UploadCheckpoint
+from domain.verification import Crc32
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+log = logging.getLogger("cloudsync.s3")
+
+
+def crc32_base64(value: int) -> str:
+    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where an upload goes and what the store supplies around it."""
+
+    client: S3Client
+    bucket: str
+    key: str
+    size: int
+    part_size: int
+    creation_arguments: dict[str, Any]
+    """Storage class, tags, encryption and owner metadata, as for PutObject."""
+    taken: Callable[[], KeyTakenError]
+    """The error for "an object is already at the key", naming its owner."""
+    read_back: Callable[[], StoredObject]
+    """What S3 holds at the key once the upload is complete."""
+
+
+class MultipartUpload:
+    """One multipart upload, new or resumed, run part by part."""
+
+    def __init__(self, target: UploadTarget, resume: UploadCheckpoint | None) -> None:
+        self.target, self.key, self.size = target, target.key, target.size
+        self.part_size = target.part_size
+        self.bucket = target.bucket
+        self.s3 = target.client
+        self.resume = resume
+        self.upload_id = resume.upload_id if resume else ""
+        self.parts: list[CompletedPartTypeDef] = []
+        self.offset = resume.offset if resume else 0
+        self.crc = Crc32(resume.crc32 if resume else 0)
+
+    def _start(self) -> None:
+        if self.resume is not None:
+            self.parts = self._listed_parts(self.resume)
+            return
+        answer = self.s3.create_multipart_upload(
+            Key=self.key,
+            ChecksumAlgorithm="CRC32",
+            ChecksumType="FULL_OBJECT",
+            **self.target.creation_arguments,
+        )
+        self.upload_id = answer["UploadId"]
+        log.info(
+            "multipart upload of %s started",
+            self.key,
+            extra={
+                "event_type": "s3.multipart_started",
+                "metadata": {"key": self.key, "size": self.size, "part_size": self.part_size},
+            },
+        )
+
+    def _listed_parts(self, resume: UploadCheckpoint) -> list[CompletedPartTypeDef]:
+        """The checkpoint's parts as S3 lists them; later ones will be sent again."""
+        found: dict[int, CompletedPartTypeDef] = {}
+        sizes: dict[int, int] = {}
+        pages = self.s3.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=self.key, UploadId=resume.upload_id
+        )
+        for page in pages:
+            for part in page.get("Parts", []):
+                number = part["PartNumber"]
+                if number <= resume.parts:
+                    found[number] = {
+                        "PartNumber": number,
+                        "ETag": part["ETag"],
+                        "ChecksumCRC32": part.get("ChecksumCRC32", ""),
+                    }
+                    sizes[number] = part["Size"]
+        if sorted(found) != list(range(1, resume.parts + 1)) or sum(sizes.values()) != (
+            resume.offset
+        ):
+            raise StorageError(
+                f"the paused upload of {self.key!r} no longer holds the checkpoint's "
+                f"{resume.parts} parts of {resume.offset} bytes"
+            )
+        return [found[number] for number in sorted(found)]
+
+    def _send(self, number: int, body: bytes) -> CompletedPartTypeDef:
+        checksum = crc32_base64(zlib.crc32(body))
+        answer = self.s3.upload_part(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=body,
+            ChecksumCRC32=checksum,
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC32": checksum}
+
+    def run(
+        self, chunks: Iterable[bytes], pause: Callable[[], bool] | None
+    ) -> StoredObject | UploadCheckpoint:
+        try:
+            self._start()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3-part") as pool:
+                paused = self._upload(chunks, pause, pool)
+            if paused:
+                return UploadCheckpoint(
+                    self.key, self.upload_id, len(self.parts), self.offset, self.crc.value
+                )
+            if self.offset != self.size:
+                raise StorageError(
+                    f"{self.key!r}: {self.offset} bytes arrived, {self.size} announced"
+                )
+            return self._complete()
+        except BaseException as error:
+            self._abort()
+            if isinstance(error, ClientError):
+                raise StorageError(
+                    f"S3 multipart upload of {self.key!r} failed: {error_code(error)}"
+                ) from None
+            if isinstance(error, BotoCoreError):
+                raise StorageError(f"S3 multipart upload of {self.key!r} failed: {error}") from None
+            raise
+
+    def _upload(
+        self,
+        chunks: Iterable[bytes],
+        pause: Callable[[], bool] | None,
+        pool: ThreadPoolExecutor,
+    ) -> bool:
+        """Send the stream part by part; True when paused on request."""
+        in_flight: Future[CompletedPartTypeDef] | None = None
+        buffer = bytearray()
+
+        def settle() -> None:
+            nonlocal in_flight
+            if in_flight is not None:
+                self.parts.append(in_flight.result())
+                in_flight = None
+
+        def submit(body: bytes) -> None:
+            nonlocal in_flight
+            settle()  # at most one part in flight while the next one is read
+            self.crc.update(body)
+            self.offset += len(body)
+            in_flight = pool.submit(self._send, len(self.parts) + 1, body)
+
+        try:
+            for chunk in chunks:
+                buffer += chunk
+                while len(buffer) >= self.part_size:
+                    submit(bytes(memoryview(buffer)[: self.part_size]))
+                    del buffer[: self.part_size]
+                    if self.offset < self.size and pause is not None and pause():
+                        settle()
+                        return True
+            if buffer:
+                submit(bytes(buffer))
+            settle()
+        except BaseException:
+            if in_flight is not None:
+                in_flight.cancel()
+                wait([in_flight])  # the stream's own error is the one worth raising
+            raise
+        return False
+
+    def _complete(self) -> StoredObject:
+        try:
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": self.parts},
+                ChecksumCRC32=crc32_base64(self.crc.value),
+                ChecksumType="FULL_OBJECT",
+                IfNoneMatch="*",
+            )
+        except ClientError as error:
+            if error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise self.target.taken() from None
+            raise
+        return self.target.read_back()
+
+    def _abort(self) -> None:
+        if not self.upload_id:
+            return
+        log.warning(
+            "multipart upload of %s aborted",
+            self.key,
+            extra={"event_type": "s3.multipart_aborted", "metadata": {"key": self.key}},
+        )
+        # What an abort cannot remove, the bucket's lifecycle rule does.
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.s3.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+            )
