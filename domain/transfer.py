@@ -22,7 +22,7 @@ the running checksum it saved. A failure aborts an open upload; the retry starts
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -43,14 +43,13 @@ from domain.keys import candidate_keys
 from domain.model import StoredObject, SyncRecord, UploadCheckpoint
 from domain.ports import (
     Clock,
-    MediaDownload,
     MediaSource,
     Metrics,
     Notifier,
     ObjectStore,
     SyncTracker,
 )
-from domain.verification import Crc32, TransferEvidence, verify_transfer
+from domain.verification import GuardedStream, TransferEvidence, verify_transfer
 
 log = logging.getLogger("cloudsync.transfer")
 
@@ -108,42 +107,13 @@ class TransferPorts:
     clock: Clock
 
 
-class _GuardedStream:
-    """Counts and checksums the bytes as they pass; refuses more or fewer than expected.
-
-    It starts at `start` with the running CRC32 `crc` of the bytes before it (a resume).
-    """
-
-    def __init__(self, download: MediaDownload, expected: int, start: int = 0, crc: int = 0):
-        self._download = download
-        self.expected = expected
-        self._start, self._crc = start, crc
-        self.received = start
-        self.crc = Crc32(crc)
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.received, self.crc = self._start, Crc32(self._crc)
-        for chunk in self._download.chunks(self._start):
-            self.received += len(chunk)
-            if self.received > self.expected:
-                raise VerificationFailedError(
-                    f"the source sent more than the expected {self.expected} bytes"
-                )
-            self.crc.update(chunk)
-            yield chunk
-        if self.received != self.expected:
-            raise VerificationFailedError(
-                f"the source ended after {self.received} of the expected {self.expected} bytes"
-            )
-
-
 Placed = tuple[str, StoredObject | UploadCheckpoint, bool]
 
 
 def _place(
     record: SyncRecord,
     ports: TransferPorts,
-    stream: _GuardedStream,
+    stream: GuardedStream,
     pause: Callable[[], bool] | None,
 ) -> Placed:
     """Store the video at its first usable key: (key, what is stored or where the paused
@@ -219,9 +189,9 @@ def transfer_video(
             raise VerificationFailedError("the source never said how large the video is")
         resume = claimed.checkpoint
         stream = (
-            _GuardedStream(download, expected, resume.offset, resume.crc32)
+            GuardedStream(download, expected, resume.offset, resume.crc32)
             if resume is not None
-            else _GuardedStream(download, expected)
+            else GuardedStream(download, expected)
         )
         key, stored, adopted = _place(claimed, ports, stream, should_pause)
         if isinstance(stored, UploadCheckpoint):

@@ -5,16 +5,22 @@ Checks, each named in the verdict when it fails:
 - the bytes read from the source equal the expected size;
 - the bytes the store reports equal the expected size;
 - when the source side and the store both give a checksum of the same algorithm, they match.
+
+`GuardedStream` enforces the first two while the bytes pass, so a store never commits an
+object of the wrong length.
 """
 
 from __future__ import annotations
 
 import base64
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.errors import VerificationFailedError
 from domain.model import Checksum
+from domain.ports import MediaDownload
 
 CRC32 = "CRC32"
 
@@ -122,3 +128,32 @@ def verify_transfer(evidence: TransferEvidence) -> Verdict:
                 )
             )
     return Verdict(tuple(checked), tuple(failures))
+
+
+class GuardedStream:
+    """Counts and checksums the bytes as they pass; refuses more or fewer than expected.
+
+    It starts at `start` with the running CRC32 `crc` of the bytes before it (a resume).
+    """
+
+    def __init__(self, download: MediaDownload, expected: int, start: int = 0, crc: int = 0):
+        self._download = download
+        self.expected = expected
+        self._start, self._crc = start, crc
+        self.received = start
+        self.crc = Crc32(crc)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.received, self.crc = self._start, Crc32(self._crc)
+        for chunk in self._download.chunks(self._start):
+            self.received += len(chunk)
+            if self.received > self.expected:
+                raise VerificationFailedError(
+                    f"the source sent more than the expected {self.expected} bytes"
+                )
+            self.crc.update(chunk)
+            yield chunk
+        if self.received != self.expected:
+            raise VerificationFailedError(
+                f"the source ended after {self.received} of the expected {self.expected} bytes"
+            )
