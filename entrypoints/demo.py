@@ -26,7 +26,8 @@ from entrypoints.handlers.runtime import reset_container
 from entrypoints.operations import UserError
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
-from sandbox.world import BUCKET, World, local_world
+from sandbox.provision import BUCKET
+from sandbox.world import World, local_world
 
 MIB = 1 << 20
 DOWNLOADER = "video-downloader-dev"

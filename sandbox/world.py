@@ -1,21 +1,16 @@
 """The whole system on this machine: emulated AWS (moto's server), the GoPro emulator, and
 the three Lambda functions run in-process, provisioned from the stack's own builders.
 
-Everything listens on 127.0.0.1. The resources follow the `dev` stack: the same names,
-bucket encryption, public-access block, versioning and lifecycle, table, secret, topic,
-functions and state machine definition (infra.catalog, infra.asl). The one difference: the
-stack's TLS-only bucket policy is not applied, since the local endpoint is plain http.
+Everything listens on 127.0.0.1; the resources are the dev stack's (sandbox.provision).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import socket
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -25,22 +20,14 @@ import boto3
 import httpx
 from moto.server import ThreadedMotoServer
 
-from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
+from infra.asl import WorkflowOptions
 from infra.catalog import (
-    ABORT_INCOMPLETE_UPLOADS_DAYS,
-    RUNTIME,
-    SPECS,
-    archive_tiers,
     handler_environment,
 )
-from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
+from sandbox.provision import BUCKET, REGION, SETTINGS, deploy_workflow, provision_resources
 
-REGION = "eu-central-1"
-BUCKET = "gopro-archive-sandbox"
-SETTINGS = StackSettings(environment="dev")
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
@@ -48,32 +35,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
-    """The stack's lifecycle rules in S3's API shape."""
-    tiers = archive_tiers(settings)
-    return {
-        "Rules": [
-            {
-                "ID": "archive-tiers",
-                "Status": "Enabled",
-                "Filter": {"Prefix": ARCHIVE_PREFIX},
-                "Transitions": [{"Days": t.days, "StorageClass": t.storage_class} for t in tiers],
-                "NoncurrentVersionTransitions": [
-                    {"NoncurrentDays": t.days, "StorageClass": t.storage_class} for t in tiers
-                ],
-            },
-            {
-                "ID": "abort-incomplete-uploads",
-                "Status": "Enabled",
-                "Filter": {"Prefix": ""},
-                "AbortIncompleteMultipartUpload": {
-                    "DaysAfterInitiation": ABORT_INCOMPLETE_UPLOADS_DAYS
-                },
-            },
-        ]
-    }
 
 
 @dataclass
@@ -134,101 +95,6 @@ class World:
         raise TimeoutError(f"execution {name} still running after {timeout:.0f}s")
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "code runs in-process in the sandbox")
-    return buffer.getvalue()
-
-
-def _provision(session: boto3.session.Session, endpoint: str) -> dict[str, str]:
-    def client(service: str) -> Any:
-        make: Any = session.client
-        return make(service, endpoint_url=endpoint)
-
-    key = client("kms").create_key(Description="cloud-sync sandbox archive key")
-    key_arn = key["KeyMetadata"]["Arn"]
-    s3 = client("s3")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_bucket_encryption(
-        Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": key_arn,
-                    },
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
-    s3.put_public_access_block(
-        Bucket=BUCKET,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    # The stack's bucket policy refuses every request without TLS; the sandbox's endpoint is
-    # plain http on loopback, so that one policy is left out here (and only here).
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=BUCKET, LifecycleConfiguration=lifecycle_configuration(SETTINGS)
-    )
-    table = SETTINGS.name("gopro-sync-tracker")
-    client("dynamodb").create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "media_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "media_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client("secretsmanager").create_secret(Name=SETTINGS.secret_name)
-    sns, sqs = client("sns"), client("sqs")
-    topic = sns.create_topic(Name=SETTINGS.name("gopro-sync-alerts"))["TopicArn"]
-    inbox = sqs.create_queue(QueueName="sandbox-alert-inbox")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["Attributes"]["QueueArn"])
-    return {"key": key_arn, "table": table, "topic": topic, "inbox": inbox}
-
-
-def deploy_workflow(
-    client: Callable[[str], Any],
-    topic: str,
-    options: WorkflowOptions,
-) -> str:
-    """The three functions (handlers run in-process) and the state machine, named as the dev
-    stack names them; `client(service)` makes the boto3 clients. Returns the machine's ARN."""
-    role = client("iam").create_role(
-        RoleName="cloud-sync-sandbox",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    lambdas = client("lambda")
-    arns = {
-        key: lambdas.create_function(
-            FunctionName=SETTINGS.name(spec.base_name),
-            Runtime=RUNTIME,
-            Role=role,
-            Handler=f"entrypoints.handlers.{spec.handler}.handler",
-            Code={"ZipFile": _zip()},
-            Timeout=spec.timeout_seconds,
-            MemorySize=spec.memory_mb,
-        )["FunctionArn"]
-        for key, spec in SPECS.items()
-    }
-    targets = WorkflowTargets(arns["authenticator"], arns["lister"], arns["downloader"], topic)
-    return str(
-        client("stepfunctions").create_state_machine(
-            name=SETTINGS.name("gopro-sync-orchestrator"),
-            definition=json.dumps(state_machine_definition(targets, options)),
-            roleArn=role,
-        )["stateMachineArn"]
-    )
-
-
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
@@ -269,7 +135,7 @@ def local_world(
         httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
         httpx.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG).raise_for_status()
         session = boto3.session.Session(region_name=REGION)
-        made = _provision(session, endpoint)
+        made = provision_resources(session, endpoint)
         make: Any = session.client
         machine = deploy_workflow(
             lambda service: make(service, endpoint_url=endpoint),

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.world import BUCKET, World, local_world
+from sandbox.provision import BUCKET
+from sandbox.world import World, local_world
 from tests.infra.recorder import Recorder, run_program
 
 

@@ -17,7 +17,7 @@ from entrypoints.handlers.runtime import reset_container
 from infra.asl import WorkflowOptions
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
-from sandbox.world import deploy_workflow
+from sandbox.provision import deploy_workflow
 from tests.integration.aws import BUCKET, REGION, TABLE, Account, emulated_account
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
