@@ -17,7 +17,7 @@ from domain.errors import (
     LeaseHeldError,
     NotLeaseHolderError,
 )
-from domain.status import SyncStatus, check_transition
+from domain.status import WAITING, SyncStatus, check_transition
 
 PROVIDER_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 """Provider names become key prefixes (`{provider}-videos/`) and tracker values."""
@@ -153,7 +153,7 @@ class SyncRecord:
                 "item", f"belongs to {item.media_id!r}, not {self.media_id!r}"
             )
         check_transition(self.media_id, self.status, self.status)
-        if self.status not in (SyncStatus.PENDING, SyncStatus.FAILED):
+        if self.status not in WAITING:
             raise IllegalTransitionError(
                 self.media_id, self.status.value, self.status.value, "only a waiting record"
             )

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from domain.errors import InvalidSettingError
 from domain.model import MediaItem, SyncRecord
-from domain.status import SyncStatus
+from domain.status import WAITING, SyncStatus
 
 DEFAULT_MEDIA_TYPES = frozenset(
     {
@@ -95,7 +95,7 @@ class SelectionPolicy:
 
 def record_wants_work(record: SyncRecord | None, now: datetime) -> bool:
     """The record rule of the module docstring."""
-    if record is None or record.status in (SyncStatus.PENDING, SyncStatus.FAILED):
+    if record is None or record.status in WAITING:
         return True
     if record.status is SyncStatus.IN_PROGRESS:
         return record.lease is None or not record.lease.active(now)

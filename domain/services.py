@@ -12,10 +12,9 @@ from domain.errors import ConcurrentUpdateError
 from domain.model import SyncRecord
 from domain.ports import Clock, CredentialStore, MediaSource, ProviderAuth, SyncTracker
 from domain.rules import SelectionPolicy, SkipReason, plan_sync
-from domain.status import SyncStatus
+from domain.status import WAITING
 
 log = logging.getLogger("cloudsync.sync")
-WAITING = frozenset({SyncStatus.PENDING, SyncStatus.FAILED})
 
 
 class AuthMode(StrEnum):

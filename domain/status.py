@@ -36,6 +36,10 @@ TRANSITIONS: Mapping[SyncStatus | None, frozenset[SyncStatus]] = {
 }
 
 
+WAITING = frozenset({SyncStatus.PENDING, SyncStatus.FAILED})
+"""Statuses of a video that waits for its next attempt (and whose metadata may be refreshed)."""
+
+
 def is_legal(current: SyncStatus | None, target: SyncStatus) -> bool:
     """True when the table allows moving from `current` (None: no record) to `target`."""
     return target in TRANSITIONS[current]
