@@ -38,6 +38,11 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
+def key_taken(error: ClientError) -> bool:
+    """True when a conditional create (`If-None-Match: *`) met an existing object."""
+    return error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
+
+
 @dataclass(frozen=True)
 class UploadTarget:
     """Where an upload goes and what the store supplies around it."""
@@ -207,7 +212,7 @@ class MultipartUpload:
                 IfNoneMatch="*",
             )
         except ClientError as error:
-            if error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if key_taken(error):
                 raise self.target.taken() from None
             raise
         return self.target.read_back()

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws.s3_multipart import MultipartUpload, UploadTarget, error_code
+from adapters.aws.s3_multipart import MultipartUpload, UploadTarget, error_code, key_taken
 from domain.errors import KeyTakenError, StorageError
 from domain.model import Checksum, StoredObject, UploadCheckpoint
 from domain.verification import CRC32
@@ -143,7 +143,7 @@ class S3ObjectStore:
                 **self._creation_arguments(media_id),
             )
         except ClientError as error:
-            if error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if key_taken(error):
                 raise self._taken(key) from None
             raise StorageError(f"S3 PutObject {key!r} failed: {error_code(error)}") from None
         except BotoCoreError as error:
