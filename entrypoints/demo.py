@@ -22,8 +22,10 @@ from rich.table import Table
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.logs import configure_logging
 from domain.credentials import SessionCredentials
+from domain.media import media_item_from_fields
+from domain.rules import SelectionPolicy
 from entrypoints.handlers.runtime import reset_container
-from entrypoints.operations import UserError
+from entrypoints.operations import UserError, scan_table
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.provision import BUCKET
@@ -54,9 +56,7 @@ class Report:
 
 
 def _records(world: World) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for page in world.client("dynamodb").get_paginator("scan").paginate(TableName=world.table):
-        items.extend(page["Items"])
+    items = scan_table(world.client("dynamodb"), world.table)
     return [
         {
             "media_id": i["media_id"]["S"],
@@ -128,14 +128,16 @@ def _run(world: World, name: str, console: Console, total: int) -> dict[str, Any
     }
 
 
+def archivable(media: EmulatedMedia) -> bool:
+    """Whether the sync will archive this item: the domain's own selection rule."""
+    item = media_item_from_fields("gopro", media.listing_fields(media.api_file_size))
+    return SelectionPolicy().rejects(item) is None
+
+
 def demo_library(videos: int, seed: int, big: int) -> list[EmulatedMedia]:
     """The emulator's library for a demo: `big` of its plain videos made 110 MiB."""
     library = generate_library(seed, videos)
-    plain = [
-        m
-        for m in library
-        if m.ready_to_view == "ready" and not m.chapters and m.type not in ("Photo", "TimeLapse")
-    ]
+    plain = [m for m in library if archivable(m) and not m.chapters]
     for media in plain[:big]:
         media.size = 110 * MIB
     return library
@@ -165,11 +167,7 @@ def run_demo(options: DemoOptions, console: Console) -> int:
         )
         store.save("gopro", SessionCredentials(token, user))
         report = Report()
-        expected = {
-            m.id
-            for m in (emulator.media.values() if emulator else [])
-            if m.ready_to_view == "ready" and m.type not in ("Photo", "TimeLapse")
-        }
+        expected = {m.id for m in (emulator.media.values() if emulator else []) if archivable(m)}
         console.print(f"[bold]GoPro library[/]: {len(expected) or '?'} videos to archive")
         report.executions.append(_run(world, "demo-first-run", console, len(expected)))
         first_calls = report.executions[0]["downloader_invocations"]

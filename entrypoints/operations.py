@@ -98,7 +98,7 @@ def human_size(size: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+def scan_table(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=table):
         items.extend(page["Items"])
@@ -106,11 +106,11 @@ def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 
 def status_counts(dynamodb: Any, table: str) -> Counter[str]:
-    return Counter(item["status"]["S"] for item in _scan(dynamodb, table))
+    return Counter(item["status"]["S"] for item in scan_table(dynamodb, table))
 
 
 def status(target: Target, console: Console) -> int:
-    items = _scan(boto3.client("dynamodb"), target.table_name)
+    items = scan_table(boto3.client("dynamodb"), target.table_name)
     counts = Counter(item["status"]["S"] for item in items)
     archived = sum(int(i.get("stored_size", {}).get("N", 0)) for i in items)
     summary = Table(title=f"sync tracker {target.table_name}")
