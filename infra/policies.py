@@ -48,6 +48,11 @@ def assume_role(service: str, conditions: Document | None = None) -> Document:
     return document(statement)
 
 
+def assume_role_for_account(service: str, account_id: str) -> Document:
+    """A service may assume the role, only on behalf of this account (no confused deputy)."""
+    return assume_role(service, {"StringEquals": {"aws:SourceAccount": account_id}})
+
+
 def _logs(log_group_arn: str) -> Document:
     return allow(
         "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]

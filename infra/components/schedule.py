@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackSettings
-from infra.policies import assume_role, scheduler_policy
+from infra.policies import assume_role_for_account, scheduler_policy
 from infra.schedule import NIGHTLY
 
 
@@ -28,10 +28,7 @@ class Schedule(pulumi.ComponentResource):
             f"{name}-role",
             assume_role_policy=pulumi.Output.from_input(account_id).apply(
                 lambda account: json.dumps(
-                    assume_role(
-                        "scheduler.amazonaws.com",
-                        {"StringEquals": {"aws:SourceAccount": account}},
-                    )
+                    assume_role_for_account("scheduler.amazonaws.com", account)
                 )
             ),
             opts=child,

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from infra.asl import WorkflowTargets, state_machine_definition
 from infra.config import StackSettings
-from infra.policies import assume_role, state_machine_policy
+from infra.policies import assume_role_for_account, state_machine_policy
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,7 @@ class Workflow(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: json.dumps(
-                    assume_role(
-                        "states.amazonaws.com",
-                        {"StringEquals": {"aws:SourceAccount": account}},
-                    )
-                )
+                lambda account: json.dumps(assume_role_for_account("states.amazonaws.com", account))
             ),
             opts=child,
         )
