@@ -239,7 +239,10 @@ def run_sandbox(videos: int, seed: int, env_file: Path | None, console: Console)
         lines = [f"export {name}={value}" for name, value in sorted(exports.items())]
         console.print("\n".join(lines))
         if env_file:
-            env_file.write_text("\n".join(lines) + "\n")
+            # Whole or not at all: a reader polling for the file never sees half of it.
+            partial = env_file.with_name(f".{env_file.name}.partial")
+            partial.write_text("\n".join(lines) + "\n")
+            partial.replace(env_file)
             console.print(f"written to {env_file}")
         console.print("sandbox running; Ctrl-C stops it")
         stop = threading.Event()
