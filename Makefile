@@ -1,16 +1,34 @@
 # Two commands for a newcomer: `make demo` and `make test` (each installs on first use).
+#
+# Everything installs from uv.lock: the versions (with their hashes) that the tests ran
+# against are the ones the demo, CI and the Lambda layer get. `make lock` refreshes it.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+TOOLS := .tools
+UV_VERSION := 0.13.9
+UV := $(TOOLS)/bin/uv
 PACKAGES := domain adapters entrypoints infra sandbox tests bench
+# Lambda's runtime is Python 3.12: the tests run on it too. pyenv's 3.12 when there is one,
+# else python3.12 on the PATH; uv never downloads an interpreter of its own.
+PYTHON_312 ?= $(shell (PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$$)' | tail -n 1) pyenv which python3.12 || command -v python3.12) 2>/dev/null | head -n 1)
+export UV_PYTHON_DOWNLOADS := never
+export SSL_CERT_FILE ?= /etc/ssl/certs/ca-certificates.crt
 
-.PHONY: install demo test lint typecheck unit soak
+.PHONY: install lock demo test lint typecheck unit soak
 
-$(PY):
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(PY): uv.lock pyproject.toml | $(UV)
+	@test -n "$(PYTHON_312)" || { echo "cloud-sync needs Python 3.12 (Lambda's runtime): install it, or set PYTHON_312=/path/to/python3.12" >&2; exit 1; }
+	$(UV) sync --locked --extra dev --python $(PYTHON_312)
+	@touch $(PY)
 
 install: $(PY)
+
+lock: | $(UV)
+	$(UV) lock --upgrade --python $(PYTHON_312)
 
 demo: $(PY)
 	$(VENV)/bin/cloudsync demo

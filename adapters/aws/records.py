@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from domain.errors import StorageError
 from domain.model import Checksum, Lease, MediaItem, SyncRecord, UploadCheckpoint
@@ -99,10 +99,7 @@ class _Reader:
         return _present(self.time(name), self, name)
 
 
-T = TypeVar("T")
-
-
-def _present(value: T | None, read: _Reader, name: str) -> T:
+def _present[T](value: T | None, read: _Reader, name: str) -> T:
     if value is None:
         raise read.bad(name, "is missing")
     return value

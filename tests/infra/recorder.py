@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +79,40 @@ def stack_config(stack: str) -> dict[str, str]:
 
 def run_program(stack: str, overrides: dict[str, str] | None = None) -> Recorder:
     recorder = Recorder()
+    with event_loop():
+        return _run(recorder, stack, overrides)
+
+
+@contextmanager
+def event_loop() -> Iterator[None]:
+    """Pulumi's mocks run on the thread's event loop; Python 3.12 no longer makes one on
+    demand, so each program run gets its own. The mocks also need a loop in each executor
+    thread (and leave one unclosed where they make it): those threads get theirs from here,
+    closed at the end."""
+    loop = asyncio.new_event_loop()
+    workers: list[asyncio.AbstractEventLoop] = []
+
+    def worker_loop() -> None:
+        workers.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(workers[-1])
+
+    executor = ThreadPoolExecutor(initializer=worker_loop)
+    loop.set_default_executor(executor)
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        # Let what the program left registering finish, so nothing is destroyed pending.
+        pending = asyncio.all_tasks(loop)
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        asyncio.set_event_loop(None)
+        loop.close()
+        executor.shutdown(wait=True)
+        for worker in workers:
+            worker.close()
+
+
+def _run(recorder: Recorder, stack: str, overrides: dict[str, str] | None) -> Recorder:
     pulumi.runtime.set_mocks(recorder, project="cloud-sync", stack=stack, preview=False)
     pulumi.runtime.set_all_config({**stack_config(stack), **(overrides or {})})
 

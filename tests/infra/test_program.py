@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from infra.config import StackConfigError, StackSettings
+from tests.infra.recorder import event_loop
 
 
 class NoCloud(pulumi.runtime.Mocks):
@@ -28,10 +29,11 @@ class NoCloud(pulumi.runtime.Mocks):
 @pytest.fixture
 def stack_config() -> Iterator[dict[str, str]]:
     values: dict[str, str] = {}
-    pulumi.runtime.set_mocks(NoCloud(), project="cloud-sync", stack="dev", preview=False)
-    pulumi.runtime.set_all_config(values)
-    yield values
-    pulumi.runtime.set_all_config({})
+    with event_loop():
+        pulumi.runtime.set_mocks(NoCloud(), project="cloud-sync", stack="dev", preview=False)
+        pulumi.runtime.set_all_config(values)
+        yield values
+        pulumi.runtime.set_all_config({})
 
 
 def run_program() -> dict[str, object]:
