@@ -159,5 +159,11 @@ class StorageError(DomainError):
     retryable = True
 
 
+class StorageAccessDeniedError(StorageError):
+    """The object store refused the function's role: a person must grant the permission."""
+
+    retryable = False
+
+
 class TransferRejectedError(DomainError):
     """The provider cannot serve the video (gone, forbidden, not downloadable)."""

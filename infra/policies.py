@@ -8,10 +8,12 @@ One role per function, each with exactly what its code calls:
 - lister: read the secret; read and write tracker items.
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
-  HeadObject (the existence check and the read-back of size and checksum),
-  `s3:ListMultipartUploadParts` there to resume a paused upload, `kms:GenerateDataKey` and
-  `kms:Decrypt` on the archive key (SSE-KMS multipart uploads and the encrypted alert
-  topic), tracker item reads and writes, the secret, and `sns:Publish` on the alert topic.
+  HeadObject (the existence check and the read-back of size and checksum), `s3:ListBucket`
+  on the bucket itself (without it S3 answers HeadObject of a missing key with 403, not
+  404: every new video would fail), `s3:ListMultipartUploadParts` there to resume a paused
+  upload, `kms:GenerateDataKey` and `kms:Decrypt` on the archive key (SSE-KMS multipart
+  uploads and the encrypted alert topic), tracker item reads and writes, the secret, and
+  `sns:Publish` on the alert topic.
 - every function: writing its own log group. Metrics go out as EMF log lines, so no
   function needs `cloudwatch:PutMetricData` (which accepts no narrower resource than `*`).
 
@@ -99,6 +101,9 @@ def downloader_policy(
             [archive],
         ),
         allow("CheckArchive", ["s3:GetObject", "s3:ListMultipartUploadParts"], [archive]),
+        # Without it S3 answers HeadObject of a missing key with 403, not 404. No s3:prefix
+        # condition: a HeadObject carries none, so a condition would deny it.
+        allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
         _tracker(table_arn, ["dynamodb:GetItem", "dynamodb:PutItem"]),

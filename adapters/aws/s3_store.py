@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.s3_multipart import MultipartUpload, UploadTarget, error_code, key_taken
-from domain.errors import KeyTakenError, StorageError
+from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import Checksum, StoredObject, UploadCheckpoint
 from domain.verification import CRC32
 
@@ -83,6 +83,13 @@ class S3ObjectStore:
         except ClientError as error:
             if error_code(error) in ("404", "NoSuchKey", "NotFound"):
                 return None
+            if error_code(error) in ("403", "AccessDenied", "Forbidden"):
+                # S3 answers 403, not 404, for a missing key unless the caller may list.
+                raise StorageAccessDeniedError(
+                    f"S3 HeadObject {key!r} was refused (403): the role needs s3:GetObject on "
+                    f"the key and s3:ListBucket on the bucket {self._settings.bucket!r} "
+                    "(without s3:ListBucket S3 answers 403 for a key that does not exist)"
+                ) from None
             raise StorageError(f"S3 HeadObject {key!r} failed: {error_code(error)}") from None
         except BotoCoreError as error:
             raise StorageError(f"S3 HeadObject {key!r} failed: {error}") from None

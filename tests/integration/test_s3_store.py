@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
+from botocore.stub import Stubber
 
 from adapters.aws.s3_store import MIB, S3Settings, part_size_for
-from domain.errors import KeyTakenError, StorageError
+from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import UploadCheckpoint
 from domain.verification import crc32_of
 from sandbox.gopro.content import content, iter_content
@@ -139,3 +140,21 @@ def test_parts_grow_beyond_500_gb_and_5_tib_is_refused() -> None:
     assert -(-(10_000 * 50 * MIB + 1) // bigger) <= 10_000
     with pytest.raises(StorageError, match="5 TiB"):
         part_size_for(5 * (1 << 40) + 1, settings)
+
+
+def test_a_refused_head_names_the_permissions_and_is_not_retried(account: Account) -> None:
+    # Given S3 answering 403, as real S3 answers a HeadObject of a missing key to a role
+    # without s3:ListBucket (moto answers 404 either way, so its answer is stubbed here)
+    store = account.store()
+    with Stubber(account.s3) as stubber:
+        stubber.add_client_error(
+            "head_object", service_error_code="403", service_message="Forbidden",
+            http_status_code=403,
+        )  # fmt: skip
+        # When the store checks a key, Then the error says which grants are missing
+        with pytest.raises(
+            StorageAccessDeniedError, match=r"s3:ListBucket on the bucket"
+        ) as caught:
+            store.describe("gopro-videos/2024/05/missing.MP4")
+    assert "s3:GetObject" in str(caught.value)
+    assert caught.value.retryable is False
