@@ -34,9 +34,12 @@ class Tier:
 
 
 def archive_tiers(settings: StackSettings) -> list[Tier]:
-    """R5.2, R5.3: STANDARD -> GLACIER_IR -> DEEP_ARCHIVE, for current and old versions."""
+    """R5.3: STANDARD -> DEEP_ARCHIVE, for current and old versions; with GLACIER_IR between
+    them when the stack sets glacierIrAfterDays (R5.2; StackSettings keeps the two 90 days
+    apart, as S3 requires)."""
+    glacier_ir = settings.glacier_ir_after_days
     return [
-        Tier(settings.glacier_ir_after_days, "GLACIER_IR"),
+        *([Tier(glacier_ir, "GLACIER_IR")] if glacier_ir is not None else []),
         Tier(settings.deep_archive_after_days, "DEEP_ARCHIVE"),
     ]
 

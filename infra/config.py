@@ -19,8 +19,9 @@ class StackConfigError(ValueError):
 class StackSettings:
     environment: str
     lambda_architecture: str = "arm64"
-    glacier_ir_after_days: int = 7
-    """R5.2: STANDARD -> GLACIER_IR after this many days."""
+    glacier_ir_after_days: int | None = None
+    """Optional: STANDARD -> GLACIER_IR after this many days (R5.2; off by default, see
+    GLACIER_IR_MINIMUM_DAYS)."""
     deep_archive_after_days: int = 14
     """R5.3: -> DEEP_ARCHIVE this many days after creation."""
     log_retention_days: int = 30
@@ -39,14 +40,21 @@ class StackSettings:
                 f"cloud-sync:lambdaArchitecture must be one of {', '.join(ARCHITECTURES)}, "
                 f"not {self.lambda_architecture!r}"
             )
-        if self.glacier_ir_after_days < 0:
-            raise StackConfigError("cloud-sync:glacierIrAfterDays must not be negative")
-        # A lifecycle rule's later transition must come at least a day after the earlier.
-        if self.deep_archive_after_days <= self.glacier_ir_after_days:
-            raise StackConfigError(
-                "cloud-sync:deepArchiveAfterDays must be later than glacierIrAfterDays "
-                f"({self.deep_archive_after_days} <= {self.glacier_ir_after_days})"
-            )
+        if self.deep_archive_after_days < 0:
+            raise StackConfigError("cloud-sync:deepArchiveAfterDays must not be negative")
+        if self.glacier_ir_after_days is not None:
+            if self.glacier_ir_after_days < 0:
+                raise StackConfigError("cloud-sync:glacierIrAfterDays must not be negative")
+            earliest = self.glacier_ir_after_days + GLACIER_IR_MINIMUM_DAYS
+            if self.deep_archive_after_days < earliest:
+                raise StackConfigError(
+                    f"cloud-sync:deepArchiveAfterDays ({self.deep_archive_after_days}) must be "
+                    f"at least {GLACIER_IR_MINIMUM_DAYS} days after "
+                    f"cloud-sync:glacierIrAfterDays ({self.glacier_ir_after_days}), so at "
+                    f"least {earliest}: S3 refuses a lifecycle whose DEEP_ARCHIVE transition "
+                    f"comes less than {GLACIER_IR_MINIMUM_DAYS} days after a GLACIER_IR one. "
+                    "Unset glacierIrAfterDays to go straight to DEEP_ARCHIVE"
+                )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise StackConfigError(
                 "cloud-sync:logRetentionDays must be one CloudWatch Logs accepts "
@@ -76,9 +84,13 @@ class StackSettings:
             raise StackConfigError("cloud-sync:environment is not set for this stack")
 
         def whole(key: str, default: int) -> int:
+            found = optional_whole(key)
+            return default if found is None else found
+
+        def optional_whole(key: str) -> int | None:
             text = get(key)
-            if text is None:
-                return default
+            if text is None or not text.strip():
+                return None
             try:
                 return int(text)
             except ValueError:
@@ -95,7 +107,7 @@ class StackSettings:
         return cls(
             environment=environment,
             lambda_architecture=get("lambdaArchitecture") or "arm64",
-            glacier_ir_after_days=whole("glacierIrAfterDays", 7),
+            glacier_ir_after_days=optional_whole("glacierIrAfterDays"),
             deep_archive_after_days=whole("deepArchiveAfterDays", 14),
             log_retention_days=whole("logRetentionDays", 30),
             alert_email=get("alertEmail") or None,
@@ -103,5 +115,10 @@ class StackSettings:
             gopro_api_url=get("goproApiUrl") or "https://api.gopro.com",
         )
 
+
+GLACIER_IR_MINIMUM_DAYS = 90
+"""S3 refuses a DEEP_ARCHIVE transition less than this many days after a GLACIER_IR one
+(API error "Days in the Transition action for StorageClass DEEP_ARCHIVE must be 90 days
+more than Transition for StorageClass GLACIER_IR"); GLACIER_IR also bills 90 days at least."""
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)

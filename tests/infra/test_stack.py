@@ -17,6 +17,7 @@ from infra.config import StackConfigError
 from infra.packaging import PLATFORMS, build, build_code
 from infra.policies import WILDCARD_EXCEPTIONS
 from infra.schedule import NIGHTLY
+from tests.infra.aws_rules import lifecycle_violations
 from tests.infra.recorder import Recorder, run_program
 
 STACKS = ["dev", "prod"]
@@ -79,7 +80,7 @@ def test_the_bucket_is_encrypted_private_versioned_and_tls_only(
     assert all(s["Effect"] == "Deny" for s in denies.values())
 
 
-def test_the_lifecycle_moves_videos_to_glacier_ir_then_deep_archive(
+def test_the_lifecycle_moves_videos_straight_to_deep_archive(
     stack: tuple[str, Recorder],
 ) -> None:
     _, r = stack
@@ -91,17 +92,15 @@ def test_the_lifecycle_moves_videos_to_glacier_ir_then_deep_archive(
     }
     tiers = rules["archive-tiers"]
     assert tiers["filter"] == {"prefix": "gopro-videos/"}  # R5.1
-    assert [(t["storageClass"], t["days"]) for t in tiers["transitions"]] == [
-        ("GLACIER_IR", 7),
-        ("DEEP_ARCHIVE", 14),
-    ]
+    assert [(t["storageClass"], t["days"]) for t in tiers["transitions"]] == [("DEEP_ARCHIVE", 14)]
     assert [
         (t["storageClass"], t["noncurrentDays"]) for t in tiers["noncurrentVersionTransitions"]
-    ] == [("GLACIER_IR", 7), ("DEEP_ARCHIVE", 14)]
+    ] == [("DEEP_ARCHIVE", 14)]
     assert (
         rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
         == 7
     )
+    assert lifecycle_violations(list(rules.values())) == []
 
 
 def test_transition_days_come_from_the_stack_config() -> None:
@@ -111,7 +110,16 @@ def test_transition_days_come_from_the_stack_config() -> None:
     rules = r.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
         "rules"
     ]
-    assert [t["days"] for t in rules[0]["transitions"]] == [30, 120]
+    assert [(t["storageClass"], t["days"]) for t in rules[0]["transitions"]] == [
+        ("GLACIER_IR", 30),
+        ("DEEP_ARCHIVE", 120),
+    ]
+    assert lifecycle_violations(rules) == []
+
+
+def test_a_glacier_ir_too_close_to_deep_archive_stops_the_program_naming_both() -> None:
+    with pytest.raises(StackConfigError, match=r"deepArchiveAfterDays.*glacierIrAfterDays"):
+        run_program("dev", {"cloud-sync:glacierIrAfterDays": "7"})
 
 
 def test_a_bad_stack_setting_stops_the_program_with_its_name() -> None:
@@ -186,9 +194,16 @@ def test_the_authenticator_may_only_read_and_write_its_secret(stack: tuple[str, 
 def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorder]) -> None:
     _, r = stack
     allowed = actions_on(r.one(ROLE_POLICY, "downloader"))
-    archive = [res for res in allowed if res.startswith("arn:aws:s3:::")]
+    archive = [res for res in allowed if res.startswith("arn:aws:s3:::") and "/" in res]
     assert len(archive) == 1
     assert archive[0].endswith("/gopro-videos/*")  # R9.6
+    # The bucket itself: only listing, so that a missing key answers 404 rather than 403
+    bucket = archive[0].removesuffix("/gopro-videos/*")
+    assert allowed[bucket] == {"s3:ListBucket"}
+    listing = next(
+        s for s in statements(r.one(ROLE_POLICY, "downloader")) if bucket in s["Resource"]
+    )
+    assert "Condition" not in listing
     assert allowed[archive[0]] == {
         "s3:PutObject",
         "s3:PutObjectTagging",

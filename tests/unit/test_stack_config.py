@@ -11,10 +11,17 @@ def reader(values: dict[str, str]) -> StackSettings:
     return StackSettings.read(values.get)
 
 
-def test_defaults_are_the_specs() -> None:
+def test_defaults_go_straight_to_deep_archive_at_14_days() -> None:
     settings = reader({"environment": "dev"})
-    assert (settings.glacier_ir_after_days, settings.deep_archive_after_days) == (7, 14)
+    assert (settings.glacier_ir_after_days, settings.deep_archive_after_days) == (None, 14)
     assert settings.lambda_architecture == "arm64"
+
+
+def test_glacier_ir_is_a_setting_kept_90_days_before_deep_archive() -> None:
+    settings = reader(
+        {"environment": "dev", "glacierIrAfterDays": "7", "deepArchiveAfterDays": "97"}
+    )
+    assert (settings.glacier_ir_after_days, settings.deep_archive_after_days) == (7, 97)
 
 
 @pytest.mark.parametrize(
@@ -25,9 +32,16 @@ def test_defaults_are_the_specs() -> None:
         ({"environment": "dev", "lambdaArchitecture": "sparc"}, "lambdaArchitecture"),
         ({"environment": "dev", "glacierIrAfterDays": "seven"}, "glacierIrAfterDays must be"),
         ({"environment": "dev", "glacierIrAfterDays": "-1"}, "must not be negative"),
+        ({"environment": "dev", "deepArchiveAfterDays": "-3"}, "deepArchiveAfterDays must not"),
         (
-            {"environment": "dev", "glacierIrAfterDays": "30", "deepArchiveAfterDays": "14"},
-            "deepArchiveAfterDays must be later",
+            # The requirements' 7 and 14: S3 refuses it.
+            {"environment": "dev", "glacierIrAfterDays": "7"},
+            r"deepArchiveAfterDays \(14\) must be at least 90 days after "
+            r"cloud-sync:glacierIrAfterDays \(7\), so at least 97: S3 refuses",
+        ),
+        (
+            {"environment": "dev", "glacierIrAfterDays": "30", "deepArchiveAfterDays": "119"},
+            "at least 120",
         ),
     ],
 )
