@@ -14,9 +14,11 @@ A user's mistake prints one line and exits non-zero, without a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -27,7 +29,6 @@ from botocore.exceptions import (
 from rich.console import Console
 
 from domain.errors import DomainError
-from entrypoints.demo import DemoOptions, run_demo, run_sandbox
 from entrypoints.operations import (
     Target,
     UserError,
@@ -91,15 +92,34 @@ def _target(args: argparse.Namespace) -> Target:
     return Target(StackSettings(environment=args.stack), args.state_machine, args.table)
 
 
+OWN_PACKAGES = ("domain", "adapters", "entrypoints", "infra", "sandbox")
+SANDBOX_EXTRA = "sandbox"
+"""The extra that brings emulated AWS (moto); only `demo` and `sandbox` need it."""
+
+
+def _sandbox_commands() -> Any:
+    """entrypoints.demo, which needs the sandbox extra: without it, say how to get it."""
+    try:
+        return importlib.import_module("entrypoints.demo")
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] in OWN_PACKAGES:
+            raise  # our own code is missing: a broken install, not a missing extra
+        raise UserError(
+            f"`cloudsync demo` and `cloudsync sandbox` need the {SANDBOX_EXTRA!r} extra "
+            f"({error.name} is not installed): pip install 'cloud-sync[{SANDBOX_EXTRA}]'"
+        ) from None
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "demo":
-        options = DemoOptions(
+        demo = _sandbox_commands()
+        options = demo.DemoOptions(
             args.videos, args.seed, args.big, args.gopro_url, args.access_token, args.user_id,
             args.report,
         )  # fmt: skip
-        return run_demo(options, console)
+        return int(demo.run_demo(options, console))
     if args.command == "sandbox":
-        return run_sandbox(args.videos, args.seed, args.env_file, console)
+        return int(_sandbox_commands().run_sandbox(args.videos, args.seed, args.env_file, console))
     if args.command == "start":
         return start(_target(args), args.provider, args.follow, console)
     if args.command == "status":

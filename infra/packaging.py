@@ -55,7 +55,7 @@ class LambdaArtifacts:
     layer: Path
 
 
-def _uv() -> str:
+def uv_command() -> str:
     """uv: `$UV`, the one on the PATH, or the project's own (`make install` puts it in
     `.tools/`)."""
     for candidate in (os.environ.get("UV"), shutil.which("uv"), str(ROOT / ".tools/bin/uv")):
@@ -78,8 +78,9 @@ def locked_requirements(root: Path = ROOT) -> str:
     """The `lambda` group and everything it needs, pinned with hashes, from uv.lock."""
     return _run(
         [
-            _uv(), "export", "--project", str(root), "--frozen", "--only-group", LAMBDA_GROUP,
-            "--no-emit-project", "--format", "requirements-txt", "--no-header",
+            uv_command(), "export", "--project", str(root), "--frozen",
+            "--only-group", LAMBDA_GROUP, "--no-emit-project",
+            "--format", "requirements-txt", "--no-header",
         ],
         "uv export of the lambda group",
     )  # fmt: skip
@@ -158,7 +159,7 @@ def build_layer(architecture: str, python_version: str, out_dir: Path) -> Path:
         site = Path(work) / "python"
         _run(
             [
-                _uv(), "pip", "install", "--quiet", "--target", str(site),
+                uv_command(), "pip", "install", "--quiet", "--target", str(site),
                 "--python-platform", UV_PLATFORMS[architecture],
                 "--python-version", python_version, "--only-binary", ":all:",
                 "--require-hashes", "--no-deps", "--no-config", "-r", str(listed),
