@@ -56,7 +56,7 @@ workflow = Workflow(
         key_arn=storage.key.arn,
     ),
 )
-Schedule("schedule", settings, workflow.machine.arn, account_id)
+Schedule("schedule", settings, workflow.machine.arn, account_id, topic_arn=alerts.topic.arn)
 Monitoring(
     "monitoring",
     settings,

@@ -162,8 +162,12 @@ def state_machine_policy(
     )
 
 
-def scheduler_policy(state_machine_arn: str) -> Document:
-    return document(allow("StartSync", ["states:StartExecution"], [state_machine_arn]))
+def scheduler_policy(state_machine_arn: str, dead_letter_arn: str) -> Document:
+    """Start the sync; a start that fails after its retries goes to the dead-letter queue."""
+    return document(
+        allow("StartSync", ["states:StartExecution"], [state_machine_arn]),
+        allow("DeadLetter", ["sqs:SendMessage"], [dead_letter_arn]),
+    )
 
 
 def key_policy(account_id: str, region: str) -> Document:

@@ -62,6 +62,34 @@ def dashboard_body(region: str, machine_arn: str) -> dict[str, object]:
     }
 
 
+UNSUCCESSFUL_EXECUTIONS = ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
+
+
+def execution_outcomes(
+    machine_arn: pulumi.Input[str],
+) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict]:
+    """Every way an execution can end unsuccessfully, summed (a missing series counts 0)."""
+    queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgsDict] = [
+        {
+            "id": f"m{index}",
+            "return_data": False,
+            "metric": {
+                "namespace": "AWS/States",
+                "metric_name": metric,
+                "dimensions": {"StateMachineArn": machine_arn},
+                "stat": "Sum",
+                "period": 300,
+            },
+        }
+        for index, metric in enumerate(UNSUCCESSFUL_EXECUTIONS)
+    ]
+    total = " + ".join(f"FILL(m{index}, 0)" for index in range(len(UNSUCCESSFUL_EXECUTIONS)))
+    queries.append(
+        {"id": "unsuccessful", "expression": total, "label": "Unsuccessful", "return_data": True}
+    )
+    return queries
+
+
 class Monitoring(pulumi.ComponentResource):
     def __init__(
         self,
@@ -98,11 +126,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-failed-executions",
             name=settings.name("gopro-sync-failed-executions"),
             alarm_description="A sync execution failed, timed out or was aborted",
-            namespace="AWS/States",
-            metric_name="ExecutionsFailed",
-            dimensions={"StateMachineArn": machine_arn},
-            statistic="Sum",
-            period=300,
+            metric_queries=execution_outcomes(machine_arn),
             evaluation_periods=1,
             threshold=0,
             comparison_operator="GreaterThanThreshold",

@@ -1,5 +1,9 @@
 """The nightly trigger (R6.1): EventBridge Scheduler starts the state machine with
-`{"provider": "gopro"}` every day at 02:00 CET, retrying a failed start."""
+`{"provider": "gopro"}` every day at 02:00 CET, retrying a failed start.
+
+A start that still fails (a deleted state machine, a broken role, throttling for an hour)
+would reach nobody: the scheduler puts it in a dead-letter queue, and an alarm on that
+queue alerts the topic."""
 
 from __future__ import annotations
 
@@ -20,10 +24,38 @@ class Schedule(pulumi.ComponentResource):
         settings: StackSettings,
         machine_arn: pulumi.Input[str],
         account_id: pulumi.Input[str],
+        *,
+        topic_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("cloud-sync:schedule:Schedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.dead_letters = aws.sqs.Queue(
+            f"{name}-dead-letters",
+            name=settings.name("gopro-sync-schedule-dead-letters"),
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=14 * 24 * 3600,  # the most SQS keeps
+            opts=child,
+        )
+        self.dead_letter_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-start-failed",
+            name=settings.name("gopro-sync-schedule-failed"),
+            alarm_description=(
+                "The nightly schedule could not start the sync; the failed start is in the "
+                "dead-letter queue"
+            ),
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dead_letters.name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic_arn],
+            opts=child,
+        )
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=pulumi.Output.from_input(account_id).apply(
@@ -36,8 +68,8 @@ class Schedule(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.from_input(machine_arn).apply(
-                lambda arn: json.dumps(scheduler_policy(arn))
+            policy=pulumi.Output.all(machine_arn, self.dead_letters.arn).apply(
+                lambda arns: json.dumps(scheduler_policy(arns[0], arns[1]))
             ),
             opts=child,
         )
@@ -55,6 +87,7 @@ class Schedule(pulumi.ComponentResource):
                     "maximum_retry_attempts": 3,
                     "maximum_event_age_in_seconds": 3600,
                 },
+                "dead_letter_config": {"arn": self.dead_letters.arn},
             },
             opts=child,
         )

@@ -44,7 +44,10 @@ class Storage(pulumi.ComponentResource):
             force_destroy=False,
             opts=pulumi.ResourceOptions(parent=self, protect=settings.deletion_protection),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        # S3 answers concurrent changes to one bucket's configuration with 409
+        # OperationAborted: each waits for the one before.
+        after = self._after
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
             rules=[
@@ -58,34 +61,37 @@ class Storage(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=self.bucket.id,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=after(encryption),
         )
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled"},
-            opts=child,
+            opts=after(public_access),
         )
-        aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,
             policy=self.bucket.arn.apply(lambda arn: json.dumps(bucket_policy(arn))),
-            opts=child,
+            opts=after(versioning),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
             rules=lifecycle_rules(settings),
-            opts=child,
+            opts=after(policy),
         )
         self.register_outputs({"bucket": self.bucket.bucket, "key": self.key.arn})
+
+    def _after(self, previous: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=[previous])
 
 
 def lifecycle_rules(

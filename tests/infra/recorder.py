@@ -34,6 +34,18 @@ class Recorded:
 @dataclass
 class Recorder(pulumi.runtime.Mocks):
     resources: list[Recorded] = field(default_factory=list)
+    depends_on: dict[str, list[str]] = field(default_factory=dict)
+    """Resource name -> the names of the resources it was declared to wait for."""
+
+    def transformation(
+        self, args: pulumi.ResourceTransformationArgs
+    ) -> pulumi.ResourceTransformationResult | None:
+        waits = args.opts.depends_on if args.opts else None
+        listed = waits if isinstance(waits, list) else [waits] if waits else []
+        self.depends_on[args.name] = [
+            d.pulumi_resource_name for d in listed if isinstance(d, pulumi.Resource)
+        ]
+        return None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
@@ -117,6 +129,7 @@ def _run(recorder: Recorder, stack: str, overrides: dict[str, str] | None) -> Re
     pulumi.runtime.set_all_config({**stack_config(stack), **(overrides or {})})
 
     def program() -> None:
+        pulumi.runtime.register_stack_transformation(recorder.transformation)
         runpy.run_module("infra.__main__", run_name="__main__")
 
     try:

@@ -3,6 +3,7 @@ the recorded resources' inputs."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import zipfile
 from datetime import UTC, date, datetime, timedelta
@@ -101,6 +102,22 @@ def test_the_lifecycle_moves_videos_straight_to_deep_archive(
         == 7
     )
     assert lifecycle_violations(list(rules.values())) == []
+
+
+def test_the_buckets_configuration_is_applied_one_change_at_a_time(
+    stack: tuple[str, Recorder],
+) -> None:
+    # S3 answers concurrent configuration changes of one bucket with 409 OperationAborted
+    _, r = stack
+    chain = [
+        "archive-encryption",
+        "archive-public-access",
+        "archive-versioning",
+        "archive-policy",
+        "archive-lifecycle",
+    ]
+    for before, after in itertools.pairwise(chain):
+        assert r.depends_on[after] == [before], (after, r.depends_on[after])
 
 
 def test_transition_days_come_from_the_stack_config() -> None:
@@ -277,7 +294,7 @@ def test_the_state_machine_runs_the_definition_traced_and_logged(
 
 
 def test_the_nightly_schedule(stack: tuple[str, Recorder]) -> None:
-    _, r = stack
+    name, r = stack
     schedule = r.one("aws:scheduler/schedule:Schedule").inputs
     assert schedule["scheduleExpression"] == "cron(0 2 * * ? *)"
     assert schedule["scheduleExpressionTimezone"] == "Etc/GMT-1"
@@ -286,8 +303,28 @@ def test_the_nightly_schedule(stack: tuple[str, Recorder]) -> None:
         r.one("aws:sfn/stateMachine:StateMachine").inputs["name"]
     )
     assert schedule["target"]["retryPolicy"]["maximumRetryAttempts"] == 3
+    # A start that keeps failing lands in an encrypted queue whose alarm alerts the topic
+    queue = r.one("aws:sqs/queue:Queue").inputs
+    assert queue["name"] == name_for(name, "gopro-sync-schedule-dead-letters")
+    assert queue["sqsManagedSseEnabled"] is True
+    dead_letters = schedule["target"]["deadLetterConfig"]["arn"]
+    assert dead_letters.endswith(queue["name"])
     allowed = actions_on(r.one(ROLE_POLICY, "schedule"))
-    assert list(allowed.values()) == [{"states:StartExecution"}]
+    assert allowed == {
+        schedule["target"]["arn"]: {"states:StartExecution"},
+        dead_letters: {"sqs:SendMessage"},
+    }
+    alarms = {
+        a.inputs["name"]: a.inputs for a in r.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    start_failed = alarms[name_for(name, "gopro-sync-schedule-failed")]
+    assert (start_failed["namespace"], start_failed["metricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert start_failed["dimensions"] == {"QueueName": queue["name"]}
+    topic = r.one("aws:sns/topic:Topic").inputs["name"]
+    assert start_failed["alarmActions"] == [f"arn:aws:sns:eu-central-1:123456789012:{topic}"]
 
 
 def test_the_schedule_fires_at_two_cet_on_every_day_of_a_year() -> None:
@@ -331,8 +368,21 @@ def test_the_alarm_sees_what_the_functions_publish(stack: tuple[str, Recorder]) 
     assert all(record[k] == v for k, v in failures["dimensions"].items())
     assert directive["Namespace"] == failures["namespace"]
     executions = alarms[name_for(name, "gopro-sync-failed-executions")]
-    assert executions["metricName"] == "ExecutionsFailed"
     assert executions["threshold"] == 0
+    assert executions["alarmActions"] == failures["alarmActions"]
+    # It watches every unsuccessful end, not only failures
+    queries = {q["id"]: q for q in executions["metricQueries"]}
+    watched = {q["metric"]["metricName"]: q["id"] for q in queries.values() if "metric" in q}
+    assert set(watched) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    assert all(
+        q["metric"]["dimensions"]["StateMachineArn"].endswith(
+            name_for(name, "gopro-sync-orchestrator")
+        )
+        for q in queries.values()
+        if "metric" in q
+    )
+    (returned,) = [q for q in queries.values() if q.get("returnData")]
+    assert all(f"FILL({m}, 0)" in returned["expression"] for m in watched.values())
 
 
 def test_the_topic_is_encrypted_and_takes_an_optional_email(stack: tuple[str, Recorder]) -> None:
