@@ -74,20 +74,29 @@ def start(target: Target, provider: str, follow: bool, console: Console) -> int:
     console.print(f"started {name}")
     if not follow:
         return 0
-    tracker = boto3.client("dynamodb")
     with console.status("running…") as status:
         while True:
             described = stepfunctions.describe_execution(executionArn=execution)
+            progress = execution_progress(stepfunctions, execution)
             if described["status"] != "RUNNING":
                 break
-            counts = status_counts(tracker, target.table_name)
-            status.update(
-                f"running: {counts.get('COMPLETED', 0)} archived, {counts.get('FAILED', 0)} "
-                f"failed, {counts.get('IN_PROGRESS', 0)} in progress"
-            )
+            status.update(f"running: {progress}")
             time.sleep(2)
-    console.print(f"{name}: {described['status']}")
+    console.print(f"{name}: {described['status']} ({progress})")
     return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+def execution_progress(stepfunctions: Any, execution_arn: str) -> str:
+    """What the execution itself says of its videos: two requests, whatever the library's
+    size (the tracker is never scanned)."""
+    runs = stepfunctions.list_map_runs(executionArn=execution_arn, maxResults=1)["mapRuns"]
+    if not runs:
+        return "authenticating and listing"
+    counts = stepfunctions.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"]
+    done = counts.get("succeeded", 0) + counts.get("failed", 0) + counts.get("aborted", 0)
+    return (
+        f"{done} of {counts.get('total', 0)} videos handled, {counts.get('running', 0)} in progress"
+    )
 
 
 def human_size(size: float) -> str:
@@ -103,10 +112,6 @@ def scan_table(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     for page in dynamodb.get_paginator("scan").paginate(TableName=table):
         items.extend(page["Items"])
     return items
-
-
-def status_counts(dynamodb: Any, table: str) -> Counter[str]:
-    return Counter(item["status"]["S"] for item in scan_table(dynamodb, table))
 
 
 def status(target: Target, console: Console) -> int:

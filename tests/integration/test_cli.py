@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
@@ -62,8 +63,19 @@ def test_credentials_set_start_follow_and_status(
     out = capsys.readouterr().out
     assert gopro.session_token not in out
 
+    # Following reads the execution's own progress, never a scan of the tracker
+    boto3.setup_default_session()
+    scans: list[str] = []
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "before-call.dynamodb.Scan", lambda **_: scans.append("scan")
+    )
     assert main(["start", "--stack", "dev", "--follow"]) == 0
-    assert "SUCCEEDED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "SUCCEEDED" in out
+    handled = re.search(r"SUCCEEDED \((\d+) of (\d+) videos handled, 0 in progress\)", out)
+    assert handled, out
+    assert handled.group(1) == handled.group(2) != "0"
+    assert scans == []
 
     assert main(["status", "--stack", "dev"]) == 0
     out = capsys.readouterr().out
