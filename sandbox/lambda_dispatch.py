@@ -21,12 +21,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from sandbox.aws_calls import CallLedger, calling_function, record_calls
 
 TESTED_MOTO = "5.2.5"
 EXPECTED_PARAMETERS = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
@@ -72,6 +74,8 @@ class Dispatcher:
     """Records every invocation and the most that ran at once, per function."""
 
     invocations: list[Invocation] = field(default_factory=list)
+    aws: CallLedger = field(default_factory=CallLedger)
+    """The AWS calls each function made (sandbox.aws_calls)."""
     running: dict[str, int] = field(default_factory=dict)
     most_at_once: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,6 +114,7 @@ class Dispatcher:
         with self._lock:
             self.invocations.append(record)
         self._enter(function.function_name)
+        caller = calling_function.set(function.function_name)
         try:
             record.result = handler(event, context)
             return json.dumps(record.result).encode()
@@ -119,6 +124,7 @@ class Dispatcher:
             payload = {"errorType": type(error).__name__, "errorMessage": str(error)}
             return json.dumps(payload).encode()
         finally:
+            calling_function.reset(caller)
             self._leave(function.function_name)
 
 
@@ -126,7 +132,8 @@ class Dispatcher:
 def dispatch_lambdas() -> Iterator[Dispatcher]:
     """While active, Lambda invocations in moto run the real handlers in this process."""
     check_moto()
-    dispatcher = Dispatcher()
+    ledger = ExitStack()
+    dispatcher = Dispatcher(aws=ledger.enter_context(record_calls()))
     original = LambdaSimpleBackend.invoke
 
     def invoke(  # noqa: PLR0917 - moto's signature
@@ -144,3 +151,4 @@ def dispatch_lambdas() -> Iterator[Dispatcher]:
         yield dispatcher
     finally:
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+        ledger.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import logging
 import zlib
 from collections.abc import Callable, Iterable
@@ -179,7 +180,9 @@ class MultipartUpload:
             settle()  # at most one part in flight while the next one is read
             self.crc.update(body)
             self.offset += len(body)
-            in_flight = pool.submit(self._send, len(self.parts) + 1, body)
+            # The part thread runs in the caller's context (its correlation id, for one).
+            context = contextvars.copy_context()
+            in_flight = pool.submit(context.run, self._send, len(self.parts) + 1, body)
 
         try:
             for chunk in chunks:

@@ -25,6 +25,7 @@ class Recorded:
     type: str
     name: str
     inputs: dict[str, Any]
+    outputs: dict[str, Any]
 
     def policy(self, field_name: str = "policy") -> dict[str, Any]:
         value = self.inputs[field_name]
@@ -48,11 +49,17 @@ class Recorder(pulumi.runtime.Mocks):
         return None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
         outputs = dict(args.inputs)
         name = str(args.inputs.get("name") or args.name)
         service = args.typ.split(":")[1].split("/")[0]
-        outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}")
+        # ARNs shaped as AWS shapes them, so that policies are judged on real forms.
+        service, resource = {
+            "aws:dynamodb/table:Table": ("dynamodb", f"table/{name}"),
+            "aws:secretsmanager/secret:Secret": ("secretsmanager", f"secret:{name}-Ab12Cd"),
+            "aws:kms/key:Key": ("kms", "key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"),
+            "aws:cloudwatch/logGroup:LogGroup": ("logs", f"log-group:{name}"),
+        }.get(args.typ, (service, name))
+        outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}")
         if args.typ == "aws:s3/bucket:Bucket":
             outputs.setdefault("bucket", f"gopro-archive-{args.name}")
             outputs["arn"] = f"arn:aws:s3:::{outputs['bucket']}"
@@ -60,6 +67,7 @@ class Recorder(pulumi.runtime.Mocks):
             outputs["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         if args.typ == "aws:sfn/stateMachine:StateMachine":
             outputs["arn"] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), outputs))
         return f"{args.name}-id", outputs
 
     def call(

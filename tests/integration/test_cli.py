@@ -19,6 +19,7 @@ from entrypoints.operations import UserError, read_credentials
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.world import World, local_world
+from tests.infra.iam import assert_granted
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,7 @@ def world(gopro: GoProEmulator) -> Iterator[World]:
         reset_container()
         yield running
         reset_container()
+        assert_granted(running.dispatcher.aws.calls, running.environment)
 
 
 def store(world: World) -> SecretsManagerCredentialStore:

@@ -4,6 +4,7 @@ in-process by the real handlers (sandbox.lambda_dispatch)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from infra.asl import WorkflowOptions
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
 from sandbox.provision import deploy_workflow
+from tests.infra.iam import assert_granted
 from tests.integration.aws import BUCKET, REGION, TABLE, Account, emulated_account
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -101,6 +103,8 @@ def workflow(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator) -> Iterat
         reset_container()
         with dispatch_lambdas() as dispatcher:
             yield provision(account, emulator, dispatcher)
+            # Every AWS call the functions made is one their deployed roles allow.
+            assert_granted(dispatcher.aws.calls, os.environ)
         reset_container()
 
 
