@@ -9,6 +9,7 @@ minutes".
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -59,6 +60,18 @@ def dashboard_body(region: str, machine_arn: str) -> dict[str, object]:
                 "Sum",
             ),
         ]
+    }
+
+
+def alerting(topic_arn: pulumi.Input[str], above: float) -> dict[str, Any]:
+    """What every alarm of the stack shares: it alerts the topic as soon as one five-minute
+    period is above `above`; no data is no alarm."""
+    return {
+        "evaluation_periods": 1,
+        "threshold": above,
+        "comparison_operator": "GreaterThanThreshold",
+        "treat_missing_data": "notBreaching",
+        "alarm_actions": [topic_arn],
     }
 
 
@@ -113,11 +126,7 @@ class Monitoring(pulumi.ComponentResource):
                 dimensions={"Provider": provider},
                 statistic="Sum",
                 period=300,
-                evaluation_periods=1,
-                threshold=3,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[topic_arn],
+                **alerting(topic_arn, above=3),
                 opts=child,
             )
             for provider in PROVIDERS
@@ -127,11 +136,7 @@ class Monitoring(pulumi.ComponentResource):
             name=settings.name("gopro-sync-failed-executions"),
             alarm_description="A sync execution failed, timed out or was aborted",
             metric_queries=execution_outcomes(machine_arn),
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic_arn],
+            **alerting(topic_arn, above=0),
             opts=child,
         )
         self.dashboard = aws.cloudwatch.Dashboard(

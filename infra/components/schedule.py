@@ -12,6 +12,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.monitoring import alerting
 from infra.config import StackSettings
 from infra.policies import assume_role_for_account, scheduler_policy
 from infra.schedule import NIGHTLY
@@ -49,11 +50,7 @@ class Schedule(pulumi.ComponentResource):
             dimensions={"QueueName": self.dead_letters.name},
             statistic="Maximum",
             period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic_arn],
+            **alerting(topic_arn, above=0),
             opts=child,
         )
         role = aws.iam.Role(

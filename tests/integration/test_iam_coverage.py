@@ -10,19 +10,12 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-import pytest
-
 from entrypoints.settings import Settings
 from sandbox.gopro.library import EmulatedMedia
 from tests.infra.iam import policy_without, refusals
-from tests.integration.workflow import Workflow, workflow
+from tests.integration.workflow import Workflow, short_deadlines, workflow
 
-__all__ = ["workflow"]
-
-
-@pytest.fixture
-def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "899.999")  # time is short after every part
+__all__ = ["short_deadlines", "workflow"]
 
 
 def test_new_multipart_resumed_and_failed_transfers_use_only_granted_calls(

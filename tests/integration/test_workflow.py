@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-import pytest
-
 from domain.status import SyncStatus
 from sandbox.gopro.library import EmulatedMedia
 from sandbox.lambda_dispatch import MotoChangedError, check_moto
 from tests.integration.aws import BUCKET
-from tests.integration.workflow import Workflow, ready_videos, workflow
+from tests.integration.workflow import Workflow, ready_videos, short_deadlines, workflow
 
-__all__ = ["workflow"]
+__all__ = ["short_deadlines", "workflow"]
 DOWNLOADER = "video-downloader-dev"
 AUTHENTICATOR = "media-authenticator-dev"
 LISTER = "media-lister-dev"
@@ -113,11 +111,6 @@ def test_a_failed_download_waits_and_tries_again(workflow: Workflow) -> None:
     record = workflow.records()["flaky01"]
     assert record.status is SyncStatus.COMPLETED
     assert record.retry_count == 1
-
-
-@pytest.fixture
-def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "899.999")  # time is short after every part
 
 
 def test_a_long_transfer_completes_through_continue_loops(

@@ -114,3 +114,9 @@ def ready_videos(workflow: Workflow) -> set[str]:
         for m in workflow.emulator.media.values()
         if m.ready_to_view == "ready" and m.type not in ("Photo", "TimeLapse")
     }
+
+
+@pytest.fixture
+def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every invocation finds its time short after each part: transfers go by "continue"."""
+    monkeypatch.setenv("DEADLINE_MARGIN_SECONDS", "899.999")
