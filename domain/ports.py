@@ -26,7 +26,8 @@ class MediaDownload(Protocol):
 
     @property
     def expected_size(self) -> int | None:
-        """The size the provider vouches for; None when it cannot say."""
+        """The size the provider serves (not its listing's, which may be off); None when
+        it cannot say."""
         ...
 
     def chunks(self, start: int = 0) -> Iterator[bytes]:

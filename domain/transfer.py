@@ -2,7 +2,8 @@
 
 1. Claim the video's record (a conditional write): an archived video is reported as such,
    a video another worker holds is left to it (R4.3).
-2. Resolve the download and its expected size; a video of unknown size is refused.
+2. Resolve the download and its expected size: the size the source serves, not the
+   listing's (a listing a few KB off is archived and reported); unknown is refused.
 3. Place it: the first candidate key that is free, or that holds this very video from an
    earlier attempt which died before recording success. Such an object is not trusted on
    its size alone: the source is read again (nothing is uploaded) and checksummed.
@@ -218,7 +219,32 @@ def transfer_video(
         # The lease ran out and another worker took over; it will find this object ours.
         return _logged(TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error)))
     ports.metrics.video_synced(claimed.provider, stored.size_bytes)
+    _report_size_drift(done)
     return _logged(TransferOutcome(media_id, TransferResult.COMPLETED, key, stored.size_bytes))
+
+
+def _report_size_drift(done: SyncRecord) -> None:
+    """The size that counts is the one the source served (R3.4, see decisions); a listing
+    that disagrees is kept on the record (`item.size_bytes` beside `stored_size`) and
+    reported as a `<provider>.size_mismatch` event, so drift is visible."""
+    listed, served = done.item.size_bytes, done.stored_size
+    if listed is None or served is None or listed == served:
+        return
+    log.warning(
+        "video %s: the listing says %d bytes, the source served %d",
+        done.media_id,
+        listed,
+        served,
+        extra={
+            "event_type": f"{done.provider}.size_mismatch",
+            "metadata": {
+                "media_id": done.media_id,
+                "listed_bytes": listed,
+                "served_bytes": served,
+                "difference": listed - served,
+            },
+        },
+    )
 
 
 def _pause(

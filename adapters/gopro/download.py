@@ -5,8 +5,10 @@
 for one media id, as the web app downloads it. Chaptered media without a `concat` is
 refused with a clear error rather than archived in part.
 
-**The size.** The listing's `file_size` for a single source; when it is null, and always
-for a `concat` (whose length the listing does not give), the `head` URL's Content-Length.
+**The size** is the one GoPro serves: the `head` URL's Content-Length (and a `206`'s total
+must agree with it). The listing's `file_size` is only a hint: on reprocessed media it is a
+few KB off, and a transfer checked against it would fail forever. The domain records the
+listing's size beside the served one and reports when they differ.
 
 **The stream** resumes with `Range` from the last byte received when a connection drops,
 resolves the download again when a signed URL has expired (403), backs off on 5xx and 429,
@@ -83,19 +85,19 @@ class GoProDownload:
         self._item = item
         self._resolve = resolve
         self._original = resolve()
-        self._size = item.size_bytes if not self._original.concat else None
-        if self._size is None:
-            self._size = self._head_size()
+        self._size = self._head_size()
 
     @property
-    def expected_size(self) -> int | None:
+    def expected_size(self) -> int:
+        """What GoPro serves (HEAD), not what the listing says."""
         return self._size
 
     def _head_size(self) -> int:
-        for _ in range(self._settings.url_refreshes + 1):
+        for attempt in range(self._settings.url_refreshes + 1):
+            if attempt:  # the last answer was 403: the signed URLs expired
+                self._original = self._resolve()
             response = send(self._client, self._settings, "HEAD", self._original.head_url)
             if response.status_code == 403:
-                self._original = self._resolve()
                 continue
             length = response.headers.get("Content-Length", "")
             if response.status_code != 200 or not length.isdigit():
@@ -136,10 +138,16 @@ class GoProDownload:
                         raise _Retry(f"HTTP {status}")
                     if status == 404:
                         raise TransferRejectedError(f"GoPro no longer serves {self._item.media_id}")
-                    total = _check_start(response, offset, total, self._item.media_id)
+                    total, skip = _check_start(response, offset, self._size, self._item.media_id)
                     # Chunks as they arrive (one network read each): a re-chunking buffer
                     # would lose its partial chunk when the connection drops.
                     for chunk in response.iter_bytes():
+                        if skip:  # the Range was ignored: pass over what we have
+                            dropped = min(skip, len(chunk))
+                            skip -= dropped
+                            chunk = chunk[dropped:]  # noqa: PLW2901
+                            if not chunk:
+                                continue
                         offset += len(chunk)
                         yield chunk
                     if total is None:
@@ -165,12 +173,14 @@ class _Retry(Exception):
 
 
 def _check_start(
-    response: httpx.Response, offset: int, total: int | None, media_id: str
-) -> int | None:
-    """The stream's total length, after checking the answer starts where it was asked to."""
-    if offset == 0 and response.status_code == 200:
+    response: httpx.Response, offset: int, served: int, media_id: str
+) -> tuple[int, int]:
+    """(the stream's total length, how many leading body bytes to pass over), after
+    checking the answer starts where it was asked to. A server may ignore `Range` and
+    answer a whole `200`: its first `offset` bytes are then passed over."""
+    if response.status_code == 200:
         length = response.headers.get("Content-Length", "")
-        return int(length) if length.isdigit() else total
+        return (int(length) if length.isdigit() else served), offset
     if response.status_code == 206:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
         if match is None or int(match.group(1)) != offset:
@@ -178,7 +188,7 @@ def _check_start(
                 f"download of {media_id}: asked for bytes from {offset}, got "
                 f"{response.headers.get('Content-Range')!r}"
             )
-        return int(match.group(3))
+        return int(match.group(3)), 0
     raise GoProProtocolError(
         f"download of {media_id}: HTTP {response.status_code} to a request from byte {offset}"
     )

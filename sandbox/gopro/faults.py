@@ -24,7 +24,13 @@ class Faults:
     short_body_bytes: int = 0
     """The stored files lack their last N bytes, while lengths announce them whole."""
     file_size_override: dict[str, int | None] = field(default_factory=dict)
-    """Media id -> the `file_size` the listing claims, whatever the bytes are."""
+    """Media id -> the `file_size` the listing claims, whatever the bytes are (reprocessed
+    media: the listing is a few KB off while the download serves the true size)."""
+    head_size_override: dict[str, int] = field(default_factory=dict)
+    """File id (a media id, or `<id>-<chapter>`) -> the Content-Length its `head` URL
+    announces, whatever GET then serves: a served length that changes between the two."""
+    ignore_range_next: int = 0
+    """The next N ranged GETs are answered with the whole file and a 200."""
     url_ttl_seconds: float = 3600.0
     url_base: str | None = None
     """Hand out signed URLs on this base instead of the emulator's own (a hostile answer)."""
@@ -71,6 +77,13 @@ class Faults:
                     return None
                 self.drops_left -= 1
             return self.drop_after_bytes
+
+    def take_ignored_range(self) -> bool:
+        with self._lock:
+            if self.ignore_range_next > 0:
+                self.ignore_range_next -= 1
+                return True
+        return False
 
     def take_short_page(self) -> bool:
         with self._lock:

@@ -218,6 +218,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         length = entry.length
         start, end = 0, length - 1
         requested = self.headers.get("Range")
+        if requested and self.command == "GET" and emulator.faults.take_ignored_range():
+            requested = None  # a server that ignores Range answers the whole file
         if requested:
             match = _RANGE.fullmatch(requested.strip())
             if match is None or int(match.group(1)) >= length:
@@ -230,7 +232,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.send_response(206 if requested else 200)
         self.send_header("Content-Type", "video/mp4")
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(end - start + 1))
+        announced = end - start + 1
+        if self.command == "HEAD" and not requested:
+            announced = emulator.faults.head_size_override.get(content_id, announced)
+        self.send_header("Content-Length", str(announced))
         if requested:
             self.send_header("Content-Range", f"bytes {start}-{end}/{length}")
         self.end_headers()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -57,7 +58,10 @@ def test_the_source_variation_is_streamed_not_a_proxy(
     assert sha256(download.chunks()) == (emulator.original_sha256("single1"), 300_000)
     assert max(len(chunk) for chunk in download.chunks()) <= 64 * 1024  # a bounded buffer
     files = [r for r in emulator.requests if r.path.startswith("/files/")]
-    assert [r.path for r in files] == ["/files/single1"] * 2
+    # One HEAD for the served size (the listing's is only a hint), then the two reads
+    assert [(r.method, r.path) for r in files] == [("HEAD", "/files/single1")] + [
+        ("GET", "/files/single1")
+    ] * 2
     assert not any(r.bearer or r.cookie for r in files)  # no token ever reaches a file URL
 
 
@@ -86,7 +90,7 @@ def test_a_dropped_connection_resumes_from_the_last_byte(
     emulator.faults.drop_after_bytes = 300_000
     digest = sha256(source.open_download(item).chunks())
     assert digest == (emulator.original_sha256("drop1"), 1_000_000)
-    ranges = [r.range for r in emulator.requests if r.path == "/files/drop1"]
+    ranges = [r.range for r in emulator.requests if r.path == "/files/drop1" and r.method == "GET"]
     assert ranges == [None, "bytes=300000-", "bytes=600000-", "bytes=900000-"]
 
 
@@ -98,7 +102,7 @@ def test_a_body_shorter_than_announced_gives_up_after_bounded_tries(
     with pytest.raises(TransientSourceError, match="stopped at byte 199000 of 200000") as caught:
         sha256(source.open_download(item).chunks())
     assert "sig=" not in str(caught.value)
-    tries = [r for r in emulator.requests if r.path == "/files/short1"]
+    tries = [r for r in emulator.requests if r.path == "/files/short1" and r.method == "GET"]
     assert len(tries) == settings.stream_attempts + 1
 
 
@@ -106,9 +110,9 @@ def test_an_expired_url_is_resolved_again(
     emulator: GoProEmulator, source: GoProMediaSource
 ) -> None:
     item = add_video(emulator, "expiry1", 50_000)
-    emulator.faults.url_ttl_seconds = -1  # the URLs handed out now are already expired
+    emulator.faults.url_ttl_seconds = 1.5  # the URLs expire between HEAD and GET
     download = source.open_download(item)
-    emulator.faults.url_ttl_seconds = 3600
+    time.sleep(2)
     assert sha256(download.chunks()) == (emulator.original_sha256("expiry1"), 50_000)
     resolutions = [r for r in emulator.requests if r.path == "/media/expiry1/download"]
     assert len(resolutions) == 2
@@ -162,20 +166,60 @@ def test_unknown_media_is_refused(emulator: GoProEmulator, source: GoProMediaSou
         source.open_download(item)
 
 
-def test_a_wrong_file_size_in_the_listing_fails_verification_and_stores_nothing(
-    emulator: GoProEmulator, source: GoProMediaSource
+def test_a_listing_a_few_kb_off_is_archived_as_served_and_the_drift_recorded(
+    emulator: GoProEmulator, source: GoProMediaSource, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Given reprocessed media: the listing says 3,245 bytes more than GoPro serves
     add_video(emulator, "liar1", 80_000)
-    emulator.faults.file_size_override["liar1"] = 90_000
+    emulator.faults.file_size_override["liar1"] = 83_245
     tracker, store = InMemorySyncTracker(), InMemoryObjectStore()
     ports = TransferPorts(
         source, tracker, store, RecordingMetrics(), RecordingNotifier(), FixedClock()
     )
     discover("gopro", source, tracker, ports.clock, SelectionPolicy())
-    outcome = transfer_video("liar1", "w", ports)
+    # When it is transferred
+    with caplog.at_level(logging.WARNING, logger="cloudsync.transfer"):
+        outcome = transfer_video("liar1", "w", ports)
+    # Then the served bytes are archived, both sizes are on the record, the drift is told
+    assert outcome.result is TransferResult.COMPLETED
+    stored = store.objects[outcome.object_key or ""].data
+    assert hashlib.sha256(stored).hexdigest() == emulator.original_sha256("liar1")
+    record = tracker.records["liar1"]
+    assert (record.item.size_bytes, record.stored_size) == (83_245, 80_000)
+    (drift,) = [r for r in caplog.records if getattr(r, "event_type", "") == "gopro.size_mismatch"]
+    assert drift.metadata["difference"] == 3_245  # type: ignore[attr-defined]
+
+
+def test_a_length_that_changes_between_head_and_get_still_fails_and_stores_nothing(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    add_video(emulator, "liar2", 80_000)
+    emulator.faults.head_size_override["liar2"] = 90_000
+    tracker, store = InMemorySyncTracker(), InMemoryObjectStore()
+    ports = TransferPorts(
+        source, tracker, store, RecordingMetrics(), RecordingNotifier(), FixedClock()
+    )
+    discover("gopro", source, tracker, ports.clock, SelectionPolicy())
+    outcome = transfer_video("liar2", "w", ports)
     assert outcome.result is TransferResult.FAILED
     assert "ended after 80000 of the expected 90000 bytes" in (outcome.error or "")
     assert store.objects == {}
+
+
+def test_a_range_the_server_ignores_is_passed_over_not_failed(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    # Given a download that breaks, and a server that answers the resuming Range with a 200
+    item = add_video(emulator, "whole1", 300_000)
+    emulator.faults.drop_after_bytes, emulator.faults.drops_left = 100_000, 1
+    emulator.faults.ignore_range_next = 1
+    # Then the bytes still arrive once each, in order
+    assert sha256(source.open_download(item).chunks()) == (
+        emulator.original_sha256("whole1"),
+        300_000,
+    )
+    ranges = [r.range for r in emulator.requests if r.method == "GET" and r.path == "/files/whole1"]
+    assert ranges == [None, "bytes=100000-"]
 
 
 def test_a_whole_library_arrives_byte_for_byte(

@@ -26,7 +26,7 @@ def test_new_multipart_resumed_and_failed_transfers_use_only_granted_calls(
     when = datetime(2024, 3, 1, tzinfo=UTC)
     workflow.emulator.add(EmulatedMedia("long001", "L.MP4", "MP4", "Video", when, when, 12 << 20))
     workflow.emulator.add(EmulatedMedia("liar001", "B.MP4", "MP4", "Video", when, when, 4_000))
-    workflow.emulator.faults.file_size_override["liar001"] = 4_010
+    workflow.emulator.faults.head_size_override["liar001"] = 4_010
     # When the workflow runs
     assert workflow.run()["status"] == "SUCCEEDED"
     calls = workflow.dispatcher.aws.calls

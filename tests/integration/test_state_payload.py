@@ -49,7 +49,7 @@ def size(document: Any) -> int:
 def test_no_state_payload_reaches_the_limit_for_r10_2s_thousand_videos(workflow: Workflow) -> None:
     ready = sorted(ready_videos(workflow))
     for media_id in ready[:2]:
-        workflow.emulator.faults.file_size_override[media_id] = (
+        workflow.emulator.faults.head_size_override[media_id] = (
             workflow.emulator.media[media_id].size + 10
         )
     result = workflow.run()

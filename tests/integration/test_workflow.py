@@ -51,7 +51,7 @@ def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
     ready = sorted(ready_videos(workflow))
     broken = ready[:2]
     for media_id in broken:  # the listing promises more bytes than the file holds
-        workflow.emulator.faults.file_size_override[media_id] = (
+        workflow.emulator.faults.head_size_override[media_id] = (
             workflow.emulator.media[media_id].size + 10
         )
     result = workflow.run()
@@ -68,7 +68,7 @@ def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
     assert sum("failed verification" in a["Subject"] for a in alerts) == 2
 
     # The next execution retries the FAILED videos (R8.5)
-    workflow.emulator.faults.file_size_override.clear()
+    workflow.emulator.faults.head_size_override.clear()
     assert workflow.run()["status"] == "SUCCEEDED"
     assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
     assert [a["Subject"] for a in workflow.account.alerts()] == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.errors import (
     IllegalTransitionError,
@@ -235,3 +238,49 @@ def test_only_a_waiting_record_is_refreshed() -> None:
     with pytest.raises(InvalidSettingError, match="belongs to 'v2'"):
         record.refreshed(make_item("v2"), EPOCH)
     assert record.refreshed(make_item("v1", size=7), EPOCH).version == 2
+
+
+@given(
+    served=st.integers(min_value=1, max_value=5_000),
+    drift=st.integers(min_value=-4_000, max_value=4_000).filter(lambda d: d != 0),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_listing_off_by_some_bytes_archives_what_is_served_and_reports_both(
+    served: int, drift: int
+) -> None:
+    # Given a listing whose size is off (reprocessed media), and a source serving the truth
+    listed = max(1, served + drift)
+    item = make_item("drift1", size=listed)
+    fake = FakeVideo(item, content_for("drift1", served), announced_size=served)
+    world = world_with(fake)
+    drifts: list[logging.LogRecord] = []
+    handler = _Collect(drifts)
+    logging.getLogger("cloudsync.transfer").addHandler(handler)
+    try:
+        outcome = transfer_video("drift1", "w1", world.ports())
+    finally:
+        logging.getLogger("cloudsync.transfer").removeHandler(handler)
+    # Then it is archived byte for byte, the record keeps both sizes
+    assert outcome.result is TransferResult.COMPLETED
+    assert world.store.objects[outcome.object_key or ""].data == content_for("drift1", served)
+    record = world.tracker.records["drift1"]
+    assert (record.item.size_bytes, record.stored_size) == (listed, served)
+    # And the drift is reported exactly when there is one
+    events = [r for r in drifts if getattr(r, "event_type", "") == "gopro.size_mismatch"]
+    assert len(events) == (1 if listed != served else 0)
+    if events:
+        assert events[0].metadata == {  # type: ignore[attr-defined]
+            "media_id": "drift1",
+            "listed_bytes": listed,
+            "served_bytes": served,
+            "difference": listed - served,
+        }
+
+
+class _Collect(logging.Handler):
+    def __init__(self, into: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record)
