@@ -32,6 +32,16 @@ class TokenGrant:
 
 
 @dataclass(frozen=True)
+class SignIn:
+    """What one sign-in with an e-mail and password gave: the OAuth client it used and the
+    first tokens. The password itself is never part of it."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    grant: TokenGrant = field(repr=False)
+
+
+@dataclass(frozen=True)
 class OAuthCredentials:
     """Client credentials and a refresh token: the system can renew access by itself."""
 

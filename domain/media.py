@@ -21,6 +21,9 @@ def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> Media
     media_id = _media_id(fields)
     reader = _FieldReader(fields, media_id)
     extension = reader.optional_text("file_extension")
+    if extension is not None and extension.casefold() in RENDERED_AS:
+        # An edit's listing names its project file; what is archived is its render.
+        extension = RENDERED_AS[extension.casefold()]
     filename = reader.optional_text("filename")
     if not filename or not filename.strip():
         filename = f"{media_id}.{extension}" if extension else media_id
@@ -38,6 +41,11 @@ def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> Media
         )
     except InvalidSettingError as error:
         raise MalformedMediaError(error.setting, str(error), media_id) from error
+
+
+RENDERED_AS = {"json": "mp4"}
+"""A `MultiClipEdit` lists `file_extension` "json" (its project) and downloads as a rendered
+video (`baked_source`): a name without one is given the render's extension."""
 
 
 def _media_id(fields: Mapping[str, object]) -> str:

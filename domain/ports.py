@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from domain.credentials import Credentials, OAuthCredentials, SessionCredentials, TokenGrant
+from domain.credentials import (
+    Credentials,
+    OAuthCredentials,
+    SessionCredentials,
+    SignIn,
+    TokenGrant,
+)
 from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
 
 
@@ -64,6 +70,17 @@ class ProviderAuth(Protocol):
 
     def probe(self, credentials: SessionCredentials) -> None:
         """Check cheaply that a session token still works; CredentialsRejectedError if not."""
+        ...
+
+
+class ProviderSignIn(Protocol):
+    """The provider's password sign-in, used once by a person at the command line."""
+
+    def sign_in(self, username: str, password: str) -> SignIn:
+        """Exchange an e-mail and password for refreshable tokens.
+
+        Raises CredentialsRejectedError when the provider refuses them.
+        """
         ...
 
 

@@ -29,9 +29,11 @@ DEFAULT_MEDIA_TYPES = frozenset(
         "ExternalVideo",
         "Livestream",
         "MultiClipEdit",
+        "Edit",
     }
 )
-"""Every type the contract lists that is a video. Photo series (Photo, TimeLapse, Burst,
+"""Every type the contract lists that is a video (edits included: a `MultiClipEdit` is
+archived as its rendered `baked_source`). Photo series (Photo, TimeLapse, Burst,
 Looped), Audio and Session are left out; a type GoPro adds later is left out until
 configured."""
 

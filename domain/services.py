@@ -8,9 +8,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.credentials import REFRESH_WINDOW, OAuthCredentials
-from domain.errors import ConcurrentUpdateError
+from domain.errors import ConcurrentUpdateError, CredentialsRejectedError
 from domain.model import SyncRecord
-from domain.ports import Clock, CredentialStore, MediaSource, ProviderAuth, SyncTracker
+from domain.ports import (
+    Clock,
+    CredentialStore,
+    MediaSource,
+    ProviderAuth,
+    ProviderSignIn,
+    SyncTracker,
+)
 from domain.rules import SelectionPolicy, SkipReason, plan_sync
 from domain.status import WAITING
 
@@ -64,6 +71,32 @@ def authenticate(
         extra={"event_type": "auth.refreshed", "metadata": asdict(outcome)},
     )
     return outcome
+
+
+def sign_in(
+    provider: str,
+    username: str,
+    password: str,
+    *,
+    signer: ProviderSignIn,
+    store: CredentialStore,
+    clock: Clock,
+) -> AuthOutcome:
+    """Sign in once with an e-mail and password and store refreshable OAuth credentials:
+    the client, the tokens and their expiry. The password is used for the one exchange and
+    kept nowhere; from then on `authenticate` refreshes."""
+    signed = signer.sign_in(username, password)
+    grant = signed.grant
+    if grant.refresh_token is None:
+        raise CredentialsRejectedError(provider, "the sign-in gave no refresh token")
+    now = clock.now()
+    credentials = OAuthCredentials(
+        client_id=signed.client_id,
+        client_secret=signed.client_secret,
+        refresh_token=grant.refresh_token,
+    ).refreshed(grant, now)
+    version = store.save(provider, credentials)
+    return AuthOutcome(provider, AuthMode.OAUTH, True, credentials.expires_at, version)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@
     cloudsync status [--stack prod|dev] [--table NAME] [--state-machine ARN]
     cloudsync credentials set [--provider gopro] [--stack prod|dev] [--mode oauth|session]
                               [--client-id ID] [--user-id ID] [--from-stdin]
+    cloudsync credentials login [--provider gopro] [--stack prod|dev] [--email E]
+                                [--gopro-url URL] [--from-stdin]
 
 A user's mistake prints one line and exits non-zero, without a traceback.
 """
@@ -32,7 +34,9 @@ from domain.errors import DomainError
 from entrypoints.operations import (
     Target,
     UserError,
+    login,
     read_credentials,
+    read_sign_in,
     set_credentials,
     start,
     status,
@@ -85,6 +89,24 @@ def _parser() -> argparse.ArgumentParser:
         "--from-stdin", action="store_true", help="read the values as JSON from standard input"
     )
     stack_options(store)
+    login = actions.add_parser(
+        "login",
+        help="sign in with the GoPro e-mail and password once; refreshable tokens are "
+        "stored, the password never",
+    )
+    login.add_argument("--provider", default="gopro")
+    login.add_argument("--email", help="the GoPro account's e-mail (else asked for)")
+    login.add_argument(
+        "--gopro-url",
+        default=os.environ.get("GOPRO_API_URL"),
+        help="the GoPro API (default: the stack's goproApiUrl)",
+    )
+    login.add_argument(
+        "--from-stdin",
+        action="store_true",
+        help='read {"email": …, "password": …} as JSON from standard input',
+    )
+    stack_options(login)
     return parser
 
 
@@ -124,6 +146,13 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return start(_target(args), args.provider, args.follow, console)
     if args.command == "status":
         return status(_target(args), console)
+    if args.action == "login":
+        email, password = read_sign_in(args.email, args.from_stdin)
+        url = args.gopro_url or _target(args).stack.gopro_api_url
+        return login(
+            _target(args), args.provider, email=email, password=password, gopro_url=url,
+            console=console,
+        )  # fmt: skip
     credentials = read_credentials(args.mode, args.client_id, args.user_id, args.from_stdin)
     return set_credentials(_target(args), args.provider, credentials, console)
 

@@ -17,11 +17,17 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import boto3
+import httpx
 from rich.console import Console
 from rich.table import Table
 
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.gopro.auth import GoProAuth
+from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, make_client
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
+from domain.errors import DomainError
+from domain.services import sign_in
+from entrypoints.container import SystemClock
 from entrypoints.providers import UnknownProviderError
 from infra.config import StackSettings
 
@@ -175,6 +181,71 @@ def read_credentials(
     )
 
 
+def read_sign_in(
+    email: str | None,
+    from_stdin: bool,
+    *,
+    stdin: TextIO | None = None,
+    ask: Callable[[str], str] = getpass.getpass,
+    ask_plain: Callable[[str], str] = input,
+) -> tuple[str, str]:
+    """The e-mail (shown) and password (never echoed, never an argument)."""
+    given: dict[str, str] = {}
+    if from_stdin:
+        try:
+            loaded = json.loads((stdin or sys.stdin).read())
+        except ValueError:
+            raise UserError('standard input is not a JSON object {"email", "password"}') from None
+        if not isinstance(loaded, dict):
+            raise UserError('standard input is not a JSON object {"email", "password"}')
+        given = {k: str(v) for k, v in loaded.items()}
+    email = email or given.get("email") or (None if from_stdin else ask_plain("GoPro e-mail: "))
+    password = given.get("password") or (None if from_stdin else ask("GoPro password: "))
+    if not email:
+        raise UserError("the GoPro e-mail is required to sign in")
+    if not password:
+        raise UserError("the GoPro password is required to sign in")
+    return email, password
+
+
+def login(
+    target: Target, provider: str, *, email: str, password: str, gopro_url: str, console: Console
+) -> int:
+    """Sign in once; store refreshable tokens in the stack's secret, never the password."""
+    check_provider(provider)
+    secrets = boto3.client("secretsmanager")
+    template = target.stack.name("{provider}/credentials")
+    name = template.format(provider=provider)
+    _require_secret(secrets, name)
+    try:
+        settings = GoProSettings(
+            base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
+        )
+    except DomainError as error:
+        raise UserError(f"--gopro-url: {error}") from None
+    store = SecretsManagerCredentialStore(secrets, template)
+    with make_client(settings) as client:
+        outcome = sign_in(
+            provider, email, password, signer=GoProAuth(client, settings), store=store,
+            clock=SystemClock(),
+        )  # fmt: skip
+    console.print(
+        f"signed in: refreshable tokens stored in {name} (version {outcome.secret_version}), "
+        f"valid until {outcome.expires_at:%Y-%m-%d %H:%M} UTC and refreshed by every sync; "
+        "the password was not stored"
+    )
+    return 0
+
+
+def _require_secret(secrets: Any, name: str) -> None:
+    try:
+        secrets.describe_secret(SecretId=name)
+    except secrets.exceptions.ResourceNotFoundException:
+        raise UserError(
+            f"the secret {name} does not exist; deploy the stack first (`pulumi up`)"
+        ) from None
+
+
 def set_credentials(
     target: Target, provider: str, credentials: Credentials, console: Console
 ) -> int:
@@ -182,12 +253,7 @@ def set_credentials(
     secrets = boto3.client("secretsmanager")
     template = target.stack.name("{provider}/credentials")
     name = template.format(provider=provider)
-    try:
-        secrets.describe_secret(SecretId=name)
-    except secrets.exceptions.ResourceNotFoundException:
-        raise UserError(
-            f"the secret {name} does not exist; deploy the stack first (`pulumi up`)"
-        ) from None
+    _require_secret(secrets, name)
     version = SecretsManagerCredentialStore(secrets, template).save(provider, credentials)
     console.print(f"stored {type(credentials).__name__} in {name} (version {version})")
     return 0

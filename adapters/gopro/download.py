@@ -1,6 +1,7 @@
 """Resolving and streaming one original from GoPro Cloud.
 
-**What is archived.** The `source` variation, never `files[]` or a proxy. Chaptered media
+**What is archived.** The `source` variation, never `files[]` or a proxy; a multi-clip
+edit, which has no `source`, is archived from its rendered `baked_source`. Chaptered media
 (several `source` chapters) is archived as GoPro's server-side `concat`: one playable file
 for one media id, as the web app downloads it. Chaptered media without a `concat` is
 refused with a clear error rather than archived in part.
@@ -11,9 +12,10 @@ few KB off, and a transfer checked against it would fail forever. The domain rec
 listing's size beside the served one and reports when they differ.
 
 **The stream** resumes with `Range` from the last byte received when a connection drops,
-resolves the download again when a signed URL has expired (403), backs off on 5xx and 429,
-and gives up after a bounded number of failures without progress. It holds one network
-read (at most 64 KiB) at a time.
+resolves the download again when a signed URL has expired (403), backs off on 5xx and 429
+(a Retry-After longer than a call may wait ends the attempt, as for API calls), and gives
+up after a bounded number of failures without progress. It holds one network read (at
+most 64 KiB) at a time.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from dataclasses import dataclass
 import httpx
 
 from adapters.gopro.errors import GoProProtocolError, redact
-from adapters.gopro.http import backoff, retry_after_seconds, send
+from adapters.gopro.http import backoff, check_retry_after, retry_after_seconds, send
 from adapters.gopro.settings import GoProSettings
 from domain.errors import TransferRejectedError, TransientSourceError
 from domain.model import MediaItem
 
 log = logging.getLogger("cloudsync.gopro")
+BAKED_SOURCE = "baked_source"
+"""A multi-clip edit's rendered video: such media has no `source` (contract, revision 2)."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -61,6 +65,8 @@ def choose_original(body: object, media_id: str) -> Original:
         chosen = joined[0]
     elif sources:
         chosen = sources[0]
+    elif baked := [v for v in entries if v.get("label") == BAKED_SOURCE]:
+        chosen = baked[0]  # a multi-clip edit: its render is the original there is
     else:
         labels = sorted({str(v.get("label")) for v in entries})
         raise TransferRejectedError(f"{where}: no source variation, only {labels}")
@@ -165,6 +171,7 @@ class GoProDownload:
                         "metadata": {"media_id": self._item.media_id, "offset": offset},
                     },
                 )
+                check_retry_after(settings, retry_after, f"the download of {self._item.media_id}")
                 settings.sleep(backoff(settings, max(1, failures), retry_after))
 
 

@@ -41,6 +41,17 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
+def check_retry_after(settings: GoProSettings, retry_after: float | None, what: str) -> None:
+    """The one rule for every wait, API call or download: a Retry-After longer than a call
+    may wait ends the attempt as retryable, so the state machine waits instead of a Lambda
+    billed for sleeping."""
+    if retry_after is not None and retry_after > settings.retry_max_wait:
+        raise TransientSourceError(
+            f"GoPro asked to wait {retry_after:g}s before {what}; more than the "
+            f"{settings.retry_max_wait:g}s a call may wait (a later attempt tries again)"
+        )
+
+
 def backoff(settings: GoProSettings, attempt: int, retry_after: float | None) -> float:
     """The wait before try `attempt + 1`: Retry-After when given, else doubling."""
     if retry_after is not None:
@@ -106,12 +117,9 @@ def send(
                 response = client.request(method, url, **kwargs)
                 if response.status_code >= 500 or response.status_code == 429:
                     error = RetryableStatus(response)
-                    if (error.retry_after or 0) > settings.retry_max_wait:
-                        raise TransientSourceError(
-                            f"GoPro asked to wait {error.retry_after:g}s before {method} "
-                            f"{redact(response.url)}; more than the "
-                            f"{settings.retry_max_wait:g}s a call may wait"
-                        )
+                    check_retry_after(
+                        settings, error.retry_after, f"{method} {redact(response.url)}"
+                    )
                     raise error
                 return response
     except RetryableStatus as error:

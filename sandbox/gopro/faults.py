@@ -41,6 +41,12 @@ class Faults:
     """Answer 406 to media calls without the GoPro media type in Accept."""
     rotate_refresh_token: bool = True
     """[guess] Whether a refresh answers with a new refresh token."""
+    blacklist_refresh_tokens: bool = False
+    """Refuse every refresh with 400 `token_blacklisted`, as GoPro does to a revoked one."""
+    omit_owner_id: bool = False
+    """Token answers without `resource_owner_id` (seen after refreshes)."""
+    two_factor: bool = False
+    """[guess] The account signs in with a second factor: the password grant answers 401."""
     max_per_page: int = 100
     """[guess] The largest page the search returns."""
     short_pages_next: int = 0

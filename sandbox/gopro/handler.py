@@ -17,7 +17,11 @@ from sandbox.gopro.content import iter_content
 if TYPE_CHECKING:
     from sandbox.gopro.server import GoProEmulator
 
-MEDIA_TYPE = "application/vnd.gopro.jk.media+json"
+MEDIA_TYPES = (
+    "application/vnd.gopro.jk.media+json",
+    "application/vnd.gopro.jk.media.search+json",
+)
+"""Both Accept values working clients send (with `version=2.0.0`)."""
 _DOWNLOAD = re.compile(r"/media/([^/]+)/download")
 _FILE = re.compile(r"/files/([^/]+)")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
@@ -79,7 +83,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if not self.emulator.token_valid(self._token()):
             self._json(401, {"error": "unauthorized", "message": "token rejected"})
             return False
-        if self.emulator.faults.require_accept and MEDIA_TYPE not in self.headers.get("Accept", ""):
+        accept = self.headers.get("Accept", "")
+        if self.emulator.faults.require_accept and not any(t in accept for t in MEDIA_TYPES):
             self._json(406, {"error": "not acceptable"})
             return False
         return True
@@ -121,30 +126,39 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _token_endpoint(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        emulator = self.emulator
-        if (
-            form.get("client_id") != emulator.client_id
-            or form.get("client_secret") != emulator.client_secret
-        ):
+        emulator, faults = self.emulator, self.emulator.faults
+        if (form.get("client_id"), form.get("client_secret")) not in emulator.clients():
             self._json(401, {"error": "invalid_client"})
             return
-        if form.get("grant_type") != "refresh_token" or (
-            form.get("refresh_token") != emulator.refresh_token
-        ):
-            self._json(400, {"error": "invalid_grant"})
+        grant = form.get("grant_type")
+        if grant == "password":
+            if faults.two_factor or (form.get("username"), form.get("password")) != (
+                emulator.username,
+                emulator.password,
+            ):
+                self._json(401, {"error": "invalid_grant"})
+                return
+        elif grant == "refresh_token":
+            if faults.blacklist_refresh_tokens:
+                self._json(400, {"error": "token_blacklisted"})
+                return
+            if form.get("refresh_token") != emulator.refresh_token:
+                self._json(400, {"error": "invalid_grant"})
+                return
+            if faults.rotate_refresh_token:
+                emulator.refresh_token = "emu-refresh-" + emulator.issue_token()[4:]
+        else:
+            self._json(400, {"error": "unsupported_grant_type"})
             return
-        if emulator.faults.rotate_refresh_token:
-            emulator.refresh_token = "emu-refresh-" + emulator.issue_token()[4:]
-        self._json(
-            200,
-            {
-                "access_token": emulator.issue_token(),
-                "refresh_token": emulator.refresh_token,
-                "expires_in": emulator.token_lifetime_seconds,
-                "resource_owner_id": emulator.user_id,
-                "token_type": "Bearer",
-            },
-        )
+        answer: dict[str, object] = {
+            "access_token": emulator.issue_token(),
+            "refresh_token": emulator.refresh_token,
+            "expires_in": emulator.token_lifetime_seconds,
+            "token_type": "Bearer",
+        }
+        if not faults.omit_owner_id:
+            answer["resource_owner_id"] = emulator.user_id
+        self._json(200, answer)
 
     def _search(self, query: dict[str, str]) -> None:
         faults = self.emulator.faults
@@ -185,7 +199,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         def entry(content_id: str, **extra: object) -> dict[str, object]:
             return {**extra, "url": sign(content_id), "head": sign(content_id, "HEAD")}
 
-        if media.chapters:
+        if media.type == "MultiClipEdit":  # rendered, and no `source` at all
+            sources = [entry(media.id, label="baked_source", type="mp4")]
+        elif media.chapters:
             sources = [
                 entry(f"{media.id}-{n}", label="source", item_number=n, type="mp4")
                 for n in range(1, len(media.chapters) + 1)

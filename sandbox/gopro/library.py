@@ -30,8 +30,11 @@ class EmulatedMedia:
 
     @property
     def api_file_size(self) -> int | None:
-        """What the listing says: null while the item is still processing."""
-        return self.size if self.ready_to_view == "ready" else None
+        """What the listing says: null while the item is still processing, and always for
+        edits."""
+        if self.ready_to_view != "ready" or self.type in ("MultiClipEdit", "Edit"):
+            return None
+        return self.size
 
     def listing_fields(self, file_size: int | None) -> dict[str, object]:
         return {
@@ -42,7 +45,7 @@ class EmulatedMedia:
             "captured_at": self.captured_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "file_size": file_size,
-            "source_duration": str(self.duration_ms if self.type != "Photo" else 0),
+            "source_duration": None if self.type == "Photo" else str(self.duration_ms),
             "width": 3840,
             "height": 2160,
             "resolution": "4K",
@@ -54,15 +57,22 @@ class EmulatedMedia:
 
 
 def media_id(rng: random.Random) -> str:
+    """A 13-character base62 id, the common shape."""
     return "".join(rng.choice(ID_ALPHABET) for _ in range(13))
+
+
+def hex_media_id(rng: random.Random) -> str:
+    """A 24-character lowercase hex id, the shape seen since 2026."""
+    return "".join(rng.choice("0123456789abcdef") for _ in range(24))
 
 
 def generate_library(
     seed: int, videos: int, size_range: tuple[int, int] = (50_000, 500_000)
 ) -> list[EmulatedMedia]:
-    """`videos` ready videos plus photos, one item still processing, an edit without a
-    filename, chaptered media, phone uploads, same-named videos across and within months,
-    and Unicode names. The same seed gives the same library."""
+    """`videos` ready videos plus photos, one item still processing, a multi-clip edit
+    (no filename, `json`, no size, `baked_source` only), an edit, chaptered media, a
+    24-hex id, phone uploads, same-named videos across and within months, and Unicode
+    names. The same seed gives the same library."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     start = datetime(2023, 1, 1, tzinfo=UTC)
     low, high = size_range
@@ -93,8 +103,10 @@ def generate_library(
         lambda i: item(i, "GX010123.MP4"),  # repeats across months (and cards)
         lambda i: item(i, "PXL_20240612_101500123.mp4"),  # a phone upload
         lambda i: item(i, "Skitour Zürich 🎿 Gipfel.mp4"),
-        lambda i: item(i, "", "MultiClipEdit"),
+        lambda i: item(i, "", "MultiClipEdit", file_extension="json"),  # baked_source only
         lambda i: item(i, "GH010777.MP4", "Chaptered"),
+        lambda i: item(i, "GX010456.MP4", id=hex_media_id(rng)),
+        lambda i: item(i, "", "Edit"),
     ]
     for index in range(videos - 1 if videos >= 2 else videos):
         if index % 10 < len(specials):

@@ -33,6 +33,13 @@ class _Server(ThreadingHTTPServer):
     emulator: GoProEmulator
 
 
+WEB_APP_CLIENT = (
+    "71611e67ea968cfacf45e2b6936c81156fcf5dbe553a2bf2d342da1562d05f46",
+    "3863c9b438c07b82f39ab3eeeef9c24fefa50c6856253e3f1d37e0e3b1ead68d",
+)
+"""GoPro's web-app OAuth client (public constants, shared/spec/gopro-cloud-api.md)."""
+
+
 class GoProEmulator:
     """Hosts a library on 127.0.0.1. Use as a context manager, or start() and stop()."""
 
@@ -46,6 +53,8 @@ class GoProEmulator:
         refresh_token: str | None = None,
         session_token: str | None = None,
         user_id: str = "emulated-user",
+        username: str = "user@example.invalid",
+        password: str | None = None,
         token_lifetime_seconds: int = 86_400,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -57,6 +66,9 @@ class GoProEmulator:
         self.refresh_token = refresh_token or "emu-refresh-" + secrets.token_urlsafe(24)
         self.session_token = session_token or "emu-session-" + secrets.token_urlsafe(24)
         self.user_id = user_id
+        # The account's sign-in, for the password grant (a test chooses or reads them).
+        self.username = username
+        self.password = password or secrets.token_urlsafe(16)
         self.token_lifetime_seconds = token_lifetime_seconds
         self.media: dict[str, EmulatedMedia] = {}
         self.files: dict[str, FileEntry] = {}
@@ -92,6 +104,11 @@ class GoProEmulator:
         return sha256_of(media.id, media.size - self.faults.short_body_bytes)
 
     # -- tokens ----------------------------------------------------------------------------
+    def clients(self) -> set[tuple[str, str]]:
+        """The OAuth clients the token endpoint knows: this emulator's own, and GoPro's
+        web-app client whose id and secret are public."""
+        return {(self.client_id, self.client_secret), WEB_APP_CLIENT}
+
     def issue_token(self) -> str:
         token = "emu-" + secrets.token_urlsafe(24)
         with self._lock:

@@ -153,3 +153,44 @@ def test_secrets_are_prompted_for_never_taken_from_arguments() -> None:
         read_credentials("session", None, "u1", True, stdin=io.StringIO("{}"))
     with pytest.raises(UserError, match="not a JSON object"):
         read_credentials("session", None, "u1", True, stdin=io.StringIO("[1]"))
+
+
+def test_credentials_login_stores_refreshable_tokens_and_the_sync_refreshes_them(
+    world: World,
+    gopro: GoProEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the user signs in once with e-mail and password
+    typed = json.dumps({"email": gopro.username, "password": gopro.password})
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    argv = ["credentials", "login", "--stack", "dev", "--gopro-url", gopro.base_url]
+    assert main([*argv, "--from-stdin"]) == 0
+    out = capsys.readouterr().out
+    assert "the password was not stored" in out
+    # Then the secret holds OAuth tokens for the web-app client, and no password
+    secret = world.client("secretsmanager").get_secret_value(
+        SecretId=world.environment["CREDENTIALS_SECRET"].format(provider="gopro")
+    )["SecretString"]
+    assert gopro.password not in secret + out
+    stored = store(world).load("gopro")
+    assert isinstance(stored, OAuthCredentials)
+    assert stored.refresh_token == gopro.refresh_token
+    # And a sync runs on them
+    assert main(["start", "--stack", "dev", "--follow"]) == 0
+    assert "SUCCEEDED" in capsys.readouterr().out
+    assert gopro.password not in repr(world.dispatcher.invocations)
+
+
+def test_a_refused_login_is_one_line_naming_the_browser_token_way(
+    world: World,
+    gopro: GoProEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"email": "a@b.c", "password": "wrong-pw-1"}'))
+    argv = ["credentials", "login", "--stack", "dev", "--gopro-url", gopro.base_url]
+    assert main([*argv, "--from-stdin"]) == 1
+    line = one_error_line(capsys)
+    assert "two-factor" in line
+    assert "wrong-pw-1" not in line

@@ -118,3 +118,45 @@ def test_the_throughput_benchmark_runs_small() -> None:
         [EmulatedMedia("benchVideo001", "b.MP4", "MP4", "Video", when, when, size)]
     ) as emulator:
         assert plain_client(emulator.signed_url("benchVideo001"), size) > 0
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/vnd.gopro.jk.media+json; version=2.0.0", 200),
+        ("application/vnd.gopro.jk.media.search+json; version=2.0.0", 200),
+        ("application/json", 406),
+    ],
+)
+def test_both_accept_values_real_clients_send_are_taken(
+    emulator: GoProEmulator, accept: str, status: int
+) -> None:
+    answer = httpx.get(
+        f"{emulator.base_url}/media/search",
+        headers={"Accept": accept, "Authorization": f"Bearer {emulator.session_token}"},
+    )
+    assert answer.status_code == status
+
+
+def test_the_library_holds_the_contracts_newer_shapes() -> None:
+    library = generate_library(seed=1, videos=24)
+    ids = [m.id for m in library]
+    assert any(len(i) == 24 and all(c in "0123456789abcdef" for c in i) for i in ids)
+    assert any(len(i) == 13 for i in ids)
+    multi = next(m for m in library if m.type == "MultiClipEdit")
+    fields = multi.listing_fields(multi.api_file_size)
+    assert (fields["file_extension"], fields["file_size"], fields["filename"]) == ("json", None, "")
+    assert any(m.type == "Edit" and m.api_file_size is None for m in library)
+    photo = next(m for m in library if m.type == "Photo")
+    assert photo.listing_fields(photo.api_file_size)["source_duration"] is None
+
+
+def test_a_multi_clip_edit_downloads_only_through_baked_source(emulator: GoProEmulator) -> None:
+    multi = next(m for m in emulator.media.values() if m.type == "MultiClipEdit")
+    answer = httpx.get(
+        f"{emulator.base_url}/media/{multi.id}/download",
+        headers={"Accept": MEDIA_ACCEPT, "Authorization": f"Bearer {emulator.session_token}"},
+    ).json()
+    labels = [v["label"] for v in answer["_embedded"]["variations"]]
+    assert "baked_source" in labels
+    assert "source" not in labels

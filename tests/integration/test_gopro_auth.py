@@ -12,8 +12,8 @@ from adapters.gopro.settings import GoProSettings
 from adapters.gopro.source import GoProMediaSource
 from domain.credentials import OAuthCredentials, SessionCredentials
 from domain.errors import CredentialsRejectedError
-from domain.services import authenticate
-from sandbox.gopro.server import GoProEmulator
+from domain.services import authenticate, sign_in
+from sandbox.gopro.server import WEB_APP_CLIENT, GoProEmulator
 from tests.fakes import EPOCH, FixedClock, InMemoryCredentialStore
 
 
@@ -94,3 +94,64 @@ def test_a_rejected_token_during_listing_is_an_auth_error(
     with pytest.raises(CredentialsRejectedError, match="HTTP 401"):
         list(source.list_media())
     assert len(emulator.requests) == 1
+
+
+def test_a_sign_in_stores_refreshable_tokens_and_never_the_password(
+    emulator: GoProEmulator,
+    client: httpx.Client,
+    settings: GoProSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given an account with an e-mail and password, and the web-app OAuth client
+    store, auth = InMemoryCredentialStore(), GoProAuth(client, settings)
+    # When the user signs in once
+    with caplog.at_level("DEBUG"):
+        outcome = sign_in(
+            "gopro", emulator.username, emulator.password, signer=auth, store=store,
+            clock=FixedClock(),
+        )  # fmt: skip
+    # Then refreshable credentials for the web-app client are stored, and they work
+    stored = store.load("gopro")
+    assert isinstance(stored, OAuthCredentials)
+    assert (stored.client_id, stored.client_secret) == WEB_APP_CLIENT
+    assert stored.refresh_token == emulator.refresh_token
+    assert stored.user_id == emulator.user_id
+    assert outcome.refreshed is True
+    assert outcome.expires_at == EPOCH + timedelta(seconds=emulator.token_lifetime_seconds)
+    assert len(list(GoProMediaSource(client, settings, stored).list_media())) == len(emulator.media)
+    # And nothing anywhere holds the password
+    assert emulator.password not in repr(stored) + repr(outcome) + repr(store.versions)
+    assert emulator.password not in caplog.text
+    # And the authenticator refreshes from then on
+    later = FixedClock(EPOCH + timedelta(days=2))
+    assert authenticate("gopro", store, auth, later).refreshed is True
+
+
+def test_a_refused_sign_in_points_two_factor_accounts_to_browser_tokens(
+    emulator: GoProEmulator, client: httpx.Client, settings: GoProSettings
+) -> None:
+    emulator.faults.two_factor = True
+    with pytest.raises(CredentialsRejectedError, match="two-factor") as caught:
+        GoProAuth(client, settings).sign_in(emulator.username, emulator.password)
+    assert "credentials set --mode session" in str(caught.value)
+    assert emulator.password not in str(caught.value)
+
+
+def test_a_blacklisted_refresh_token_asks_for_a_new_sign_in(
+    emulator: GoProEmulator, client: httpx.Client, settings: GoProSettings
+) -> None:
+    emulator.faults.blacklist_refresh_tokens = True
+    with pytest.raises(CredentialsRejectedError, match="token_blacklisted") as caught:
+        GoProAuth(client, settings).refresh(oauth_for(emulator))
+    assert "run `cloudsync credentials login` again" in str(caught.value)
+    tries = [r for r in emulator.requests if r.path == "/v1/oauth2/token"]
+    assert len(tries) == 1  # a refusal is never retried
+
+
+def test_a_grant_without_an_owner_id_takes_it_from_media_user(
+    emulator: GoProEmulator, client: httpx.Client, settings: GoProSettings
+) -> None:
+    emulator.faults.omit_owner_id = True
+    grant = GoProAuth(client, settings).refresh(oauth_for(emulator))
+    assert grant.user_id == emulator.user_id
+    assert ("GET", "/media/user") in [(r.method, r.path) for r in emulator.requests]

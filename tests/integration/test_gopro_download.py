@@ -242,3 +242,17 @@ def test_a_whole_library_arrives_byte_for_byte(
         stored = store.objects[record.object_key or ""]
         assert hashlib.sha256(stored.data).hexdigest() == emulator.original_sha256(media_id)
     assert len(store.objects) == len(ready_videos)
+
+
+def test_a_long_retry_after_in_the_stream_ends_the_attempt_instead_of_waiting(
+    emulator: GoProEmulator, source: GoProMediaSource, settings: GoProSettings
+) -> None:
+    # Given a CDN that asks the stream to come back in ten minutes
+    item = add_video(emulator, "patience1", 50_000)
+    download = source.open_download(item)
+    emulator.faults.retry_after_seconds = 600
+    emulator.faults.too_many_requests_next = 1
+    # Then the attempt ends at once, retryable, and nothing slept for it
+    with pytest.raises(TransientSourceError, match="asked to wait 600s before the download"):
+        sha256(download.chunks())
+    assert all(wait <= settings.retry_max_wait for wait in settings.sleep.waits)  # type: ignore[attr-defined]

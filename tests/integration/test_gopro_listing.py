@@ -31,7 +31,9 @@ def test_every_item_is_listed_across_pages_and_mapped(
         assert item.readiness == media.ready_to_view
         assert item.size_bytes == media.api_file_size
         assert item.captured_at == media.captured_at.replace(microsecond=0)
-        assert item.filename == (media.filename or f"{media.id}.{media.file_extension}")
+        # an edit's listing names its project (json); its render is what is archived
+        extension = "mp4" if media.file_extension == "json" else media.file_extension
+        assert item.filename == (media.filename or f"{media.id}.{extension}")
     assert source.report.malformed == 0
 
 
@@ -40,7 +42,8 @@ def test_the_awkward_cases_of_the_contract_are_in_the_library(
 ) -> None:
     items = list(source.list_media())
     kinds = {item.media_type for item in items}
-    assert {"Video", "Photo", "Chaptered", "MultiClipEdit", "TimeLapse"} <= kinds
+    assert {"Video", "Photo", "Chaptered", "MultiClipEdit", "Edit", "TimeLapse"} <= kinds
+    assert any(len(item.media_id) == 24 for item in items)
     assert any(item.size_bytes is None and item.readiness == "transcoding" for item in items)
     assert any(not media.filename for media in emulator.media.values())
     assert any("ü" in item.filename for item in items)
