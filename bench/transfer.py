@@ -122,7 +122,7 @@ def main() -> None:
                 item = next(iter(source.list_media()))
 
                 began = time.perf_counter()
-                received = sum(len(chunk) for chunk in source.open_download(item).chunks())
+                received = sum(len(chunk) for chunk in source.open_chapters(item)[0].chunks())
                 download_seconds = time.perf_counter() - began
                 assert received == size
                 rss_before = peak_rss_mib()

@@ -15,6 +15,8 @@ Layout (R11.1): `{provider}-videos/{yyyy}/{mm}/{filename}`.
   when an object of another video already sits there, it takes its disambiguated key.
   Media ids are unique and never contain `~`, so a disambiguated key can equal neither a
   plain key nor another video's disambiguated key: two candidates always suffice.
+- **Chapters.** Each chapter of a chaptered recording is its own object, named as the
+  camera named it (`chapter_filename`), and placed and disambiguated like a video.
 """
 
 from __future__ import annotations
@@ -90,3 +92,33 @@ def candidate_keys(item: MediaItem) -> tuple[str, str]:
         filename, DISAMBIGUATION_MARK + item.media_id, FILENAME_LIMIT_BYTES
     )
     return plain, disambiguated
+
+
+_GOPRO_CHAPTER = re.compile(r"(G[XH])01(\d{4})(\.[0-9A-Za-z]{1,10})", re.IGNORECASE)
+_GOPRO_LEGACY = re.compile(r"(GOPR)(\d{4})(\.[0-9A-Za-z]{1,10})", re.IGNORECASE)
+CHAPTER_SUFFIX = "_ch{number:02d}"
+
+
+def chapter_filename(filename: str, number: int) -> str:
+    """The name of chapter `number` (1-based) of a recording listed as `filename`.
+
+    The camera's own rules where the name follows them: HERO6 and later `GX010123.MP4`,
+    `GX020123.MP4`, … (`GH` likewise); HERO5 and earlier `GOPR0123.MP4`, then
+    `GP010123.MP4`, `GP020123.MP4`, …. Any other name keeps itself for chapter 1 and takes
+    `_ch02`, `_ch03`, … before its extension after that, which sorts after chapter 1.
+    """
+    if number < 1:
+        raise ValueError(f"chapters count from 1, not {number}")
+    if match := _GOPRO_CHAPTER.fullmatch(filename):
+        prefix, digits, extension = match.groups()
+        return f"{prefix}{number:02d}{digits}{extension}"
+    if match := _GOPRO_LEGACY.fullmatch(filename):
+        prefix, digits, extension = match.groups()
+        if number == 1:
+            return filename
+        gp = "GP" if prefix.isupper() else "gp"
+        return f"{gp}{number - 1:02d}{digits}{extension}"
+    if number == 1:
+        return filename
+    stem, extension = _split_extension(filename)
+    return f"{stem}{CHAPTER_SUFFIX.format(number=number)}{extension}"

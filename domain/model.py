@@ -102,6 +102,17 @@ class UploadCheckpoint:
 
 
 @dataclass(frozen=True)
+class StoredChapter:
+    """One chapter of a chaptered recording, archived and verified as its own object."""
+
+    number: int
+    """1-based, in recording order."""
+    key: str
+    size_bytes: int
+    checksum: Checksum | None
+
+
+@dataclass(frozen=True)
 class Lease:
     """Who holds a transfer, and until when. An expired lease may be taken over."""
 
@@ -130,6 +141,11 @@ class SyncRecord:
     error: str | None = None
     checkpoint: UploadCheckpoint | None = None
     """Set while a transfer is paused between invocations (IN_PROGRESS only)."""
+    chapters: tuple[StoredChapter, ...] = ()
+    """A chaptered recording's chapters archived so far, in order (one object each); kept
+    across pauses and failures so a finished chapter is never uploaded again. Empty for a
+    video of one file. When COMPLETED with chapters, `object_key` and `checksum` are the
+    first chapter's and `stored_size` is their total."""
 
     @property
     def media_id(self) -> str:
@@ -138,6 +154,13 @@ class SyncRecord:
     @property
     def provider(self) -> str:
         return self.item.provider
+
+    @property
+    def object_keys(self) -> tuple[str, ...]:
+        """Every object this record's video is archived in: its chapters', or its one."""
+        if self.chapters:
+            return tuple(chapter.key for chapter in self.chapters)
+        return (self.object_key,) if self.object_key else ()
 
     @classmethod
     def discovered(cls, item: MediaItem, now: datetime) -> SyncRecord:
@@ -208,21 +231,48 @@ class SyncRecord:
             checkpoint=checkpoint,
         )
 
+    def chapter_stored(
+        self, worker: str, now: datetime, lease_for: timedelta, chapter: StoredChapter
+    ) -> SyncRecord:
+        """One more chapter is archived and verified; the recording is not done yet."""
+        self._require_holder(worker, SyncStatus.IN_PROGRESS)
+        if chapter.number != len(self.chapters) + 1:
+            raise InvalidSettingError(
+                "chapter", f"{chapter.number} follows {len(self.chapters)} stored chapters"
+            )
+        return replace(
+            self,
+            version=self.version + 1,
+            updated_at=now,
+            lease=Lease(worker, now + lease_for),
+            checkpoint=None,
+            chapters=(*self.chapters, chapter),
+        )
+
     def complete(self, worker: str, now: datetime, stored: StoredObject) -> SyncRecord:
-        """The transfer was stored and verified: the video is archived for good."""
+        """The transfer was stored and verified: the video is archived for good. For a
+        chaptered recording, `stored` is its last chapter and the others are recorded."""
         self._require_holder(worker, SyncStatus.COMPLETED)
+        key, size, checksum = stored.key, stored.size_bytes, stored.checksum
+        chapters = self.chapters
+        if chapters:
+            last = StoredChapter(len(chapters) + 1, stored.key, stored.size_bytes, stored.checksum)
+            chapters = (*chapters, last)
+            key, checksum = chapters[0].key, chapters[0].checksum
+            size = sum(c.size_bytes for c in chapters)
         return replace(
             self,
             status=SyncStatus.COMPLETED,
             version=self.version + 1,
             updated_at=now,
             lease=None,
-            object_key=stored.key,
-            stored_size=stored.size_bytes,
-            checksum=stored.checksum,
+            object_key=key,
+            stored_size=size,
+            checksum=checksum,
             transferred_at=now,
             error=None,
             checkpoint=None,
+            chapters=chapters,
         )
 
     def fail(self, worker: str, now: datetime, error: str) -> SyncRecord:

@@ -53,8 +53,12 @@ class MediaSource(Protocol):
         """Every item of the library, page by page. Raises on a malformed or failed page."""
         ...
 
-    def open_download(self, item: MediaItem) -> MediaDownload:
-        """Resolve where the original of `item` can be read. Moves no video bytes yet."""
+    def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
+        """The original's files, in recording order: one for most media, one per chapter
+        for a chaptered recording (the camera's files, never a derived concat or a proxy).
+
+        Raises TransferRejectedError when the provider cannot serve an original.
+        """
         ...
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -37,13 +37,15 @@ from domain.errors import (
     NoFreeKeyError,
     ObjectMismatchError,
     StorageError,
+    TransferRejectedError,
     UnknownMediaError,
     VerificationFailedError,
 )
-from domain.keys import candidate_keys
-from domain.model import StoredObject, SyncRecord, UploadCheckpoint
+from domain.keys import candidate_keys, chapter_filename
+from domain.model import MediaItem, StoredChapter, StoredObject, SyncRecord, UploadCheckpoint
 from domain.ports import (
     Clock,
+    MediaDownload,
     MediaSource,
     Metrics,
     Notifier,
@@ -113,14 +115,14 @@ Placed = tuple[str, StoredObject | UploadCheckpoint, bool]
 
 def _place(
     record: SyncRecord,
+    item: MediaItem,
     ports: TransferPorts,
     stream: GuardedStream,
     pause: Callable[[], bool] | None,
 ) -> Placed:
-    """Store the video at its first usable key: (key, what is stored or where the paused
-    upload stands, whether the object was there already). Unless paused, the stream has
-    been read through."""
-    item = record.item
+    """Store `item` (the video, or one chapter of it) at its first usable key: (key, what
+    is stored or where the paused upload stands, whether the object was there already).
+    Unless paused, the stream has been read through."""
     if record.checkpoint is not None:  # a paused upload: go on where it stopped
         checkpoint = record.checkpoint
         try:
@@ -181,46 +183,108 @@ def transfer_video(
         )
     except (LeaseHeldError, ConcurrentUpdateError) as error:
         return _logged(TransferOutcome(media_id, TransferResult.BUSY, error=str(error)))
+    return _archive(claimed, worker, ports, lease_for, should_pause)
+
+
+def _archive(
+    claimed: SyncRecord,
+    worker: str,
+    ports: TransferPorts,
+    lease_for: timedelta,
+    should_pause: Callable[[], bool] | None,
+) -> TransferOutcome:
+    """Archive the claimed video file by file: one for most media, one per chapter for a
+    chaptered recording, each chapter recorded as it is stored."""
+    media_id, current = claimed.media_id, claimed
     try:
-        download = ports.source.open_download(claimed.item)
-        expected = download.expected_size
-        if expected is None:
-            expected = claimed.item.size_bytes
-        if expected is None:
-            raise VerificationFailedError("the source never said how large the video is")
-        resume = claimed.checkpoint
-        stream = (
-            GuardedStream(download, expected, resume.offset, resume.crc32)
-            if resume is not None
-            else GuardedStream(download, expected)
-        )
-        key, stored, adopted = _place(claimed, ports, stream, should_pause)
-        if isinstance(stored, UploadCheckpoint):
-            return _pause(claimed, worker, ports, lease_for, stored)
-        verdict = verify_transfer(
-            TransferEvidence(
-                expected_size=expected,
-                bytes_received=stream.received,
-                bytes_stored=stored.size_bytes,
-                source_checksum=stream.crc.checksum(),
-                stored_checksum=stored.checksum,
+        downloads = ports.source.open_chapters(claimed.item)
+        if len(downloads) <= len(claimed.chapters):
+            raise TransferRejectedError(
+                f"the source now offers {len(downloads)} file(s), and {len(claimed.chapters)} "
+                "chapters are already archived"
             )
-        )
-        if not verdict.passed:
-            if adopted:
-                raise ObjectMismatchError(key, media_id, verdict.reason)
-            raise VerificationFailedError(verdict.reason)
+        chaptered = len(downloads) > 1
+        for number, download in enumerate(downloads, start=1):
+            if number <= len(current.chapters):
+                continue  # archived and verified by an earlier invocation: never again
+            item = (
+                replace(current.item, filename=chapter_filename(current.item.filename, number))
+                if chaptered
+                else current.item
+            )
+            placed = _transfer_file(
+                current, item, download, chaptered=chaptered, ports=ports, pause=should_pause
+            )
+            if isinstance(placed, UploadCheckpoint):
+                return _pause(current, worker, ports, lease_for, placed)
+            key, stored = placed
+            if number == len(downloads):
+                break
+            chapter = StoredChapter(number, key, stored.size_bytes, stored.checksum)
+            updated = current.chapter_stored(worker, ports.clock.now(), lease_for, chapter)
+            try:
+                ports.tracker.replace(current, updated)
+            except ConcurrentUpdateError as error:
+                return _logged(
+                    TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error))
+                )
+            current = updated
+            if should_pause is not None and should_pause():
+                return _logged(TransferOutcome(media_id, TransferResult.PAUSED, key))
     except DomainError as error:
-        return _fail(claimed, worker, ports, error)
-    done = claimed.complete(worker, ports.clock.now(), stored)
+        return _fail(current, worker, ports, error)
+    done = current.complete(worker, ports.clock.now(), stored)
     try:
-        ports.tracker.replace(claimed, done)
+        ports.tracker.replace(current, done)
     except ConcurrentUpdateError as error:
         # The lease ran out and another worker took over; it will find this object ours.
         return _logged(TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error)))
-    ports.metrics.video_synced(claimed.provider, stored.size_bytes)
+    ports.metrics.video_synced(claimed.provider, done.stored_size or stored.size_bytes)
     _report_size_drift(done)
-    return _logged(TransferOutcome(media_id, TransferResult.COMPLETED, key, stored.size_bytes))
+    return _logged(
+        TransferOutcome(media_id, TransferResult.COMPLETED, done.object_key, done.stored_size)
+    )
+
+
+def _transfer_file(
+    record: SyncRecord,
+    item: MediaItem,
+    download: MediaDownload,
+    *,
+    chaptered: bool,
+    ports: TransferPorts,
+    pause: Callable[[], bool] | None,
+) -> tuple[str, StoredObject] | UploadCheckpoint:
+    """Stream one file (the video, or one chapter) into the store and verify it: (key,
+    what is stored), or the checkpoint of a paused upload."""
+    expected = download.expected_size
+    if expected is None and not chaptered:
+        expected = item.size_bytes  # the listing's size of the whole, as a last resort
+    if expected is None:
+        raise VerificationFailedError("the source never said how large the video is")
+    resume = record.checkpoint
+    stream = (
+        GuardedStream(download, expected, resume.offset, resume.crc32)
+        if resume is not None
+        else GuardedStream(download, expected)
+    )
+    key, stored, adopted = _place(record, item, ports, stream, pause)
+    if isinstance(stored, UploadCheckpoint):
+        return stored
+    verdict = verify_transfer(
+        TransferEvidence(
+            expected_size=expected,
+            bytes_received=stream.received,
+            bytes_stored=stored.size_bytes,
+            source_checksum=stream.crc.checksum(),
+            stored_checksum=stored.checksum,
+        )
+    )
+    if not verdict.passed:
+        if adopted:
+            raise ObjectMismatchError(key, record.media_id, verdict.reason)
+        raise VerificationFailedError(verdict.reason)
+    return key, stored
 
 
 def _report_size_drift(done: SyncRecord) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import boto3
 import httpx
+from boto3.dynamodb.types import TypeDeserializer
 from rich.console import Console
 from rich.table import Table
 
@@ -113,6 +114,14 @@ def human_size(size: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_FROM_DYNAMODB = TypeDeserializer()
+
+
+def deserialise(item: dict[str, Any]) -> dict[str, Any]:
+    """A scanned item (DynamoDB's typed JSON) as plain values, as the tracker reads it."""
+    return {name: _FROM_DYNAMODB.deserialize(value) for name, value in item.items()}
+
+
 def scan_table(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=table):
@@ -131,6 +140,12 @@ def status(target: Target, console: Console) -> int:
         summary.add_row(state, str(counts.get(state, 0)))
     console.print(summary)
     console.print(f"archived: {human_size(archived)}")
+    chaptered = [i for i in items if "chapters" in i]
+    if chaptered:
+        objects = sum(len(i["chapters"]["L"]) for i in chaptered)
+        console.print(
+            f"chaptered recordings: {len(chaptered)}, archived as {objects} chapter objects"
+        )
     for item in items:
         if item["status"]["S"] == "FAILED":
             console.print(f"FAILED {item['media_id']['S']}: {item.get('error', {}).get('S', '?')}")

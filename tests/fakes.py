@@ -92,6 +92,19 @@ class FakeVideo:
     error: DomainError | None = None
     """Raised when the download is opened, once per value in `error_times`."""
     error_times: int = 1
+    chapters: tuple[int, ...] = ()
+    """A chaptered recording: the sizes of its chapters, which split `data` in order."""
+
+    def files(self) -> list[FakeVideo]:
+        """One FakeVideo a file: itself, or one per chapter."""
+        if not self.chapters:
+            return [self]
+        assert sum(self.chapters) == len(self.data), "the chapters must add up to the data"
+        found, start = [], 0
+        for size in self.chapters:
+            found.append(FakeVideo(self.item, self.data[start : start + size]))
+            start += size
+        return found
 
 
 class FakeDownload:
@@ -135,12 +148,12 @@ class FakeMediaSource:
     def list_media(self) -> Iterator[MediaItem]:
         yield from self.listing
 
-    def open_download(self, item: MediaItem) -> MediaDownload:
+    def open_chapters(self, item: MediaItem) -> list[MediaDownload]:
         video = self.videos[item.media_id]
         if video.error is not None and video.error_times > 0:
             video.error_times -= 1
             raise video.error
-        return FakeDownload(video, self, self.chunk_size)
+        return [FakeDownload(file, self, self.chunk_size) for file in video.files()]
 
 
 class InMemorySyncTracker:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import StorageError
-from domain.model import Checksum, Lease, MediaItem, SyncRecord, UploadCheckpoint
+from domain.model import Checksum, Lease, MediaItem, StoredChapter, SyncRecord, UploadCheckpoint
 from domain.status import SyncStatus
 
 
@@ -55,6 +55,20 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
             "offset": checkpoint.offset,
             "crc32": checkpoint.crc32,
         }
+    if record.chapters:
+        values["chapters"] = [
+            {
+                "number": chapter.number,
+                "key": chapter.key,
+                "size_bytes": chapter.size_bytes,
+                **(
+                    {"checksum_algorithm": chapter.checksum.algorithm,
+                     "checksum": chapter.checksum.value}
+                    if chapter.checksum else {}
+                ),
+            }
+            for chapter in record.chapters
+        ]  # fmt: skip
     return {name: value for name, value in values.items() if value is not None}
 
 
@@ -139,7 +153,30 @@ def record_from_item(item: Mapping[str, Any]) -> SyncRecord:
         transferred_at=read.time("transferred_at"),
         error=read.text("error"),
         checkpoint=None if checkpoint is None else _checkpoint(checkpoint, read),
+        chapters=_chapters(item.get("chapters"), read),
     )
+
+
+def _chapters(value: Any, read: _Reader) -> tuple[StoredChapter, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise read.bad("chapters", "is not a list")
+    chapters = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            raise read.bad("chapters", "holds an entry that is not a map")
+        inner = _Reader(entry, read.media_id)
+        algorithm, checksum = inner.text("checksum_algorithm"), inner.text("checksum")
+        chapters.append(
+            StoredChapter(
+                number=inner.required_number("number"),
+                key=inner.required_text("key"),
+                size_bytes=inner.required_number("size_bytes"),
+                checksum=Checksum(algorithm, checksum) if algorithm and checksum else None,
+            )
+        )
+    return tuple(chapters)
 
 
 def _checkpoint(value: Any, read: _Reader) -> UploadCheckpoint:

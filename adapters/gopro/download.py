@@ -1,10 +1,10 @@
 """Resolving and streaming one original from GoPro Cloud.
 
 **What is archived.** The `source` variation, never `files[]` or a proxy; a multi-clip
-edit, which has no `source`, is archived from its rendered `baked_source`. Chaptered media
-(several `source` chapters) is archived as GoPro's server-side `concat`: one playable file
-for one media id, as the web app downloads it. Chaptered media without a `concat` is
-refused with a clear error rather than archived in part.
+edit, which has no `source`, is archived from its rendered `baked_source`. A chaptered
+recording has one `source` per chapter (`item_number` 1..N, or, where that is missing, the
+number that ends the URL's path): each chapter is one original, the camera's own file.
+The server-side `concat` is derived and is not archived.
 
 **The size** is the one GoPro serves: the `head` URL's Content-Length (and a `206`'s total
 must agree with it). The listing's `file_size` is only a hint: on reprocessed media it is a
@@ -37,43 +37,60 @@ log = logging.getLogger("cloudsync.gopro")
 BAKED_SOURCE = "baked_source"
 """A multi-clip edit's rendered video: such media has no `source` (contract, revision 2)."""
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+_PATH_NUMBER = re.compile(r"/(\d+)\.[0-9A-Za-z]+$")
 
 
 @dataclass(frozen=True)
 class Original:
     url: str
     head_url: str
-    concat: bool
+    chapter: int
+    """1-based; 1 for media of one file."""
 
 
-def choose_original(body: object, media_id: str) -> Original:
-    """Pick the original out of a `/media/{id}/download` answer (see the module docstring)."""
+def _chapter_number(variation: dict[str, object], where: str) -> int:
+    """`item_number`, or, where it is missing, the trailing number of the URL's path
+    (`…/source/default/2.mp4`)."""
+    number = variation.get("item_number")
+    if isinstance(number, int) and not isinstance(number, bool) and number >= 1:
+        return number
+    match = _PATH_NUMBER.search(httpx.URL(str(variation.get("url", ""))).path)
+    if match is None:
+        raise GoProProtocolError(
+            f"{where}: a source chapter has no item_number and no number in its URL"
+        )
+    return int(match.group(1))
+
+
+def choose_originals(body: object, media_id: str) -> list[Original]:
+    """The originals in a `/media/{id}/download` answer, in chapter order (see the module
+    docstring): every `source` chapter, or a multi-clip edit's `baked_source`."""
     where = f"download of {media_id}"
     embedded = body.get("_embedded") if isinstance(body, dict) else None
     variations = embedded.get("variations") if isinstance(embedded, dict) else None
     if not isinstance(variations, list):
         raise GoProProtocolError(f"{where}: '_embedded.variations' is missing or not a list")
     entries = [v for v in variations if isinstance(v, dict)]
-    sources = [v for v in entries if v.get("label") == "source"]
-    concat = len(sources) > 1
-    if concat:
-        joined = [v for v in entries if v.get("label") == "concat"]
-        if not joined:
-            raise TransferRejectedError(
-                f"{where}: chaptered media with {len(sources)} source chapters and no concat"
-            )
-        chosen = joined[0]
-    elif sources:
-        chosen = sources[0]
-    elif baked := [v for v in entries if v.get("label") == BAKED_SOURCE]:
-        chosen = baked[0]  # a multi-clip edit: its render is the original there is
-    else:
+    chosen = [v for v in entries if v.get("label") == "source"]
+    if not chosen:
+        chosen = [v for v in entries if v.get("label") == BAKED_SOURCE][:1]
+    if not chosen:
         labels = sorted({str(v.get("label")) for v in entries})
         raise TransferRejectedError(f"{where}: no source variation, only {labels}")
-    url, head = chosen.get("url"), chosen.get("head")
-    if not isinstance(url, str) or not isinstance(head, str):
-        raise GoProProtocolError(f"{where}: the chosen variation lacks 'url' or 'head'")
-    return Original(url, head, concat)
+    originals = []
+    for variation in chosen:
+        url, head = variation.get("url"), variation.get("head")
+        if not isinstance(url, str) or not isinstance(head, str):
+            raise GoProProtocolError(f"{where}: a source variation lacks 'url' or 'head'")
+        number = _chapter_number(variation, where) if len(chosen) > 1 else 1
+        originals.append(Original(url, head, number))
+    originals.sort(key=lambda o: o.chapter)
+    if [o.chapter for o in originals] != list(range(1, len(originals) + 1)):
+        raise GoProProtocolError(
+            f"{where}: the source chapters are numbered {[o.chapter for o in originals]}, "
+            f"not 1 to {len(originals)}"
+        )
+    return originals
 
 
 class GoProDownload:
@@ -85,12 +102,13 @@ class GoProDownload:
         settings: GoProSettings,
         item: MediaItem,
         resolve: Callable[[], Original],
+        original: Original | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._item = item
         self._resolve = resolve
-        self._original = resolve()
+        self._original = original or resolve()
         self._size = self._head_size()
 
     @property

@@ -8,14 +8,14 @@ from functools import partial
 
 import httpx
 
-from adapters.gopro.download import GoProDownload, Original, choose_original
+from adapters.gopro.download import GoProDownload, Original, choose_originals
 from adapters.gopro.errors import GoProProtocolError
 from adapters.gopro.http import api_headers, send
 from adapters.gopro.listing import ListingPage, ListingReport, parse_search_page
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.urls import check_download_url
 from domain.credentials import Credentials
-from domain.errors import CredentialsRejectedError, TransferRejectedError
+from domain.errors import CredentialsRejectedError, TransferRejectedError, TransientSourceError
 from domain.model import MediaItem
 from domain.ports import MediaDownload
 
@@ -99,14 +99,30 @@ class GoProMediaSource:
             extra={"event_type": "gopro.listing", "metadata": vars(report)},
         )
 
-    def _resolve(self, media_id: str) -> Original:
+    def _resolve(self, media_id: str) -> list[Original]:
         body = self._get_json(f"/media/{media_id}/download", f"download of {media_id}")
-        original = choose_original(body, media_id)
-        check_download_url(original.url, self._settings.allow_loopback)
-        check_download_url(original.head_url, self._settings.allow_loopback)
-        return original
+        originals = choose_originals(body, media_id)
+        for original in originals:
+            check_download_url(original.url, self._settings.allow_loopback)
+            check_download_url(original.head_url, self._settings.allow_loopback)
+        return originals
 
-    def open_download(self, item: MediaItem) -> MediaDownload:
-        return GoProDownload(
-            self._client, self._settings, item, partial(self._resolve, item.media_id)
-        )
+    def _chapter(self, media_id: str, number: int, count: int) -> Original:
+        """Chapter `number` resolved again (its signed URLs expired)."""
+        originals = self._resolve(media_id)
+        if len(originals) != count:
+            raise TransientSourceError(
+                f"download of {media_id}: GoPro now lists {len(originals)} chapters, not {count}"
+            )
+        return originals[number - 1]
+
+    def open_chapters(self, item: MediaItem) -> list[MediaDownload]:
+        originals = self._resolve(item.media_id)
+        return [
+            GoProDownload(
+                self._client, self._settings, item,
+                partial(self._chapter, item.media_id, original.chapter, len(originals)),
+                original,
+            )
+            for original in originals
+        ]  # fmt: skip

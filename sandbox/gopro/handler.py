@@ -23,7 +23,7 @@ MEDIA_TYPES = (
 )
 """Both Accept values working clients send (with `version=2.0.0`)."""
 _DOWNLOAD = re.compile(r"/media/([^/]+)/download")
-_FILE = re.compile(r"/files/([^/]+)")
+_FILE = re.compile(r"/files/([^/]+)(?:/source/default/\d+\.mp4)?")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
@@ -196,16 +196,25 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return
         sign = self.emulator.signed_url
 
-        def entry(content_id: str, **extra: object) -> dict[str, object]:
-            return {**extra, "url": sign(content_id), "head": sign(content_id, "HEAD")}
+        def entry(content_id: str, path: str = "", **extra: object) -> dict[str, object]:
+            return {
+                **extra,
+                "url": sign(content_id, "GET", path),
+                "head": sign(content_id, "HEAD", path),
+            }
+
+        def chapter(number: int) -> dict[str, object]:
+            path = f"/source/default/{number}.mp4"
+            if number in media.unnumbered_chapters:
+                return entry(f"{media.id}-{number}", path, label="source", type="mp4")
+            return entry(
+                f"{media.id}-{number}", path, label="source", item_number=number, type="mp4"
+            )
 
         if media.type == "MultiClipEdit":  # rendered, and no `source` at all
             sources = [entry(media.id, label="baked_source", type="mp4")]
         elif media.chapters:
-            sources = [
-                entry(f"{media.id}-{n}", label="source", item_number=n, type="mp4")
-                for n in range(1, len(media.chapters) + 1)
-            ]
+            sources = [chapter(n) for n in range(1, len(media.chapters) + 1)]
             sources.append(entry(media.id, label="concat", type="mp4"))
         else:
             sources = [entry(media.id, label="source", item_number=1, type="mp4")]

@@ -26,6 +26,9 @@ class EmulatedMedia:
     ready_to_view: str = "ready"
     chapters: list[int] = field(default_factory=list)
     """Sizes of the `source` chapters of chaptered media; empty for a single source."""
+    unnumbered_chapters: tuple[int, ...] = ()
+    """Chapters whose `source` variation lacks `item_number`: their number is then only in
+    the URL's path (`…/source/default/2.mp4`), as GoPro serves some."""
     duration_ms: int = 60_000
 
     @property
@@ -54,6 +57,14 @@ class EmulatedMedia:
             "item_count": max(1, len(self.chapters)),
             "gopro_user_id": "emulated-user",
         }
+
+
+def original_files(media: EmulatedMedia) -> list[tuple[str, int]]:
+    """(content id, size) of each original an archive of `media` must hold, in order: the
+    one file, or every chapter (never the server-side concat)."""
+    if not media.chapters:
+        return [(media.id, media.size)]
+    return [(f"{media.id}-{n}", size) for n, size in enumerate(media.chapters, start=1)]
 
 
 def media_id(rng: random.Random) -> str:
@@ -121,6 +132,7 @@ def generate_library(
         if media.type == "Chaptered":
             parts, rest = divmod(media.size, 3)
             media.chapters = [parts + (1 if n < rest else 0) for n in range(3)]
+            media.unnumbered_chapters = (2,)
     library.append(item(videos, "GX019999.MP4", ready_to_view="transcoding"))
     for index in range(max(1, videos // 5)):
         library.append(

@@ -17,7 +17,7 @@ from types import TracebackType
 from sandbox.gopro.content import sha256_of
 from sandbox.gopro.faults import Faults
 from sandbox.gopro.handler import EmulatorHandler, LoggedRequest
-from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.library import EmulatedMedia, original_files
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,17 @@ class GoProEmulator:
             return sorted(self.media.values(), key=lambda m: (m.created_at, m.id), reverse=True)
 
     def original_sha256(self, media_id: str) -> str:
-        """SHA-256 of the bytes an archive of this media must hold."""
+        """SHA-256 of the bytes an archive of this media must hold (one file: for chaptered
+        media, see `original_files`)."""
         media = self.media[media_id]
         return sha256_of(media.id, media.size - self.faults.short_body_bytes)
+
+    def original_files(self, media_id: str) -> list[tuple[str, int]]:
+        """(content id, size) of each original an archive must hold, in chapter order."""
+        return original_files(self.media[media_id])
+
+    def file_sha256(self, content_id: str, size: int) -> str:
+        return sha256_of(content_id, size - self.faults.short_body_bytes)
 
     # -- tokens ----------------------------------------------------------------------------
     def clients(self) -> set[tuple[str, str]]:
@@ -129,11 +137,13 @@ class GoProEmulator:
         message = f"{content_id}|{expires}|{method}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
 
-    def signed_url(self, content_id: str, method: str = "GET") -> str:
+    def signed_url(self, content_id: str, method: str = "GET", path: str = "") -> str:
+        """A pre-signed URL of one file; `path` (e.g. `/source/default/2.mp4`) is appended
+        to it as GoPro's CDN paths carry the chapter number."""
         expires = int(time.time() + self.faults.url_ttl_seconds)
         sig = self._signature(content_id, expires, method)
         base = self.faults.url_base or self.base_url
-        return f"{base}/files/{content_id}?expires={expires}&method={method}&sig={sig}"
+        return f"{base}/files/{content_id}{path}?expires={expires}&method={method}&sig={sig}"
 
     def signature_valid(self, content_id: str, expires: str, method: str, sig: str) -> bool:
         try:

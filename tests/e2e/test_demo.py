@@ -11,6 +11,7 @@ from pathlib import Path
 
 from entrypoints.demo import demo_library
 from sandbox.gopro.content import sha256_of
+from sandbox.gopro.library import original_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,16 +34,29 @@ def test_the_demo_archives_everything_once_byte_for_byte(tmp_path: Path) -> None
     records = {r["media_id"]: r for r in report["records"]}
     assert set(records) == ready
     assert {r["status"] for r in records.values()} == {"COMPLETED"}
-    objects = {o["media_id"]: o for o in report["objects"]}
-    assert set(objects) == ready  # one object per video: exactly once
-    for media_id, stored in objects.items():
-        assert stored["key"] == records[media_id]["object_key"]
-        assert stored["size"] == library[media_id].size
-        assert stored["sha256"] == sha256_of(media_id, library[media_id].size)
-        assert stored["tags"] == {"Source": "GoPro", "AutoSync": "True"}
-        assert stored["storage_class"] == "STANDARD"
-        assert stored["encryption"] == "aws:kms"
-    assert max(o["size"] for o in objects.values()) == 110 * (1 << 20)  # a multipart one
+    by_key = {o["key"]: o for o in report["objects"]}
+    assert {o["media_id"] for o in report["objects"]} == ready
+    # Exactly once: each video's objects are its files (its chapters), and nothing else
+    assert len(by_key) == sum(len(original_files(library[m])) for m in ready)
+    for media_id in ready:
+        keys = records[media_id]["object_keys"]
+        files = original_files(library[media_id])
+        assert len(keys) == len(files)
+        for key, (content_id, size) in zip(keys, files, strict=True):
+            stored = by_key[key]
+            assert stored["media_id"] == media_id
+            assert (stored["size"], stored["sha256"]) == (size, sha256_of(content_id, size))
+            assert stored["tags"] == {"Source": "GoPro", "AutoSync": "True"}
+            assert stored["storage_class"] == "STANDARD"
+            assert stored["encryption"] == "aws:kms"
+    assert max(o["size"] for o in by_key.values()) == 110 * (1 << 20)  # a multipart one
+    assert any(r["chapters"] == 3 for r in records.values())  # a chaptered recording
+    # The reprocessed video listed 3,245 bytes too large is archived as served, both kept
+    (drift,) = [r for r in records.values() if r["listed_size"] not in (None, r["size"])]
+    assert drift["listed_size"] - drift["size"] == 3_245
+    kinds = {library[m].type for m in ready}
+    assert {"Edit", "MultiClipEdit", "Chaptered"} <= kinds
+    assert any(len(m) == 24 for m in ready)
     first, second = report["executions"]
     assert (first["status"], second["status"]) == ("SUCCEEDED", "SUCCEEDED")
     assert first["downloader_invocations"] == len(ready)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.gopro.errors import UnsafeUrlError
+from adapters.gopro.download import choose_originals
+from adapters.gopro.errors import GoProProtocolError, UnsafeUrlError
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.source import GoProMediaSource
 from domain.errors import TransferRejectedError, TransientSourceError
@@ -53,7 +54,7 @@ def test_the_source_variation_is_streamed_not_a_proxy(
     emulator: GoProEmulator, source: GoProMediaSource
 ) -> None:
     item = add_video(emulator, "single1", 300_000)
-    download = source.open_download(item)
+    download = source.open_chapters(item)[0]
     assert download.expected_size == 300_000
     assert sha256(download.chunks()) == (emulator.original_sha256("single1"), 300_000)
     assert max(len(chunk) for chunk in download.chunks()) <= 64 * 1024  # a bounded buffer
@@ -65,22 +66,53 @@ def test_the_source_variation_is_streamed_not_a_proxy(
     assert not any(r.bearer or r.cookie for r in files)  # no token ever reaches a file URL
 
 
-def test_chaptered_media_is_archived_as_the_concat_sized_by_head(
+def test_chaptered_media_is_served_chapter_by_chapter_never_as_the_concat(
     emulator: GoProEmulator, source: GoProMediaSource
 ) -> None:
+    # Given three chapters, the second listed without item_number (its number is in the URL)
     item = add_video(
-        emulator, "chapters1", 90_001, type="Chaptered", chapters=[30_001, 30_000, 30_000]
-    )
-    download = source.open_download(item)
-    assert download.expected_size == 90_001
-    assert sha256(download.chunks()) == (emulator.original_sha256("chapters1"), 90_001)
-    assert ("HEAD", "/files/chapters1") in [(r.method, r.path) for r in emulator.requests]
+        emulator, "chapters1", 90_001, type="Chaptered", chapters=[30_001, 30_000, 30_000],
+        unnumbered_chapters=(2,),
+    )  # fmt: skip
+    downloads = source.open_chapters(item)
+    # Then each chapter is its own original, in order, sized by its HEAD
+    assert [d.expected_size for d in downloads] == [30_001, 30_000, 30_000]
+    for number, download in enumerate(downloads, start=1):
+        content_id = f"chapters1-{number}"
+        size = emulator.files[content_id].length
+        assert sha256(download.chunks()) == (emulator.file_sha256(content_id, size), size)
+    assert not [r for r in emulator.requests if r.path == "/files/chapters1"]  # no concat
+
+
+def test_chapters_numbered_out_of_order_or_twice_are_refused_by_name() -> None:
+    body = {
+        "_embedded": {
+            "variations": [
+                {"label": "source", "item_number": 1, "url": "https://x/a", "head": "https://x/a"},
+                {"label": "source", "item_number": 1, "url": "https://x/b", "head": "https://x/b"},
+            ]
+        }
+    }
+    with pytest.raises(GoProProtocolError, match=r"numbered \[1, 1\], not 1 to 2"):
+        choose_originals(body, "twice1")
+    body["_embedded"]["variations"][1].pop("item_number")
+    with pytest.raises(GoProProtocolError, match="no item_number and no number in its URL"):
+        choose_originals(body, "twice1")
+
+
+def test_a_multi_clip_edit_is_served_from_its_baked_source_and_nothing_else_is() -> None:
+    baked = {"label": "baked_source", "url": "https://x/r.mp4", "head": "https://x/h"}
+    proxy = {"label": "high_res_proxy_mp4", "url": "https://x/p", "head": "https://x/p"}
+    (original,) = choose_originals({"_embedded": {"variations": [proxy, baked]}}, "edit1")
+    assert original.url == "https://x/r.mp4"
+    with pytest.raises(TransferRejectedError, match="no source variation"):
+        choose_originals({"_embedded": {"variations": [proxy]}}, "edit2")
 
 
 def test_an_unknown_size_comes_from_head(emulator: GoProEmulator, source: GoProMediaSource) -> None:
     item = add_video(emulator, "processing1", 12_345, ready_to_view="transcoding")
     assert item.size_bytes is None
-    assert source.open_download(item).expected_size == 12_345
+    assert source.open_chapters(item)[0].expected_size == 12_345
 
 
 def test_a_dropped_connection_resumes_from_the_last_byte(
@@ -88,7 +120,7 @@ def test_a_dropped_connection_resumes_from_the_last_byte(
 ) -> None:
     item = add_video(emulator, "drop1", 1_000_000)
     emulator.faults.drop_after_bytes = 300_000
-    digest = sha256(source.open_download(item).chunks())
+    digest = sha256(source.open_chapters(item)[0].chunks())
     assert digest == (emulator.original_sha256("drop1"), 1_000_000)
     ranges = [r.range for r in emulator.requests if r.path == "/files/drop1" and r.method == "GET"]
     assert ranges == [None, "bytes=300000-", "bytes=600000-", "bytes=900000-"]
@@ -100,7 +132,7 @@ def test_a_body_shorter_than_announced_gives_up_after_bounded_tries(
     item = add_video(emulator, "short1", 200_000)
     emulator.faults.short_body_bytes = 1_000
     with pytest.raises(TransientSourceError, match="stopped at byte 199000 of 200000") as caught:
-        sha256(source.open_download(item).chunks())
+        sha256(source.open_chapters(item)[0].chunks())
     assert "sig=" not in str(caught.value)
     tries = [r for r in emulator.requests if r.path == "/files/short1" and r.method == "GET"]
     assert len(tries) == settings.stream_attempts + 1
@@ -111,7 +143,7 @@ def test_an_expired_url_is_resolved_again(
 ) -> None:
     item = add_video(emulator, "expiry1", 50_000)
     emulator.faults.url_ttl_seconds = 1.5  # the URLs expire between HEAD and GET
-    download = source.open_download(item)
+    download = source.open_chapters(item)[0]
     time.sleep(2)
     assert sha256(download.chunks()) == (emulator.original_sha256("expiry1"), 50_000)
     resolutions = [r for r in emulator.requests if r.path == "/media/expiry1/download"]
@@ -124,7 +156,7 @@ def test_urls_that_keep_expiring_end_in_a_transient_error(
     item = add_video(emulator, "expiry2", 50_000)
     emulator.faults.url_ttl_seconds = -1
     with pytest.raises(TransientSourceError, match="kept expiring"):
-        sha256(source.open_download(item).chunks())
+        sha256(source.open_chapters(item)[0].chunks())
     resolutions = [r for r in emulator.requests if r.path == "/media/expiry2/download"]
     assert len(resolutions) == settings.url_refreshes + 1
 
@@ -133,7 +165,7 @@ def test_server_errors_on_the_file_are_retried(
     emulator: GoProEmulator, source: GoProMediaSource
 ) -> None:
     item = add_video(emulator, "flaky1", 100_000)
-    download = source.open_download(item)
+    download = source.open_chapters(item)[0]
     emulator.faults.server_errors_next = 2
     assert sha256(download.chunks()) == (emulator.original_sha256("flaky1"), 100_000)
 
@@ -142,7 +174,7 @@ def test_throughput_is_capped_when_asked(emulator: GoProEmulator, source: GoProM
     item = add_video(emulator, "slow1", 200_000)
     emulator.faults.throughput_bytes_per_second = 1_000_000
     began = time.monotonic()
-    assert sha256(source.open_download(item).chunks())[1] == 200_000
+    assert sha256(source.open_chapters(item)[0].chunks())[1] == 200_000
     assert time.monotonic() - began >= 0.2  # pacing sleeps; a lower bound cannot flake
 
 
@@ -155,7 +187,7 @@ def test_download_urls_off_the_emulator_are_refused(
     item = add_video(emulator, "hostile1", 1_000)
     emulator.faults.url_base = base
     with pytest.raises(UnsafeUrlError) as caught:
-        source.open_download(item)
+        source.open_chapters(item)[0]
     assert "sig=" not in str(caught.value)
     assert not [r for r in emulator.requests if r.path.startswith("/files/")]
 
@@ -163,7 +195,7 @@ def test_download_urls_off_the_emulator_are_refused(
 def test_unknown_media_is_refused(emulator: GoProEmulator, source: GoProMediaSource) -> None:
     item = MediaItem("gopro", "gone1", "x.MP4", 10, WHEN, WHEN, 1.0, "Video", "ready")
     with pytest.raises(TransferRejectedError, match="HTTP 404"):
-        source.open_download(item)
+        source.open_chapters(item)[0]
 
 
 def test_a_listing_a_few_kb_off_is_archived_as_served_and_the_drift_recorded(
@@ -214,7 +246,7 @@ def test_a_range_the_server_ignores_is_passed_over_not_failed(
     emulator.faults.drop_after_bytes, emulator.faults.drops_left = 100_000, 1
     emulator.faults.ignore_range_next = 1
     # Then the bytes still arrive once each, in order
-    assert sha256(source.open_download(item).chunks()) == (
+    assert sha256(source.open_chapters(item)[0].chunks()) == (
         emulator.original_sha256("whole1"),
         300_000,
     )
@@ -239,9 +271,22 @@ def test_a_whole_library_arrives_byte_for_byte(
     for media_id in ready_videos:
         record = tracker.records[media_id]
         assert record.status is SyncStatus.COMPLETED
-        stored = store.objects[record.object_key or ""]
-        assert hashlib.sha256(stored.data).hexdigest() == emulator.original_sha256(media_id)
-    assert len(store.objects) == len(ready_videos)
+        files = emulator.original_files(media_id)
+        assert len(record.object_keys) == len(files)
+        for key, (content_id, size) in zip(record.object_keys, files, strict=True):
+            stored = store.objects[key]
+            assert hashlib.sha256(stored.data).hexdigest() == emulator.file_sha256(content_id, size)
+    archived = sum(len(emulator.original_files(m)) for m in ready_videos)
+    assert len(store.objects) == archived
+    chaptered = [tracker.records[m] for m in ready_videos if emulator.media[m].chapters]
+    assert chaptered, "the library should hold chaptered media"
+    for record in chaptered:  # named as the camera names chapters
+        names = [key.rsplit("/", 1)[1] for key in record.object_keys]
+        assert names[:3] in (
+            ["GH010777.MP4", "GH020777.MP4", "GH030777.MP4"],
+            [f"GH010777~{record.media_id}.MP4", f"GH020777~{record.media_id}.MP4",
+             f"GH030777~{record.media_id}.MP4"],
+        )  # fmt: skip
 
 
 def test_a_long_retry_after_in_the_stream_ends_the_attempt_instead_of_waiting(
@@ -249,7 +294,7 @@ def test_a_long_retry_after_in_the_stream_ends_the_attempt_instead_of_waiting(
 ) -> None:
     # Given a CDN that asks the stream to come back in ten minutes
     item = add_video(emulator, "patience1", 50_000)
-    download = source.open_download(item)
+    download = source.open_chapters(item)[0]
     emulator.faults.retry_after_seconds = 600
     emulator.faults.too_many_requests_next = 1
     # Then the attempt ends at once, retryable, and nothing slept for it

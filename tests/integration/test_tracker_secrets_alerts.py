@@ -23,7 +23,7 @@ from domain.errors import (
     InvalidSettingError,
     StorageError,
 )
-from domain.model import StoredObject, SyncRecord, UploadCheckpoint
+from domain.model import StoredChapter, StoredObject, SyncRecord, UploadCheckpoint
 from domain.status import SyncStatus
 from domain.verification import crc32_of
 from tests.fakes import EPOCH, make_item
@@ -50,6 +50,26 @@ def test_records_round_trip_with_every_field(account: Account) -> None:
     assert item["provider"] == {"S": "gopro"}
     assert item["status"] == {"S": "COMPLETED"}
     assert "ttl" not in item
+
+
+def test_a_chaptered_record_round_trips_its_chapters(account: Account) -> None:
+    tracker = account.tracker()
+    record = SyncRecord.discovered(make_item("c1", filename="GX010001.MP4"), EPOCH)
+    tracker.create(record)
+    claimed = record.claim("w", EPOCH, LEASE)
+    tracker.replace(record, claimed)
+    first = StoredChapter(1, "gopro-videos/2026/01/GX010001.MP4", 60, crc32_of(b"a"))
+    one = claimed.chapter_stored("w", EPOCH, LEASE, first)
+    tracker.replace(claimed, one)
+    assert tracker.get("c1") == one
+    last = StoredObject("gopro-videos/2026/01/GX020001.MP4", 40, None, "c1")
+    done = one.complete("w", EPOCH, last)
+    tracker.replace(one, done)
+    read = tracker.get("c1")
+    assert read == done
+    assert read is not None
+    assert read.object_keys == (first.key, last.key)
+    assert (read.object_key, read.stored_size, read.checksum) == (first.key, 100, first.checksum)
 
 
 def test_a_second_create_and_a_stale_write_are_refused(account: Account) -> None:

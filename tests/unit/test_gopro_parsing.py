@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.gopro.download import choose_original
+from adapters.gopro.download import choose_originals
 from adapters.gopro.errors import GoProProtocolError, UnsafeUrlError, redact
 from adapters.gopro.listing import parse_search_page
 from adapters.gopro.urls import check_download_url
@@ -104,25 +104,40 @@ def public(host: str) -> list[str]:
 
 def test_the_source_is_chosen_over_proxies() -> None:
     body = answer(variation("high_res_proxy_mp4"), variation("source"))
-    original = choose_original(body, "m1")
+    (original,) = choose_originals(body, "m1")
     assert "/source/" in original.url
-    assert not original.concat
+    assert original.chapter == 1
 
 
-def test_chaptered_media_takes_the_concat_or_is_refused() -> None:
-    chapters = [variation("source", n) for n in (1, 2, 3)]
-    original = choose_original(answer(*chapters, variation("concat")), "m1")
-    assert "/concat/" in original.url
-    assert original.concat
-    with pytest.raises(TransferRejectedError, match="3 source chapters and no concat"):
-        choose_original(answer(*chapters), "m1")
+def test_chaptered_media_gives_every_chapter_in_order_and_never_the_concat() -> None:
+    chapters = [variation("source", n) for n in (3, 1, 2)]
+    originals = choose_originals(answer(*chapters, variation("concat")), "m1")
+    assert [o.chapter for o in originals] == [1, 2, 3]
+    assert not any("/concat/" in o.url for o in originals)
+    assert len(choose_originals(answer(*chapters), "m1")) == 3  # no concat: still archived
+
+
+@given(st.permutations(range(1, 7)), st.sets(st.integers(1, 6)))
+def test_chapter_numbers_come_from_item_number_or_the_url_path(
+    order: list[int], unnumbered: set[int]
+) -> None:
+    entries = []
+    for number in order:
+        entry = variation("source", number)
+        entry["url"] = f"https://cdn.example.com/v/source/default/{number}.mp4?sig=s"
+        if number in unnumbered:
+            del entry["item_number"]
+        entries.append(entry)
+    originals = choose_originals(answer(*entries), "m1")
+    assert [o.chapter for o in originals] == list(range(1, 7))
+    assert all(o.url.endswith(f"/{o.chapter}.mp4?sig=s") for o in originals)
 
 
 def test_media_without_a_source_is_refused_naming_what_there_is() -> None:
     with pytest.raises(TransferRejectedError, match="high_res_proxy_mp4"):
-        choose_original(answer(variation("high_res_proxy_mp4")), "m1")
+        choose_originals(answer(variation("high_res_proxy_mp4")), "m1")
     with pytest.raises(GoProProtocolError, match="variations"):
-        choose_original({"_embedded": {}}, "m1")
+        choose_originals({"_embedded": {}}, "m1")
 
 
 @pytest.mark.parametrize(
