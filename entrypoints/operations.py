@@ -157,6 +157,17 @@ def status(target: Target, console: Console) -> int:
     return 0
 
 
+def _json_from(stdin: TextIO | None, what: str) -> dict[str, str]:
+    """A JSON object read from standard input, its values as text."""
+    try:
+        loaded = json.loads((stdin or sys.stdin).read())
+    except ValueError:
+        raise UserError(f"standard input is not a JSON object {what}") from None
+    if not isinstance(loaded, dict):
+        raise UserError(f"standard input is not a JSON object {what}")
+    return {k: str(v) for k, v in loaded.items()}
+
+
 def read_credentials(
     mode: str,
     client_id: str | None,
@@ -168,15 +179,7 @@ def read_credentials(
     ask_plain: Callable[[str], str] = input,
 ) -> Credentials:
     """Secrets come from a hidden prompt, or as JSON on standard input when asked to."""
-    given: dict[str, str] = {}
-    if from_stdin:
-        try:
-            loaded = json.loads((stdin or sys.stdin).read())
-        except ValueError:
-            raise UserError("standard input is not a JSON object of credentials") from None
-        if not isinstance(loaded, dict):
-            raise UserError("standard input is not a JSON object of credentials")
-        given = {k: str(v) for k, v in loaded.items()}
+    given = _json_from(stdin, "of credentials") if from_stdin else {}
 
     def value(name: str, shown: str | None = None, secret: bool = True) -> str:
         found = shown or given.get(name)
@@ -205,15 +208,7 @@ def read_sign_in(
     ask_plain: Callable[[str], str] = input,
 ) -> tuple[str, str]:
     """The e-mail (shown) and password (never echoed, never an argument)."""
-    given: dict[str, str] = {}
-    if from_stdin:
-        try:
-            loaded = json.loads((stdin or sys.stdin).read())
-        except ValueError:
-            raise UserError('standard input is not a JSON object {"email", "password"}') from None
-        if not isinstance(loaded, dict):
-            raise UserError('standard input is not a JSON object {"email", "password"}')
-        given = {k: str(v) for k, v in loaded.items()}
+    given = _json_from(stdin, '{"email", "password"}') if from_stdin else {}
     email = email or given.get("email") or (None if from_stdin else ask_plain("GoPro e-mail: "))
     password = given.get("password") or (None if from_stdin else ask("GoPro password: "))
     if not email:

@@ -44,28 +44,34 @@ class GoProAuth:
         self._client = client
         self._settings = settings
 
-    def refresh(self, credentials: OAuthCredentials) -> TokenGrant:
+    def _token(self, form: dict[str, str], refused: str) -> TokenGrant:
+        """One exchange at the token endpoint; a refusal raises with `refused` (formatted
+        with the status and error code), never retried."""
         response = send(
             self._client,
             self._settings,
             "POST",
             "/v1/oauth2/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": credentials.client_id,
-                "client_secret": credentials.client_secret,
-                "refresh_token": credentials.refresh_token,
-            },
+            data=form,
             headers={"Accept": "application/json"},
         )
         if response.status_code in (400, 401, 403):
             error = _error_code(response)
             raise CredentialsRejectedError(
-                PROVIDER, OAUTH_REMEDY.format(status=response.status_code, error=error)
+                PROVIDER, refused.format(status=response.status_code, error=error)
             )
         if response.status_code != 200:
             raise GoProProtocolError(f"the token endpoint answered HTTP {response.status_code}")
         return self._with_user_id(_grant(response))
+
+    def refresh(self, credentials: OAuthCredentials) -> TokenGrant:
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "refresh_token": credentials.refresh_token,
+        }
+        return self._token(form, OAUTH_REMEDY)
 
     def sign_in(
         self,
@@ -76,29 +82,15 @@ class GoProAuth:
     ) -> SignIn:
         """The password grant, once: the answer is the refresh answer's shape. Neither the
         password nor the answer's tokens are logged or kept here."""
-        response = send(
-            self._client,
-            self._settings,
-            "POST",
-            "/v1/oauth2/token",
-            data={
-                "grant_type": "password",
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "scope": SIGN_IN_SCOPE,
-                "username": username,
-                "password": password,
-            },
-            headers={"Accept": "application/json"},
-        )
-        if response.status_code in (400, 401, 403):
-            raise CredentialsRejectedError(
-                PROVIDER,
-                SIGN_IN_REFUSED.format(status=response.status_code, error=_error_code(response)),
-            )
-        if response.status_code != 200:
-            raise GoProProtocolError(f"the token endpoint answered HTTP {response.status_code}")
-        grant = self._with_user_id(_grant(response))
+        form = {
+            "grant_type": "password",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scope": SIGN_IN_SCOPE,
+            "username": username,
+            "password": password,
+        }
+        grant = self._token(form, SIGN_IN_REFUSED)
         if grant.refresh_token is None:
             raise GoProProtocolError("the sign-in answer has no refresh token")
         return SignIn(client_id, client_secret, grant)
