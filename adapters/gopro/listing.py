@@ -38,6 +38,10 @@ class ListingReport:
     listed: int = 0
     malformed: int = 0
     short_pages: int = 0
+    repeated: int = 0
+    """Items listed again on a later page (a library changing during the listing)."""
+    stalled_at_page: int | None = None
+    """The page that brought no new item, which ended the listing (None: it ended itself)."""
     reasons: list[str] = field(default_factory=list)
 
     def add(self, page: ListingPage) -> None:

@@ -73,6 +73,7 @@ class GoProMediaSource:
 
     def list_media(self) -> Iterator[MediaItem]:
         self.report = ListingReport()
+        seen: set[str] = set()  # ids only: bounded by the library, whatever the pages say
         number = 1
         while number <= self._settings.max_pages:
             page = self._page(number)
@@ -81,8 +82,17 @@ class GoProMediaSource:
                 self.report.short_pages += 1  # seen to come back short once: ask again
                 page = self._page(number)
             self.report.add(page)
-            yield from page.items
+            fresh = [item for item in page.items if item.media_id not in seen]
+            self.report.repeated += len(page.items) - len(fresh)
+            seen.update(item.media_id for item in fresh)
+            yield from fresh
             if page.raw_count == 0 or (page.total_pages is not None and number >= page.total_pages):
+                self._log_report()
+                return
+            if page.items and not fresh:
+                # Nothing in the API bounds a listing: a page of nothing new means a server
+                # going round in circles. End cleanly with what was listed, and say so.
+                self.report.stalled_at_page = number
                 self._log_report()
                 return
             number += 1
@@ -91,7 +101,7 @@ class GoProMediaSource:
     def _log_report(self) -> None:
         report = self.report
         log.log(
-            logging.WARNING if report.malformed else logging.INFO,
+            logging.WARNING if report.malformed or report.stalled_at_page else logging.INFO,
             "listed %d items on %d pages, %d unreadable",
             report.listed,
             report.pages,

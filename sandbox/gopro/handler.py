@@ -170,7 +170,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return
         media = self.emulator.ordered_media()
         total_pages = (len(media) + per_page - 1) // per_page
-        items = media[(page - 1) * per_page : page * per_page]
+        served = page
+        if faults.endless_listing:  # the first page's items, whatever page was asked for
+            served, total_pages = 1, 1_000_000
+        items = media[(served - 1) * per_page : served * per_page]
         if items and faults.take_short_page():
             items = items[: len(items) // 2]
         listed = [

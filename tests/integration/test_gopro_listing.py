@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import httpx
@@ -142,3 +143,27 @@ def test_media_calls_without_the_gopro_media_type_are_refused(emulator: GoProEmu
     assert plain.status_code == 406
     proper = httpx.get(f"{emulator.base_url}/media/user", headers={**token, "Accept": MEDIA_ACCEPT})
     assert proper.status_code == 200
+
+
+def test_a_listing_that_never_ends_stops_at_the_first_page_of_nothing_new(
+    emulator: GoProEmulator, source: GoProMediaSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a server that answers every page with page 1's items and a million pages
+    emulator.faults.endless_listing = True
+    with caplog.at_level(logging.WARNING, logger="cloudsync.gopro"):
+        items = list(source.list_media())
+    # Then the listing ends on the second page, with each item once, and says why
+    searches = [r for r in emulator.requests if r.path == "/media/search"]
+    assert len(searches) == 2
+    assert len(items) == len({i.media_id for i in items}) > 0
+    assert source.report.stalled_at_page == 2
+    assert source.report.repeated == len(items)
+    (event,) = [r for r in caplog.records if getattr(r, "event_type", "") == "gopro.listing"]
+    assert event.levelno == logging.WARNING
+
+
+def test_items_repeated_across_pages_are_listed_once(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    listed = [item.media_id for item in source.list_media()]
+    assert len(listed) == len(set(listed)) == len(emulator.media)
