@@ -165,5 +165,12 @@ class StorageAccessDeniedError(StorageError):
     retryable = False
 
 
+class UnexpectedTransferError(DomainError):
+    """A transfer failed in a way no rule foresaw; recorded with its reason, not retried
+    within the run (the next night tries again)."""
+
+    retryable = False
+
+
 class TransferRejectedError(DomainError):
     """The provider cannot serve the video (gone, forbidden, not downloadable)."""

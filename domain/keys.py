@@ -37,8 +37,14 @@ _DOT_RUNS = re.compile(r"\.{2,}")
 
 
 def archive_time(item: MediaItem) -> datetime:
-    """The instant whose UTC year and month place the video in the archive."""
-    return (item.captured_at or item.uploaded_at).astimezone(UTC)
+    """The instant whose UTC year and month place the video in the archive. At the edges
+    of the calendar (year 1 or 9999 with an offset) UTC cannot express it: its own
+    wall-clock date is used."""
+    when = item.captured_at or item.uploaded_at
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return when.replace(tzinfo=UTC)
 
 
 def _cut_utf8(text: str, limit: int) -> str:

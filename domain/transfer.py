@@ -38,6 +38,7 @@ from domain.errors import (
     ObjectMismatchError,
     StorageError,
     TransferRejectedError,
+    UnexpectedTransferError,
     UnknownMediaError,
     VerificationFailedError,
 )
@@ -231,8 +232,13 @@ def _archive(
             current = updated
             if should_pause is not None and should_pause():
                 return _logged(TransferOutcome(media_id, TransferResult.PAUSED, key))
-    except DomainError as error:
-        return _fail(current, worker, ports, error)
+    except Exception as error:  # no failure may leave the record IN_PROGRESS
+        known = (
+            error
+            if isinstance(error, DomainError)
+            else UnexpectedTransferError(f"{type(error).__name__}: {error}")
+        )
+        return _fail(current, worker, ports, known)
     done = current.complete(worker, ports.clock.now(), stored)
     try:
         ports.tracker.replace(current, done)

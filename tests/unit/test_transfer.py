@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -284,3 +285,35 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.into.append(record)
+
+
+@given(
+    when=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59)),
+    offset_minutes=st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
+)
+@settings(max_examples=80, deadline=None)
+def test_any_capture_time_archives_or_fails_with_a_reason_never_stuck(
+    when: datetime, offset_minutes: int
+) -> None:
+    # Given a capture time anywhere in the calendar, at any offset, edges included
+    captured = when.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    item = replace(make_item("edge1", size=10), captured_at=captured)
+    world = world_with(FakeVideo(item, content_for("edge1", 10)))
+    # When it is transferred, Then nothing escapes and the record is never left in progress
+    outcome = transfer_video("edge1", "w1", world.ports())
+    record = world.tracker.records["edge1"]
+    assert record.status in (SyncStatus.COMPLETED, SyncStatus.FAILED)
+    if record.status is SyncStatus.FAILED:
+        assert record.error
+    assert outcome.result is TransferResult.COMPLETED  # the calendar's edges are archived too
+
+
+def test_an_unforeseen_error_is_recorded_failed_with_its_reason() -> None:
+    world = world_with(video("odd1"))
+    world.source.videos["odd1"].error = ZeroDivisionError("a bug somewhere")  # type: ignore[assignment]
+    outcome = transfer_video("odd1", "w1", world.ports())
+    assert outcome.result is TransferResult.FAILED
+    record = world.tracker.records["odd1"]
+    assert record.status is SyncStatus.FAILED
+    assert record.error == "UnexpectedTransferError: ZeroDivisionError: a bug somewhere"
+    assert outcome.retryable is False
