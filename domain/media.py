@@ -9,6 +9,7 @@ required (`id`, `created_at`) or present with a value of the wrong shape raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -43,6 +44,14 @@ def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> Media
         raise MalformedMediaError(error.setting, str(error), media_id) from error
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+TEXT_LIMIT = 1_024
+"""Characters kept of a listed text (a filename of hundreds of KB would not fit a record;
+keys cut names to 255 bytes anyway)."""
+SIZE_LIMIT = 1 << 53
+"""Bytes: far above any video (S3 stops at 5 TiB), far below what a tracker number holds."""
+DURATION_LIMIT_MS = 10 * 366 * 86_400_000
+"""No recording lasts ten years; a larger value is not a duration a record should keep."""
 RENDERED_AS = {"json": "mp4"}
 """A `MultiClipEdit` lists `file_extension` "json" (its project) and downloads as a rendered
 video (`baked_source`): a name without one is given the render's extension."""
@@ -68,12 +77,19 @@ class _FieldReader:
         return MalformedMediaError(name, reason, self._media_id)
 
     def optional_text(self, name: str) -> str | None:
+        """Text as it can be stored: a lone UTF-16 surrogate (which no UTF-8 store takes)
+        becomes U+FFFD, and the text is cut to TEXT_LIMIT characters."""
         value = self._fields.get(name)
         if value is None:
             return None
         if not isinstance(value, str):
             raise self._bad(name, f"should be text, got {type(value).__name__}")
-        return value
+        storable = _LONE_SURROGATE.sub("\ufffd", value)
+        if len(storable) > TEXT_LIMIT:
+            _, dot, extension = storable.rpartition(".")
+            keep = f".{extension}" if dot and len(extension) <= 10 else ""
+            storable = storable[: TEXT_LIMIT - len(keep)] + keep
+        return storable
 
     def optional_size(self, name: str) -> int | None:
         value = self._fields.get(name)
@@ -85,6 +101,8 @@ class _FieldReader:
             raise self._bad(name, f"should be a whole number of bytes, got {value!r:.40}")
         if value < 0:
             raise self._bad(name, f"should not be negative, got {value}")
+        if value > SIZE_LIMIT:
+            raise self._bad(name, f"is larger than any video could be: {value!r:.40}")
         return value
 
     def optional_milliseconds(self, name: str) -> float | None:
@@ -97,8 +115,11 @@ class _FieldReader:
             number = float(value)
         except (ValueError, OverflowError):
             raise self._bad(name, f"should be milliseconds, got {value!r:.40}") from None
-        if not number >= 0 or number == float("inf"):
-            raise self._bad(name, f"should be a finite, non-negative duration, got {value!r:.40}")
+        if not 0 <= number <= DURATION_LIMIT_MS:
+            raise self._bad(
+                name,
+                f"should be a finite, non-negative duration of at most 10 years, got {value!r:.40}",
+            )
         return number / 1000.0
 
     def optional_time(self, name: str) -> datetime | None:

@@ -49,6 +49,8 @@ class SkipReason(StrEnum):
     LEASED = "leased"
     DUPLICATE = "duplicate"
     """The listing named the same media id twice (pages shift while a library grows)."""
+    UNSTORABLE = "unstorable"
+    """The tracker refused the item's record; the rest of the library goes on."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.credentials import REFRESH_WINDOW, OAuthCredentials
-from domain.errors import ConcurrentUpdateError, CredentialsRejectedError
+from domain.errors import ConcurrentUpdateError, CredentialsRejectedError, StorageError
 from domain.model import SyncRecord
 from domain.ports import (
     Clock,
@@ -126,8 +126,8 @@ def discover(
     records = tracker.get_many(ids)
     now = clock.now()
     plan = plan_sync(items, records, now, policy)
-    created = 0
-    refreshed = 0
+    created = refreshed = 0
+    unstorable: set[str] = set()
     for item in plan.to_sync:
         record = records.get(item.media_id)
         try:
@@ -139,7 +139,24 @@ def discover(
                 refreshed += 1
         except ConcurrentUpdateError:
             continue  # a concurrent worker wrote it first; its record serves
-    outcome = DiscoveryOutcome(provider, plan.media_ids, len(items), created, dict(plan.skipped))
+        except StorageError as error:
+            # One item the tracker cannot take must not stop the library's sync.
+            unstorable.add(item.media_id)
+            log.warning(
+                "%s: %s could not be recorded: %s",
+                provider,
+                item.media_id,
+                error,
+                extra={
+                    "event_type": "discovery.unstorable",
+                    "metadata": {"media_id": item.media_id, "reason": str(error)[:300]},
+                },
+            )
+    skipped = dict(plan.skipped)
+    if unstorable:
+        skipped[SkipReason.UNSTORABLE] = len(unstorable)
+    chosen = tuple(m for m in plan.media_ids if m not in unstorable)
+    outcome = DiscoveryOutcome(provider, chosen, len(items), created, skipped)
     log.info(
         "%s: %d listed, %d to transfer",
         provider,

@@ -49,6 +49,8 @@ class Faults:
     """[guess] The account signs in with a second factor: the password grant answers 401."""
     max_per_page: int = 100
     """[guess] The largest page the search returns."""
+    raw_listing_items: list[object] = field(default_factory=list)
+    """Appended as they are to the first listing page: any JSON a hostile server sends."""
     endless_listing: bool = False
     """Every listing page is page 1 again, with a `total_pages` of a million."""
     short_pages_next: int = 0

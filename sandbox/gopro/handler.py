@@ -176,9 +176,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         items = media[(served - 1) * per_page : served * per_page]
         if items and faults.take_short_page():
             items = items[: len(items) // 2]
-        listed = [
+        listed: list[object] = [
             m.listing_fields(faults.file_size_override.get(m.id, m.api_file_size)) for m in items
         ]
+        if served == 1:
+            listed += faults.raw_listing_items
         self._json(
             200,
             {
