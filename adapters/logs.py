@@ -27,6 +27,7 @@ correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlatio
 _URL_QUERY = re.compile(r"(https?://[^\s?#\"']+)\?[^\s#\"']*")
 _BEARER = re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE)
 _COOKIE = re.compile(r"(gp_access_token=)[^\s\"',;]+")
+_USERINFO = re.compile(r"(https?://)[^\s/?#@\"']+@")
 
 
 class LogRedactor:
@@ -42,6 +43,7 @@ class LogRedactor:
     @classmethod
     def scrub(cls, text: str) -> str:
         text = _URL_QUERY.sub(rf"\1?{MASK}", text)
+        text = _USERINFO.sub(rf"\1{MASK}@", text)
         text = _BEARER.sub(rf"\1{MASK}", text)
         text = _COOKIE.sub(rf"\1{MASK}", text)
         for secret in sorted(cls.secrets, key=len, reverse=True):

@@ -16,6 +16,7 @@ class UnsafeUrlError(DomainError):
 
 
 def redact(url: str | httpx.URL) -> str:
-    """A URL without its query string: signed URLs carry their credentials there."""
+    """A URL without its query string (signed URLs carry their credentials there) and
+    without userinfo (`https://user:pw@host/`)."""
     parsed = httpx.URL(str(url))
-    return str(parsed.copy_with(query=None, fragment=None))
+    return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))

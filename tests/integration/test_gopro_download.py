@@ -179,7 +179,13 @@ def test_throughput_is_capped_when_asked(emulator: GoProEmulator, source: GoProM
 
 
 @pytest.mark.parametrize(
-    "base", ["http://10.0.0.1:8080", "https://169.254.169.254", "http://cdn.example.com"]
+    "base",
+    [
+        "http://10.0.0.1:8080",
+        "https://169.254.169.254",
+        "http://cdn.example.com",
+        "http://user:hunter2pw@cdn.example.com",
+    ],
 )
 def test_download_urls_off_the_emulator_are_refused(
     emulator: GoProEmulator, source: GoProMediaSource, base: str
@@ -189,6 +195,7 @@ def test_download_urls_off_the_emulator_are_refused(
     with pytest.raises(UnsafeUrlError) as caught:
         source.open_chapters(item)[0]
     assert "sig=" not in str(caught.value)
+    assert "hunter2pw" not in str(caught.value)  # userinfo is masked like a signature
     assert not [r for r in emulator.requests if r.path.startswith("/files/")]
 
 

@@ -12,6 +12,7 @@ from adapters.gopro.download import choose_originals
 from adapters.gopro.errors import GoProProtocolError, UnsafeUrlError, redact
 from adapters.gopro.listing import parse_search_page
 from adapters.gopro.urls import check_download_url
+from adapters.logs import LogRedactor
 from domain.errors import TransferRejectedError, TransientSourceError
 from tests.strategies import json_values
 from tests.unit.test_media import CONTRACT_EXAMPLE
@@ -184,3 +185,12 @@ def test_redaction_drops_the_query_string() -> None:
     assert redact("https://cdn.example.com/a/b.mp4?Signature=abc&Key=xyz") == (
         "https://cdn.example.com/a/b.mp4"
     )
+
+
+def test_redaction_drops_userinfo_in_urls_and_in_log_lines() -> None:
+    assert redact("https://user:hunter2@cdn.example.com/v.mp4?sig=s") == (
+        "https://cdn.example.com/v.mp4"
+    )
+    line = LogRedactor.scrub("GET https://user:hunter2@cdn.example.com/v.mp4 broke")
+    assert "hunter2" not in line
+    assert "cdn.example.com/v.mp4" in line
