@@ -141,6 +141,11 @@ class SyncRecord:
     error: str | None = None
     checkpoint: UploadCheckpoint | None = None
     """Set while a transfer is paused between invocations (IN_PROGRESS only)."""
+    reserved_key: str | None = None
+    """The key an upload of the current file (or chapter) went to: once an object may
+    exist there, the next attempt tries that key first, whatever the listing later says
+    of the filename or capture month, so a video never gets a second object. Kept across
+    failures; cleared when the file is recorded stored."""
     chapters: tuple[StoredChapter, ...] = ()
     """A chaptered recording's chapters archived so far, in order (one object each); kept
     across pauses and failures so a finished chapter is never uploaded again. Empty for a
@@ -229,6 +234,7 @@ class SyncRecord:
             updated_at=now,
             lease=Lease(worker, now + lease_for),
             checkpoint=checkpoint,
+            reserved_key=checkpoint.key,
         )
 
     def chapter_stored(
@@ -246,6 +252,7 @@ class SyncRecord:
             updated_at=now,
             lease=Lease(worker, now + lease_for),
             checkpoint=None,
+            reserved_key=None,
             chapters=(*self.chapters, chapter),
         )
 
@@ -272,6 +279,7 @@ class SyncRecord:
             transferred_at=now,
             error=None,
             checkpoint=None,
+            reserved_key=None,
             chapters=chapters,
         )
 
@@ -286,4 +294,6 @@ class SyncRecord:
             lease=None,
             error=error[:ERROR_MESSAGE_LIMIT],
             checkpoint=None,
+            # The upload may have completed before the attempt died: keep its key.
+            reserved_key=self.checkpoint.key if self.checkpoint else self.reserved_key,
         )

@@ -136,12 +136,20 @@ def _place(
                 pause=pause,
             )
         except KeyTakenError:
-            raise StorageError(
-                f"{checkpoint.key!r} was taken while the upload was paused; the next "
-                "attempt starts over"
-            ) from None
+            existing = ports.store.describe(checkpoint.key)
+            if existing is None or existing.owner_media_id != item.media_id:
+                raise StorageError(
+                    f"{checkpoint.key!r} was taken while the upload was paused; the next "
+                    "attempt starts over"
+                ) from None
+            # The upload completed before its invocation could say so: read the rest of
+            # the source (from the checkpoint, whose checksum the stream goes on from) and
+            # compare, as for any object found already there.
+            for _ in stream:
+                pass
+            return checkpoint.key, existing, True
         return checkpoint.key, stored, False
-    keys = candidate_keys(item)
+    keys = tuple(dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item)) if k))
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:

@@ -39,6 +39,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         "stored_size": record.stored_size,
         "transferred_at": _time(record.transferred_at),
         "error": record.error,
+        "reserved_key": record.reserved_key,
     }
     if record.lease is not None:
         values["lease_holder"] = record.lease.holder
@@ -153,6 +154,7 @@ def record_from_item(item: Mapping[str, Any]) -> SyncRecord:
         transferred_at=read.time("transferred_at"),
         error=read.text("error"),
         checkpoint=None if checkpoint is None else _checkpoint(checkpoint, read),
+        reserved_key=read.text("reserved_key"),
         chapters=_chapters(item.get("chapters"), read),
     )
 

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import TransientSourceError
+from domain.model import SyncRecord
 from domain.rules import SelectionPolicy
 from domain.services import discover
 from domain.status import SyncStatus
 from domain.transfer import DEFAULT_LEASE, TransferOutcome, TransferResult, transfer_video
-from tests.fakes import FakeVideo, InMemoryObjectStore, World, content_for, make_item
+from tests.fakes import (
+    FakeVideo,
+    InMemoryObjectStore,
+    InMemorySyncTracker,
+    World,
+    content_for,
+    make_item,
+)
 
 
 def world_with(size: int, part_size: int, chunk_size: int = 7) -> World:
@@ -112,3 +122,51 @@ def test_a_stream_that_breaks_mid_upload_aborts_it() -> None:
     assert world.store.aborted == ["upload-1"]
     assert world.store.uploads == {}
     assert world.store.objects == {}
+
+
+class Killed(BaseException):
+    """The invocation dies (a crash between two writes): nothing catches it."""
+
+
+class CrashingTracker(InMemorySyncTracker):
+    """Dies on the write that would record the video COMPLETED, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crash_on_complete = False
+
+    def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
+        if self.crash_on_complete and new.status is SyncStatus.COMPLETED:
+            self.crash_on_complete = False
+            raise Killed
+        super().replace(previous, new)
+
+
+def test_an_upload_completed_by_a_dead_invocation_is_adopted_not_uploaded_twice() -> None:
+    # Given a video uploaded in parts across invocations, whose last invocation completes
+    # the upload and dies before recording it
+    tracker = CrashingTracker()
+    world = World(store=InMemoryObjectStore(part_size=100), tracker=tracker)
+    world.source.add(FakeVideo(make_item("big1", size=450), content_for("big1", 450)))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    assert transfer_video("big1", "w1", world.ports(), should_pause=lambda: True).result is (
+        TransferResult.PAUSED
+    )
+    tracker.crash_on_complete = True
+    with pytest.raises(Killed):
+        transfer_video("big1", "w1", world.ports())
+    (first_key,) = world.store.objects
+    # And a takeover after the lease that fails (the source is down), so the video waits
+    world.clock.current += DEFAULT_LEASE * 2
+    world.source.videos["big1"].error = TransientSourceError("GoPro is down")
+    assert transfer_video("big1", "w2", world.ports()).result is TransferResult.FAILED
+    # When GoPro renames it, and the next night transfers it
+    renamed = replace(make_item("big1", size=450), filename="renamed.MP4")
+    world.source.listing[:] = [renamed]
+    world.source.videos["big1"] = FakeVideo(renamed, content_for("big1", 450))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    outcome = transfer_video("big1", "w3", world.ports())
+    # Then the one object is adopted: the video has exactly one object, the source's bytes
+    assert outcome.result is TransferResult.COMPLETED
+    assert list(world.store.objects) == [first_key] == [outcome.object_key]
+    assert world.store.objects[first_key].data == content_for("big1", 450)
