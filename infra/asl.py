@@ -25,11 +25,17 @@ from dataclasses import dataclass
 from typing import Any
 
 TRANSIENT_ERRORS = [
+    # Lambda's transient service errors, as the Step Functions guide lists them
+    # ("Handle Lambda service exceptions"), and throttling
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    # A function that ran out of time or memory: reported as Lambda.Unknown, or, for a
+    # timeout, as Sandbox.Timedout; the downloader's next call resumes its checkpoint
     "Lambda.Unknown",
+    "Sandbox.Timedout",
     "States.Timeout",
     "TransientSourceError",
     "StorageError",

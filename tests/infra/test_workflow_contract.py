@@ -16,7 +16,18 @@ import domain.errors
 from entrypoints.handlers import downloader
 from infra.asl import TRANSIENT_ERRORS, WorkflowTargets, state_machine_definition
 
-SERVICE_ERRORS = ("Lambda.", "States.")
+SERVICE_ERRORS = ("Lambda.", "States.", "Sandbox.")
+AWS_TRANSIENT = (
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+)
+"""What AWS reports for a transient Lambda fault or a timed-out function (moto raises none
+of these): each must be retried."""
 DEFINITION = state_machine_definition(
     WorkflowTargets("arn:a", "arn:l", "arn:d", "arn:aws:sns:eu-central-1:1:t")
 )
@@ -68,6 +79,14 @@ def test_each_function_error_the_workflow_retries_is_a_retryable_class_of_ours()
         assert isinstance(error, type), f"{name} in TRANSIENT_ERRORS names no class"
         assert issubclass(error, domain.errors.DomainError)
         assert error.retryable is True, f"{name} is retried but says it is not retryable"
+
+
+def test_every_transient_name_aws_reports_is_retried_on_every_task() -> None:
+    tasks = [n for n in walk(DEFINITION) if n.get("Type") == "Task" and "Retry" in n]
+    assert tasks
+    for task in tasks:
+        retried = {name for rule in task["Retry"] for name in rule["ErrorEquals"]}
+        assert set(AWS_TRANSIENT) <= retried, set(AWS_TRANSIENT) - retried
 
 
 def test_no_retryable_error_of_ours_escapes_the_retry_list() -> None:
