@@ -222,18 +222,13 @@ def login(
     target: Target, provider: str, *, email: str, password: str, gopro_url: str, console: Console
 ) -> int:
     """Sign in once; store refreshable tokens in the stack's secret, never the password."""
-    check_provider(provider)
-    secrets = boto3.client("secretsmanager")
-    template = target.stack.name("{provider}/credentials")
-    name = template.format(provider=provider)
-    _require_secret(secrets, name)
+    store, name = _deployed_store(target, provider)
     try:
         settings = GoProSettings(
             base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
         )
     except DomainError as error:
         raise UserError(f"--gopro-url: {error}") from None
-    store = SecretsManagerCredentialStore(secrets, template)
     with make_client(settings) as client:
         outcome = sign_in(
             provider, email, password, signer=GoProAuth(client, settings), store=store,
@@ -247,23 +242,26 @@ def login(
     return 0
 
 
-def _require_secret(secrets: Any, name: str) -> None:
+def _deployed_store(target: Target, provider: str) -> tuple[SecretsManagerCredentialStore, str]:
+    """The stack's credential store for `provider`, and its secret's name; the secret must
+    exist (the stack creates it, without a value)."""
+    check_provider(provider)
+    secrets = boto3.client("secretsmanager")
+    template = target.stack.name("{provider}/credentials")
+    name = template.format(provider=provider)
     try:
         secrets.describe_secret(SecretId=name)
     except secrets.exceptions.ResourceNotFoundException:
         raise UserError(
             f"the secret {name} does not exist; deploy the stack first (`pulumi up`)"
         ) from None
+    return SecretsManagerCredentialStore(secrets, template), name
 
 
 def set_credentials(
     target: Target, provider: str, credentials: Credentials, console: Console
 ) -> int:
-    check_provider(provider)
-    secrets = boto3.client("secretsmanager")
-    template = target.stack.name("{provider}/credentials")
-    name = template.format(provider=provider)
-    _require_secret(secrets, name)
-    version = SecretsManagerCredentialStore(secrets, template).save(provider, credentials)
+    store, name = _deployed_store(target, provider)
+    version = store.save(provider, credentials)
     console.print(f"stored {type(credentials).__name__} in {name} (version {version})")
     return 0
