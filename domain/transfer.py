@@ -124,8 +124,14 @@ def _place(
     """Store `item` (the video, or one chapter of it) at its first usable key: (key, what
     is stored or where the paused upload stands, whether the object was there already).
     Unless paused, the stream has been read through."""
-    if record.checkpoint is not None:  # a paused upload: go on where it stopped
-        checkpoint = record.checkpoint
+    checkpoint = record.checkpoint
+    if checkpoint is not None and checkpoint.upload_id == CHECKING:
+        # A re-read of the source to check an object found there, paused: go on with it.
+        existing = ports.store.describe(checkpoint.key)
+        if existing is None or existing.owner_media_id != item.media_id:
+            raise StorageError(f"{checkpoint.key!r} changed while it was being checked")
+        return _check_existing(checkpoint.key, existing, stream, pause)
+    if checkpoint is not None:  # a paused upload: go on where it stopped
         try:
             stored = ports.store.create(
                 checkpoint.key,
@@ -142,12 +148,9 @@ def _place(
                     f"{checkpoint.key!r} was taken while the upload was paused; the next "
                     "attempt starts over"
                 ) from None
-            # The upload completed before its invocation could say so: read the rest of
-            # the source (from the checkpoint, whose checksum the stream goes on from) and
-            # compare, as for any object found already there.
-            for _ in stream:
-                pass
-            return checkpoint.key, existing, True
+            # The upload completed before its invocation could say so: check the rest of
+            # the source (from the checkpoint, whose checksum the stream goes on from).
+            return _check_existing(checkpoint.key, existing, stream, pause)
         return checkpoint.key, stored, False
     keys = tuple(dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item)) if k))
     for key in keys:
@@ -163,10 +166,25 @@ def _place(
                 if existing is None:
                     raise StorageError(f"{key!r} was reported taken but holds nothing") from None
         if existing.owner_media_id == item.media_id:
-            for _ in stream:  # read to checksum what the source holds; store nothing
-                pass
-            return key, existing, True
+            return _check_existing(key, existing, stream, pause)
     raise NoFreeKeyError(item.media_id, keys)
+
+
+CHECKING = "(checking the stored object)"
+"""The upload id of a checkpoint that is no upload: a paused re-read of the source to check
+an object an earlier attempt left (no store's upload id has parentheses and spaces)."""
+
+
+def _check_existing(
+    key: str, existing: StoredObject, stream: GuardedStream, pause: Callable[[], bool] | None
+) -> Placed:
+    """Read the source through to checksum it against `existing` (storing nothing), pausing
+    like an upload when time runs short, so a video larger than one invocation can read is
+    checked over several."""
+    for _ in stream:
+        if pause is not None and stream.received < stream.expected and pause():
+            return key, UploadCheckpoint(key, CHECKING, 0, stream.received, stream.crc.value), True
+    return key, existing, True
 
 
 def transfer_video(

@@ -170,3 +170,31 @@ def test_an_upload_completed_by_a_dead_invocation_is_adopted_not_uploaded_twice(
     assert outcome.result is TransferResult.COMPLETED
     assert list(world.store.objects) == [first_key] == [outcome.object_key]
     assert world.store.objects[first_key].data == content_for("big1", 450)
+
+
+def test_checking_a_left_object_pauses_like_an_upload_and_goes_on_where_it_stopped() -> None:
+    # Given an object a dead invocation stored without recording it (a single PUT)
+    tracker = CrashingTracker()
+    world = World(store=InMemoryObjectStore(part_size=10_000), tracker=tracker)
+    world.source.add(FakeVideo(make_item("big1", size=450), content_for("big1", 450)))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    tracker.crash_on_complete = True
+    with pytest.raises(Killed):
+        transfer_video("big1", "w1", world.ports())
+    world.clock.current += DEFAULT_LEASE * 2
+    served = world.source.bytes_served
+    # When every invocation after the takeover finds its time short
+    outcomes = []
+    for _ in range(200):
+        outcomes.append(transfer_video("big1", "w2", world.ports(), should_pause=lambda: True))
+        if outcomes[-1].result is not TransferResult.PAUSED:
+            break
+    # Then the check of the object went on over several invocations, each making progress,
+    # the source was read once more in all, and the object was adopted, not stored again
+    assert len(outcomes) > 2
+    assert outcomes[-1].result is TransferResult.COMPLETED
+    offsets = [o.offset or 0 for o in outcomes[:-1]]
+    assert offsets == sorted(set(offsets))
+    assert world.source.bytes_served - served == 450
+    assert len(world.store.objects) == 1
+    assert world.tracker.records["big1"].status is SyncStatus.COMPLETED
