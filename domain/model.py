@@ -237,6 +237,18 @@ class SyncRecord:
             reserved_key=checkpoint.key,
         )
 
+    def reserve(self, worker: str, now: datetime, lease_for: timedelta, key: str) -> SyncRecord:
+        """The file is about to be stored at `key`: keep it, so no later attempt stores it
+        anywhere else (see `reserved_key`)."""
+        self._require_holder(worker, SyncStatus.IN_PROGRESS)
+        return replace(
+            self,
+            version=self.version + 1,
+            updated_at=now,
+            lease=Lease(worker, now + lease_for),
+            reserved_key=key,
+        )
+
     def chapter_stored(
         self, worker: str, now: datetime, lease_for: timedelta, chapter: StoredChapter
     ) -> SyncRecord:

@@ -170,6 +170,20 @@ def _place(
     raise NoFreeKeyError(item.media_id, keys)
 
 
+def _reserve(
+    record: SyncRecord, item: MediaItem, worker: str, ports: TransferPorts, lease_for: timedelta
+) -> SyncRecord:
+    """Write down the key the file is about to be stored at, before anything is stored:
+    a crash after the store's write then finds it there, whatever the listing says later."""
+    for key in candidate_keys(item):
+        existing = ports.store.describe(key)
+        if existing is None or existing.owner_media_id == item.media_id:
+            reserved = record.reserve(worker, ports.clock.now(), lease_for, key)
+            ports.tracker.replace(record, reserved)
+            return reserved
+    return record  # no key is free: placing it says so
+
+
 CHECKING = "(checking the stored object)"
 """The upload id of a checkpoint that is no upload: a paused re-read of the source to check
 an object an earlier attempt left (no store's upload id has parentheses and spaces)."""
@@ -239,6 +253,8 @@ def _archive(
                 if chaptered
                 else current.item
             )
+            if current.checkpoint is None and current.reserved_key is None:
+                current = _reserve(current, item, worker, ports, lease_for)
             placed = _transfer_file(
                 current, item, download, chaptered=chaptered, ports=ports, pause=should_pause
             )

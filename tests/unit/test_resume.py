@@ -198,3 +198,32 @@ def test_checking_a_left_object_pauses_like_an_upload_and_goes_on_where_it_stopp
     assert world.source.bytes_served - served == 450
     assert len(world.store.objects) == 1
     assert world.tracker.records["big1"].status is SyncStatus.COMPLETED
+
+
+def test_a_single_put_stored_by_a_dead_attempt_keeps_its_key_through_a_rename() -> None:
+    # Given a small video stored in one PUT by an invocation that died before recording it
+    tracker = CrashingTracker()
+    world = World(store=InMemoryObjectStore(part_size=10_000), tracker=tracker)
+    world.source.add(FakeVideo(make_item("small1", size=120), content_for("small1", 120)))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    tracker.crash_on_complete = True
+    with pytest.raises(Killed):
+        transfer_video("small1", "w1", world.ports())
+    (first_key,) = world.store.objects
+    assert world.tracker.records["small1"].reserved_key == first_key
+    # And a takeover that fails, then a listing that renames and re-dates the video
+    world.clock.current += DEFAULT_LEASE * 2
+    world.source.videos["small1"].error = TransientSourceError("GoPro is down")
+    assert transfer_video("small1", "w2", world.ports()).result is TransferResult.FAILED
+    moved = replace(
+        make_item("small1", size=120),
+        filename="renamed.MP4",
+        captured_at=world.clock.current + timedelta(days=400),
+    )
+    world.source.listing[:] = [moved]
+    world.source.videos["small1"] = FakeVideo(moved, content_for("small1", 120))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    # When it is transferred, Then the one object is adopted at its first key
+    outcome = transfer_video("small1", "w3", world.ports())
+    assert outcome.result is TransferResult.COMPLETED
+    assert list(world.store.objects) == [first_key] == [outcome.object_key]
