@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain.errors import (
     AlreadyCompletedError,
@@ -227,27 +228,14 @@ class SyncRecord:
         self, worker: str, now: datetime, lease_for: timedelta, checkpoint: UploadCheckpoint
     ) -> SyncRecord:
         """The invocation ran out of time: keep the lease and where the upload stands."""
-        self._require_holder(worker, SyncStatus.IN_PROGRESS)
-        return replace(
-            self,
-            version=self.version + 1,
-            updated_at=now,
-            lease=Lease(worker, now + lease_for),
-            checkpoint=checkpoint,
-            reserved_key=checkpoint.key,
+        return self._progressed(
+            worker, now, lease_for, checkpoint=checkpoint, reserved_key=checkpoint.key
         )
 
     def reserve(self, worker: str, now: datetime, lease_for: timedelta, key: str) -> SyncRecord:
         """The file is about to be stored at `key`: keep it, so no later attempt stores it
         anywhere else (see `reserved_key`)."""
-        self._require_holder(worker, SyncStatus.IN_PROGRESS)
-        return replace(
-            self,
-            version=self.version + 1,
-            updated_at=now,
-            lease=Lease(worker, now + lease_for),
-            reserved_key=key,
-        )
+        return self._progressed(worker, now, lease_for, reserved_key=key)
 
     def chapter_stored(
         self, worker: str, now: datetime, lease_for: timedelta, chapter: StoredChapter
@@ -258,14 +246,23 @@ class SyncRecord:
             raise InvalidSettingError(
                 "chapter", f"{chapter.number} follows {len(self.chapters)} stored chapters"
             )
+        return self._progressed(
+            worker, now, lease_for,
+            checkpoint=None, reserved_key=None, chapters=(*self.chapters, chapter),
+        )  # fmt: skip
+
+    def _progressed(
+        self, worker: str, now: datetime, lease_for: timedelta, **changes: Any
+    ) -> SyncRecord:
+        """The holder's transfer went on (still IN_PROGRESS): the lease is renewed and
+        `changes` say how far it got."""
+        self._require_holder(worker, SyncStatus.IN_PROGRESS)
         return replace(
             self,
             version=self.version + 1,
             updated_at=now,
             lease=Lease(worker, now + lease_for),
-            checkpoint=None,
-            reserved_key=None,
-            chapters=(*self.chapters, chapter),
+            **changes,
         )
 
     def complete(self, worker: str, now: datetime, stored: StoredObject) -> SyncRecord:
