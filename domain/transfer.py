@@ -119,11 +119,14 @@ def _place(
     item: MediaItem,
     ports: TransferPorts,
     stream: GuardedStream,
+    *,
     pause: Callable[[], bool] | None,
+    reserve: Callable[[str], None],
 ) -> Placed:
     """Store `item` (the video, or one chapter of it) at its first usable key: (key, what
     is stored or where the paused upload stands, whether the object was there already).
-    Unless paused, the stream has been read through."""
+    `reserve` writes a free key down before anything is stored there. Unless paused, the
+    stream has been read through."""
     checkpoint = record.checkpoint
     if checkpoint is not None and checkpoint.upload_id == CHECKING:
         # A re-read of the source to check an object found there, paused: go on with it.
@@ -156,6 +159,7 @@ def _place(
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:
+            reserve(key)
             try:
                 stored = ports.store.create(
                     key, item.media_id, stream, stream.expected, pause=pause
@@ -168,20 +172,6 @@ def _place(
         if existing.owner_media_id == item.media_id:
             return _check_existing(key, existing, stream, pause)
     raise NoFreeKeyError(item.media_id, keys)
-
-
-def _reserve(
-    record: SyncRecord, item: MediaItem, worker: str, ports: TransferPorts, lease_for: timedelta
-) -> SyncRecord:
-    """Write down the key the file is about to be stored at, before anything is stored:
-    a crash after the store's write then finds it there, whatever the listing says later."""
-    for key in candidate_keys(item):
-        existing = ports.store.describe(key)
-        if existing is None or existing.owner_media_id == item.media_id:
-            reserved = record.reserve(worker, ports.clock.now(), lease_for, key)
-            ports.tracker.replace(record, reserved)
-            return reserved
-    return record  # no key is free: placing it says so
 
 
 CHECKING = "(checking the stored object)"
@@ -237,6 +227,16 @@ def _archive(
     """Archive the claimed video file by file: one for most media, one per chapter for a
     chaptered recording, each chapter recorded as it is stored."""
     media_id, current = claimed.media_id, claimed
+
+    def reserve(key: str) -> None:
+        """Write down the key the file is about to be stored at, before it is stored: a
+        crash after the store's write then finds it there, whatever the listing says later."""
+        nonlocal current
+        if current.reserved_key != key:
+            reserved = current.reserve(worker, ports.clock.now(), lease_for, key)
+            ports.tracker.replace(current, reserved)
+            current = reserved
+
     try:
         downloads = ports.source.open_chapters(claimed.item)
         if len(downloads) <= len(claimed.chapters):
@@ -253,11 +253,10 @@ def _archive(
                 if chaptered
                 else current.item
             )
-            if current.checkpoint is None and current.reserved_key is None:
-                current = _reserve(current, item, worker, ports, lease_for)
             placed = _transfer_file(
-                current, item, download, chaptered=chaptered, ports=ports, pause=should_pause
-            )
+                current, item, download,
+                chaptered=chaptered, ports=ports, pause=should_pause, reserve=reserve,
+            )  # fmt: skip
             if isinstance(placed, UploadCheckpoint):
                 return _pause(current, worker, ports, lease_for, placed)
             key, stored = placed
@@ -302,6 +301,7 @@ def _transfer_file(
     chaptered: bool,
     ports: TransferPorts,
     pause: Callable[[], bool] | None,
+    reserve: Callable[[str], None],
 ) -> tuple[str, StoredObject] | UploadCheckpoint:
     """Stream one file (the video, or one chapter) into the store and verify it: (key,
     what is stored), or the checkpoint of a paused upload."""
@@ -316,7 +316,7 @@ def _transfer_file(
         if resume is not None
         else GuardedStream(download, expected)
     )
-    key, stored, adopted = _place(record, item, ports, stream, pause)
+    key, stored, adopted = _place(record, item, ports, stream, pause=pause, reserve=reserve)
     if isinstance(stored, UploadCheckpoint):
         return stored
     verdict = verify_transfer(
