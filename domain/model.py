@@ -17,8 +17,9 @@ from domain.errors import (
     InvalidSettingError,
     LeaseHeldError,
     NotLeaseHolderError,
+    StorageError,
 )
-from domain.status import WAITING, SyncStatus, check_transition
+from domain.status import WAITING, SyncStatus, check_transition, is_legal
 
 PROVIDER_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 """Provider names become key prefixes (`{provider}-videos/`) and tracker values."""
@@ -152,6 +153,11 @@ class SyncRecord:
     across pauses and failures so a finished chapter is never uploaded again. Empty for a
     video of one file. When COMPLETED with chapters, `object_key` and `checksum` are the
     first chapter's and `stored_size` is their total."""
+    count_pending: bool = False
+    """COMPLETED, and its VideosSynced count not yet known to be sent. Set with COMPLETED
+    and cleared once the count is out, so a crash between the two leaves the count to be
+    sent by whoever reads the record next (a retry, or the next discovery) instead of
+    losing it."""
 
     @property
     def media_id(self) -> str:
@@ -290,7 +296,17 @@ class SyncRecord:
             checkpoint=None,
             reserved_key=None,
             chapters=chapters,
+            count_pending=True,
         )
+
+    def counted(self, now: datetime) -> SyncRecord:
+        """The archived video's VideosSynced count went out. The only change a COMPLETED
+        record takes: nothing else about it ever changes again."""
+        if self.status is not SyncStatus.COMPLETED or not self.count_pending:
+            raise IllegalTransitionError(
+                self.media_id, self.status.value, f"{self.status.value} (counted)"
+            )
+        return replace(self, version=self.version + 1, updated_at=now, count_pending=False)
 
     def fail(self, worker: str, now: datetime, error: str) -> SyncRecord:
         """The attempt failed; the video waits for the next attempt with the reason kept."""
@@ -306,3 +322,20 @@ class SyncRecord:
             # The upload may have completed before the attempt died: keep its key.
             reserved_key=self.checkpoint.key if self.checkpoint else self.reserved_key,
         )
+
+
+def check_change(previous: SyncRecord, new: SyncRecord) -> None:
+    """Raise unless `new` may replace `previous` in a tracker: the next version of the same
+    video, along the transition table, and of a COMPLETED record only its count recorded.
+    Every tracker checks this before its conditional write."""
+    if new.media_id != previous.media_id or new.version != previous.version + 1:
+        raise StorageError(
+            f"record {new.media_id!r} v{new.version} does not follow "
+            f"{previous.media_id!r} v{previous.version}"
+        )
+    if previous.status is SyncStatus.COMPLETED and (
+        not previous.count_pending or new != previous.counted(new.updated_at)
+    ):
+        raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
+    if not is_legal(previous.status, new.status):
+        raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)

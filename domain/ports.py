@@ -132,7 +132,6 @@ class ObjectStore(Protocol):
         chunks: Iterable[bytes],
         size_bytes: int,
         *,
-        resume: UploadCheckpoint | None = None,
         pause: Callable[[], bool] | None = None,
     ) -> StoredObject | UploadCheckpoint:
         """Store the bytes at `key`, tagged with the media id that owns them.
@@ -140,8 +139,25 @@ class ObjectStore(Protocol):
         Raises KeyTakenError, having written nothing, when an object is already there.
         Stores nothing unless exactly `size_bytes` bytes arrived. A large object goes up in
         parts: after each part but the last the store asks `pause()`; when it answers True it
-        returns an UploadCheckpoint and leaves the upload open. `resume` continues such an
-        upload; `chunks` then start at its offset. On any failure an open upload is aborted.
+        returns an UploadCheckpoint and leaves the upload open. On any failure an open
+        upload is aborted.
+        """
+        ...
+
+    def resume(
+        self,
+        checkpoint: UploadCheckpoint,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        *,
+        pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
+        """Go on with the paused upload `checkpoint` describes; `chunks` start at its offset.
+
+        Raises KeyTakenError when the object is there already (the upload completed before
+        its checkpoint could be replaced, or another writer took the key), and StorageError
+        when the upload no longer holds the checkpoint's parts. Otherwise as `create`.
         """
         ...
 

@@ -14,12 +14,14 @@ from domain.ports import (
     Clock,
     CredentialStore,
     MediaSource,
+    Metrics,
     ProviderAuth,
     ProviderSignIn,
     SyncTracker,
 )
 from domain.rules import SelectionPolicy, SkipReason, plan_sync
 from domain.status import WAITING
+from domain.transfer import count_synced
 
 log = logging.getLogger("cloudsync.sync")
 
@@ -116,15 +118,25 @@ def discover(
     tracker: SyncTracker,
     clock: Clock,
     policy: SelectionPolicy,
+    *,
+    metrics: Metrics | None = None,
 ) -> DiscoveryOutcome:
     """List the library, choose what needs syncing (R1.4, R1.5, R4.2, R8.5), and record
     each newly seen video as PENDING so its metadata waits in the tracker for the transfer.
-    A waiting record whose metadata the provider has since changed is refreshed.
+    A waiting record whose metadata the provider has since changed is refreshed. With
+    `metrics`, an archived video whose count a crashed transfer never sent is counted.
     """
     items = list(source.list_media())
     ids = list(dict.fromkeys(item.media_id for item in items))
     records = tracker.get_many(ids)
     now = clock.now()
+    if metrics is not None:
+        for archived in records.values():
+            if archived.count_pending:
+                try:
+                    count_synced(archived, tracker, metrics, clock)
+                except StorageError as error:  # tried again at the next discovery
+                    log.warning("%s: counting %s failed: %s", provider, archived.media_id, error)
     plan = plan_sync(items, records, now, policy)
     created = refreshed = 0
     unstorable: set[str] = set()

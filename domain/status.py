@@ -25,6 +25,8 @@ class SyncStatus(StrEnum):
 # video. IN_PROGRESS -> IN_PROGRESS is a lease renewal by its holder, or the takeover of an
 # expired lease; the record rules (domain.model.SyncRecord) decide which applies. PENDING
 # -> PENDING and FAILED -> FAILED are discovery refreshing a waiting video's metadata.
+# COMPLETED -> COMPLETED only records that the archived video's count was sent
+# (SyncRecord.counted); nothing else about a COMPLETED record changes.
 TRANSITIONS: Mapping[SyncStatus | None, frozenset[SyncStatus]] = {
     None: frozenset({SyncStatus.PENDING}),
     SyncStatus.PENDING: frozenset({SyncStatus.PENDING, SyncStatus.IN_PROGRESS}),
@@ -32,7 +34,7 @@ TRANSITIONS: Mapping[SyncStatus | None, frozenset[SyncStatus]] = {
         {SyncStatus.IN_PROGRESS, SyncStatus.COMPLETED, SyncStatus.FAILED}
     ),
     SyncStatus.FAILED: frozenset({SyncStatus.FAILED, SyncStatus.IN_PROGRESS}),
-    SyncStatus.COMPLETED: frozenset(),
+    SyncStatus.COMPLETED: frozenset({SyncStatus.COMPLETED}),
 }
 
 

@@ -22,6 +22,7 @@ the running checksum it saved. A failure aborts an open upload; the retry starts
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -111,7 +112,14 @@ class TransferPorts:
     clock: Clock
 
 
-Placed = tuple[str, StoredObject | UploadCheckpoint, bool]
+@dataclass(frozen=True)
+class Placement:
+    """A file stored and read through: where, what the store holds, and whether the object
+    was there already (left by an earlier attempt, and checked against the source)."""
+
+    key: str
+    stored: StoredObject
+    adopted: bool
 
 
 def _place(
@@ -122,11 +130,10 @@ def _place(
     *,
     pause: Callable[[], bool] | None,
     reserve: Callable[[str], None],
-) -> Placed:
-    """Store `item` (the video, or one chapter of it) at its first usable key: (key, what
-    is stored or where the paused upload stands, whether the object was there already).
-    `reserve` writes a free key down before anything is stored there. Unless paused, the
-    stream has been read through."""
+) -> Placement | UploadCheckpoint:
+    """Store `item` (the video, or one chapter of it) at its first usable key, or stop
+    where `pause` asked and say where the upload (or the check) stands. `reserve` writes a
+    free key down before anything is stored there."""
     checkpoint = record.checkpoint
     if checkpoint is not None and checkpoint.upload_id == CHECKING:
         # A re-read of the source to check an object found there, paused: go on with it.
@@ -135,26 +142,7 @@ def _place(
             raise StorageError(f"{checkpoint.key!r} changed while it was being checked")
         return _check_existing(checkpoint.key, existing, stream, pause)
     if checkpoint is not None:  # a paused upload: go on where it stopped
-        try:
-            stored = ports.store.create(
-                checkpoint.key,
-                item.media_id,
-                stream,
-                stream.expected,
-                resume=checkpoint,
-                pause=pause,
-            )
-        except KeyTakenError:
-            existing = ports.store.describe(checkpoint.key)
-            if existing is None or existing.owner_media_id != item.media_id:
-                raise StorageError(
-                    f"{checkpoint.key!r} was taken while the upload was paused; the next "
-                    "attempt starts over"
-                ) from None
-            # The upload completed before its invocation could say so: check the rest of
-            # the source (from the checkpoint, whose checksum the stream goes on from).
-            return _check_existing(checkpoint.key, existing, stream, pause)
-        return checkpoint.key, stored, False
+        return _resume(checkpoint, item, ports, stream, pause)
     keys = tuple(dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item)) if k))
     for key in keys:
         existing = ports.store.describe(key)
@@ -164,14 +152,42 @@ def _place(
                 stored = ports.store.create(
                     key, item.media_id, stream, stream.expected, pause=pause
                 )
-                return key, stored, False
             except KeyTakenError:
                 existing = ports.store.describe(key)  # lost a race: who won it?
                 if existing is None:
                     raise StorageError(f"{key!r} was reported taken but holds nothing") from None
+            else:
+                return _stored(key, stored)
         if existing.owner_media_id == item.media_id:
             return _check_existing(key, existing, stream, pause)
     raise NoFreeKeyError(item.media_id, keys)
+
+
+def _stored(key: str, stored: StoredObject | UploadCheckpoint) -> Placement | UploadCheckpoint:
+    return stored if isinstance(stored, UploadCheckpoint) else Placement(key, stored, False)
+
+
+def _resume(
+    checkpoint: UploadCheckpoint,
+    item: MediaItem,
+    ports: TransferPorts,
+    stream: GuardedStream,
+    pause: Callable[[], bool] | None,
+) -> Placement | UploadCheckpoint:
+    """Go on with a paused upload; when it completed before its invocation could say so,
+    check the rest of the source against the object (the stream's checksum goes on from
+    the checkpoint's)."""
+    try:
+        stored = ports.store.resume(checkpoint, item.media_id, stream, stream.expected, pause=pause)
+    except KeyTakenError:
+        existing = ports.store.describe(checkpoint.key)
+        if existing is None or existing.owner_media_id != item.media_id:
+            raise StorageError(
+                f"{checkpoint.key!r} was taken while the upload was paused; the next "
+                "attempt starts over"
+            ) from None
+        return _check_existing(checkpoint.key, existing, stream, pause)
+    return _stored(checkpoint.key, stored)
 
 
 CHECKING = "(checking the stored object)"
@@ -181,14 +197,14 @@ an object an earlier attempt left (no store's upload id has parentheses and spac
 
 def _check_existing(
     key: str, existing: StoredObject, stream: GuardedStream, pause: Callable[[], bool] | None
-) -> Placed:
+) -> Placement | UploadCheckpoint:
     """Read the source through to checksum it against `existing` (storing nothing), pausing
     like an upload when time runs short, so a video larger than one invocation can read is
     checked over several."""
     for _ in stream:
         if pause is not None and stream.received < stream.expected and pause():
-            return key, UploadCheckpoint(key, CHECKING, 0, stream.received, stream.crc.value), True
-    return key, existing, True
+            return UploadCheckpoint(key, CHECKING, 0, stream.received, stream.crc.value)
+    return Placement(key, existing, True)
 
 
 def transfer_video(
@@ -207,6 +223,8 @@ def transfer_video(
         claimed = record.claim(worker, ports.clock.now(), lease_for)
         ports.tracker.replace(record, claimed)
     except AlreadyCompletedError:
+        if record.count_pending:  # archived by an attempt that died before counting it
+            count_synced(record, ports.tracker, ports.metrics, ports.clock)
         return _logged(
             TransferOutcome(
                 media_id, TransferResult.ALREADY_ARCHIVED, record.object_key, record.stored_size
@@ -259,7 +277,7 @@ def _archive(
             )  # fmt: skip
             if isinstance(placed, UploadCheckpoint):
                 return _pause(current, worker, ports, lease_for, placed)
-            key, stored = placed
+            key, stored = placed.key, placed.stored
             if number == len(downloads):
                 break
             chapter = StoredChapter(number, key, stored.size_bytes, stored.checksum)
@@ -286,11 +304,21 @@ def _archive(
     except ConcurrentUpdateError as error:
         # The lease ran out and another worker took over; it will find this object ours.
         return _logged(TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error)))
-    ports.metrics.video_synced(claimed.provider, done.stored_size or stored.size_bytes)
+    count_synced(done, ports.tracker, ports.metrics, ports.clock)
     _report_size_drift(done)
     return _logged(
         TransferOutcome(media_id, TransferResult.COMPLETED, done.object_key, done.stored_size)
     )
+
+
+def count_synced(record: SyncRecord, tracker: SyncTracker, metrics: Metrics, clock: Clock) -> None:
+    """Send the VideosSynced count of a COMPLETED record, then record it sent. A crash
+    before the count leaves the record pending, and whoever reads it next (a retry, or the
+    next discovery) sends it: a count is never lost. Only a crash between the two steps,
+    or two readers at once, counts a video twice."""
+    metrics.video_synced(record.provider, record.stored_size or 0)
+    with contextlib.suppress(ConcurrentUpdateError):  # another reader recorded it
+        tracker.replace(record, record.counted(clock.now()))
 
 
 def _transfer_file(
@@ -302,9 +330,9 @@ def _transfer_file(
     ports: TransferPorts,
     pause: Callable[[], bool] | None,
     reserve: Callable[[str], None],
-) -> tuple[str, StoredObject] | UploadCheckpoint:
-    """Stream one file (the video, or one chapter) into the store and verify it: (key,
-    what is stored), or the checkpoint of a paused upload."""
+) -> Placement | UploadCheckpoint:
+    """Stream one file (the video, or one chapter) into the store and verify it: where it
+    is stored, or the checkpoint of a paused upload."""
     expected = download.expected_size
     if expected is None and not chaptered:
         expected = item.size_bytes  # the listing's size of the whole, as a last resort
@@ -316,9 +344,10 @@ def _transfer_file(
         if resume is not None
         else GuardedStream(download, expected)
     )
-    key, stored, adopted = _place(record, item, ports, stream, pause=pause, reserve=reserve)
-    if isinstance(stored, UploadCheckpoint):
-        return stored
+    placed = _place(record, item, ports, stream, pause=pause, reserve=reserve)
+    if isinstance(placed, UploadCheckpoint):
+        return placed
+    stored = placed.stored
     verdict = verify_transfer(
         TransferEvidence(
             expected_size=expected,
@@ -329,10 +358,10 @@ def _transfer_file(
         )
     )
     if not verdict.passed:
-        if adopted:
-            raise ObjectMismatchError(key, record.media_id, verdict.reason)
+        if placed.adopted:
+            raise ObjectMismatchError(placed.key, record.media_id, verdict.reason)
         raise VerificationFailedError(verdict.reason)
-    return key, stored
+    return placed
 
 
 def _report_size_drift(done: SyncRecord) -> None:

@@ -19,7 +19,7 @@ from domain.errors import (
     KeyTakenError,
     StorageError,
 )
-from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
+from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint, check_change
 from domain.ports import (
     Clock,
     CredentialStore,
@@ -168,16 +168,23 @@ class InMemorySyncTracker:
         return {mid: self.records[mid] for mid in media_ids if mid in self.records}
 
     def create(self, record: SyncRecord) -> None:
+        if record.version != 1:
+            raise StorageError(f"a new record starts at version 1, not {record.version}")
         if record.media_id in self.records:
             raise ConcurrentUpdateError(record.media_id, None)
         self.records[record.media_id] = record
         self.writes += 1
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
+        """As the DynamoDB tracker: only along the transition table, and only over the
+        version and status that were read."""
+        check_change(previous, new)
         stored = self.records.get(previous.media_id)
-        if stored is None or stored.version != previous.version:
+        if stored is None or (stored.version, stored.status) != (
+            previous.version,
+            previous.status,
+        ):
             raise ConcurrentUpdateError(previous.media_id, previous.version)
-        assert new.version == previous.version + 1, "a change must bump the version by one"
         self.records[new.media_id] = new
         self.writes += 1
 
@@ -198,6 +205,10 @@ class InMemoryObjectStore:
         self.uploads: dict[str, list[bytes]] = {}
         """Open multipart uploads by id: their acknowledged parts."""
         self.aborted: list[str] = []
+        self.started = 0
+        """Multipart uploads begun."""
+        self.upload_keys: dict[str, str] = {}
+        """The key of each open upload, by id."""
         self.corrupt_next = False
         """Flip a byte of the next object after its checksum was taken (a store-side fault)."""
 
@@ -215,12 +226,48 @@ class InMemoryObjectStore:
         chunks: Iterable[bytes],
         size_bytes: int,
         *,
-        resume: UploadCheckpoint | None = None,
         pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
+        return self._store(key, media_id, chunks, size_bytes, None, pause)
+
+    def resume(
+        self,
+        checkpoint: UploadCheckpoint,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        *,
+        pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
+        key = checkpoint.key
+        if key in self.objects:
+            raise KeyTakenError(key, self.objects[key].owner)
+        parts = self.uploads.get(checkpoint.upload_id)
+        if (
+            parts is None
+            or len(parts) < checkpoint.parts
+            or (sum(len(part) for part in parts[: checkpoint.parts]) != checkpoint.offset)
+        ):
+            if parts is not None:  # as S3's store: any failure aborts the upload
+                self._abort(checkpoint.upload_id)
+            raise StorageError(
+                f"the paused upload of {key!r} no longer holds the checkpoint's "
+                f"{checkpoint.parts} parts of {checkpoint.offset} bytes"
+            )
+        return self._store(key, media_id, chunks, size_bytes, checkpoint, pause)
+
+    def _store(
+        self,
+        key: str,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        resume: UploadCheckpoint | None,
+        pause: Callable[[], bool] | None,
     ) -> StoredObject | UploadCheckpoint:
         if key in self.objects:
             raise KeyTakenError(key, self.objects[key].owner)
-        if self.part_size is None or size_bytes <= self.part_size:
+        if self.part_size is None or (resume is None and size_bytes <= self.part_size):
             data = b"".join(chunks)  # an exception from the stream stores nothing
         else:
             upload = self._parts(key, chunks, size_bytes, resume, pause)
@@ -249,8 +296,11 @@ class InMemoryObjectStore:
         pause: Callable[[], bool] | None,
     ) -> bytes | UploadCheckpoint:
         assert self.part_size is not None
-        upload_id = resume.upload_id if resume else f"upload-{len(self.uploads) + 1}"
+        if resume is None:
+            self.started += 1
+        upload_id = resume.upload_id if resume else f"upload-{self.started}"
         parts = self.uploads.setdefault(upload_id, [])
+        self.upload_keys[upload_id] = key
         del parts[resume.parts if resume else 0 :]  # parts past the checkpoint are redone
         crc = Crc32(resume.crc32 if resume else 0)
         pending = bytearray()
@@ -272,12 +322,21 @@ class InMemoryObjectStore:
                     if offset < size_bytes and pause is not None and pause():
                         return UploadCheckpoint(key, upload_id, len(parts), offset, crc.value)
         except Exception:
-            self.aborted.append(upload_id)
-            del self.uploads[upload_id]
+            self._abort(upload_id)
             raise
         if pending:
             flush()
+        del self.upload_keys[upload_id]
         return b"".join(self.uploads.pop(upload_id))
+
+    def _abort(self, upload_id: str) -> None:
+        self.aborted.append(upload_id)
+        del self.uploads[upload_id]
+        del self.upload_keys[upload_id]
+
+    def open_uploads(self) -> list[str]:
+        """The keys of the uploads begun and neither completed nor aborted."""
+        return sorted(self.upload_keys.values())
 
 
 @dataclass

@@ -17,9 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.records import record_from_item, record_to_item
-from domain.errors import ConcurrentUpdateError, IllegalTransitionError, StorageError
-from domain.model import SyncRecord
-from domain.status import is_legal
+from domain.errors import ConcurrentUpdateError, StorageError
+from domain.model import SyncRecord, check_change
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -120,13 +119,7 @@ class DynamoDbSyncTracker:
         self._put(record, "attribute_not_exists(media_id)", {})
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
-        if new.media_id != previous.media_id or new.version != previous.version + 1:
-            raise StorageError(
-                f"record {new.media_id!r} v{new.version} does not follow "
-                f"{previous.media_id!r} v{previous.version}"
-            )
-        if not is_legal(previous.status, new.status):
-            raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
+        check_change(previous, new)
         self._put(
             new,
             "#version = :version AND #status = :status",

@@ -41,6 +41,8 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         "error": record.error,
         "reserved_key": record.reserved_key,
     }
+    if record.count_pending:
+        values["count_pending"] = True
     if record.lease is not None:
         values["lease_holder"] = record.lease.holder
         values["lease_expires_at"] = _time(record.lease.expires_at)
@@ -156,6 +158,7 @@ def record_from_item(item: Mapping[str, Any]) -> SyncRecord:
         checkpoint=None if checkpoint is None else _checkpoint(checkpoint, read),
         reserved_key=read.text("reserved_key"),
         chapters=_chapters(item.get("chapters"), read),
+        count_pending=item.get("count_pending") is True,
     )
 
 

@@ -118,12 +118,30 @@ class S3ObjectStore:
         chunks: Iterable[bytes],
         size_bytes: int,
         *,
-        resume: UploadCheckpoint | None = None,
         pause: Callable[[], bool] | None = None,
     ) -> StoredObject | UploadCheckpoint:
-        if resume is None and size_bytes <= self._settings.single_put_limit:
+        if size_bytes <= self._settings.single_put_limit:
             return self._put(key, media_id, chunks, size_bytes)
-        target = UploadTarget(
+        return MultipartUpload(self._target(key, media_id, size_bytes), None).run(chunks, pause)
+
+    def resume(
+        self,
+        checkpoint: UploadCheckpoint,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        *,
+        pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
+        # S3 forgets an upload once it is complete: ListParts would answer NoSuchUpload.
+        # An object at the key says which, and whose it is.
+        if self.describe(checkpoint.key) is not None:
+            raise self._taken(checkpoint.key)
+        target = self._target(checkpoint.key, media_id, size_bytes)
+        return MultipartUpload(target, checkpoint).run(chunks, pause)
+
+    def _target(self, key: str, media_id: str, size_bytes: int) -> UploadTarget:
+        return UploadTarget(
             client=self._s3,
             bucket=self._settings.bucket,
             key=key,
@@ -133,7 +151,6 @@ class S3ObjectStore:
             taken=lambda: self._taken(key),
             read_back=lambda: self._stored(key),
         )
-        return MultipartUpload(target, resume).run(chunks, pause)
 
     def _put(self, key: str, media_id: str, chunks: Iterable[bytes], size: int) -> StoredObject:
         body = bytearray()

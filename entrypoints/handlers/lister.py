@@ -17,7 +17,12 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
     with invocation(event, context, "lister") as (container, _, provider):
         source = media_source(container, provider)
         outcome = discover(
-            provider, source, container.tracker(), container.clock(), container.policy()
+            provider,
+            source,
+            container.tracker(),
+            container.clock(),
+            container.policy(),
+            metrics=container.metrics(),
         )
         return {
             "provider": provider,

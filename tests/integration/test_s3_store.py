@@ -106,13 +106,8 @@ def test_a_paused_upload_resumes_to_the_same_bytes(account: Account) -> None:
     assert (checkpoint.parts, checkpoint.offset) == (1, 5 * MIB)
     assert account.open_uploads() == [key]
     while isinstance(checkpoint, UploadCheckpoint):
-        checkpoint = store.create(
-            key,
-            "r1",
-            chunks("r1", size, checkpoint.offset),
-            size,
-            resume=checkpoint,
-            pause=lambda: True,
+        checkpoint = store.resume(
+            checkpoint, "r1", chunks("r1", size, checkpoint.offset), size, pause=lambda: True
         )
     assert checkpoint.size_bytes == size
     assert checkpoint.checksum == crc32_of(content("r1", 0, size))
@@ -127,7 +122,7 @@ def test_a_checkpoint_the_upload_no_longer_matches_is_refused(account: Account) 
     assert isinstance(checkpoint, UploadCheckpoint)
     wrong = UploadCheckpoint(key, checkpoint.upload_id, 2, 10 * MIB, checkpoint.crc32)
     with pytest.raises(StorageError, match="no longer holds"):
-        store.create(key, "s1", chunks("s1", size, wrong.offset), size, resume=wrong)
+        store.resume(wrong, "s1", chunks("s1", size, wrong.offset), size)
     assert account.open_uploads() == []
 
 

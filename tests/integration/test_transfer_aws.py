@@ -290,8 +290,29 @@ class HashingStore:
         chunks: Iterable[bytes],
         size_bytes: int,
         *,
-        resume: UploadCheckpoint | None = None,
         pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
+        return self._upload(key, media_id, chunks, size_bytes, None, pause)
+
+    def resume(
+        self,
+        checkpoint: UploadCheckpoint,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        *,
+        pause: Callable[[], bool] | None = None,
+    ) -> StoredObject | UploadCheckpoint:
+        return self._upload(checkpoint.key, media_id, chunks, size_bytes, checkpoint, pause)
+
+    def _upload(
+        self,
+        key: str,
+        media_id: str,
+        chunks: Iterable[bytes],
+        size_bytes: int,
+        resume: UploadCheckpoint | None,
+        pause: Callable[[], bool] | None,
     ) -> StoredObject | UploadCheckpoint:
         upload_id = resume.upload_id if resume else f"u-{key}"
         states = self.states.setdefault(upload_id, [(0, hashlib.sha256())])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -15,7 +15,7 @@ from domain.errors import (
     LeaseHeldError,
     NotLeaseHolderError,
 )
-from domain.model import MediaItem, StoredObject, SyncRecord
+from domain.model import Checksum, MediaItem, StoredObject, SyncRecord, check_change
 from domain.status import TRANSITIONS, SyncStatus, check_transition, is_legal, predecessors
 from tests.fakes import EPOCH, make_item
 from tests.strategies import ready_videos
@@ -26,7 +26,10 @@ LEASE = timedelta(minutes=20)
 
 @given(st.sampled_from(STATES), st.sampled_from(list(SyncStatus)))
 def test_check_transition_follows_the_table(current: SyncStatus | None, target: SyncStatus) -> None:
-    if target in TRANSITIONS[current]:
+    if current is SyncStatus.COMPLETED:  # no worker moves an archived video anywhere
+        with pytest.raises(AlreadyCompletedError):
+            check_transition("m1", current, target)
+    elif target in TRANSITIONS[current]:
         check_transition("m1", current, target)
         assert current in predecessors(target)
     else:
@@ -36,7 +39,7 @@ def test_check_transition_follows_the_table(current: SyncStatus | None, target: 
 
 
 def test_completed_is_terminal_and_records_are_born_pending() -> None:
-    assert TRANSITIONS[SyncStatus.COMPLETED] == frozenset()
+    assert TRANSITIONS[SyncStatus.COMPLETED] == frozenset({SyncStatus.COMPLETED})
     assert TRANSITIONS[None] == frozenset({SyncStatus.PENDING})
     assert is_legal(SyncStatus.FAILED, SyncStatus.IN_PROGRESS)
     assert not is_legal(SyncStatus.PENDING, SyncStatus.COMPLETED)
@@ -141,3 +144,29 @@ def test_error_messages_are_cut_to_a_bounded_length() -> None:
     )
     assert failed.error is not None
     assert len(failed.error) == 2000
+
+
+def completed_record() -> SyncRecord:
+    claimed = SyncRecord.discovered(make_item("m1"), EPOCH).claim("w1", EPOCH, LEASE)
+    stored = StoredObject("gopro-videos/2026/01/a.MP4", 100, Checksum("CRC32", "AAAAAA=="), "m1")
+    return claimed.complete("w1", EPOCH, stored)
+
+
+def test_a_completed_record_changes_only_to_record_its_count_once() -> None:
+    done = completed_record()
+    assert done.count_pending
+    counted = done.counted(EPOCH + LEASE)
+    check_change(done, counted)
+    assert counted == replace(done, version=done.version + 1, updated_at=EPOCH + LEASE,
+                              count_pending=False)  # fmt: skip
+    with pytest.raises(IllegalTransitionError):
+        counted.counted(EPOCH)
+    for changed in (
+        replace(counted, version=counted.version + 1, object_key="gopro-videos/other.MP4"),
+        replace(counted, version=counted.version + 1),
+        replace(done, version=done.version + 1, count_pending=False, stored_size=1),
+        replace(done, version=done.version + 1, status=SyncStatus.FAILED),
+    ):
+        previous = counted if changed.version == counted.version + 1 else done
+        with pytest.raises(IllegalTransitionError):
+            check_change(previous, changed)
