@@ -1,0 +1,251 @@
+"""Crash at every step: a transfer on the real adapters (moto, the GoPro emulator) killed
+at each call it makes to the outside, just before the call or just after it took effect,
+then carried on by the same worker's retry or by another worker once the lease expired.
+
+Whatever the kill point: one COMPLETED record, one object holding the source's bytes, no
+open upload but those the bucket's lifecycle rule removes, no failure counted, and the
+video counted once (twice only for a kill between sending the count and recording it
+sent, which the design accepts over ever losing a count)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from adapters.aws.s3_store import MIB
+from adapters.gopro.source import GoProMediaSource
+from domain.model import MediaItem
+from domain.ports import MediaDownload, MediaSource
+from domain.rules import SelectionPolicy
+from domain.services import discover
+from domain.status import SyncStatus
+from domain.transfer import (
+    DEFAULT_LEASE,
+    TransferOutcome,
+    TransferPorts,
+    TransferResult,
+    transfer_video,
+)
+from infra.policies import ARCHIVE_PREFIX
+from sandbox.gopro.server import GoProEmulator
+from tests.fakes import FixedClock
+from tests.integration.aws import BUCKET, TABLE, Account
+from tests.integration.test_transfer_aws import Rig, make_rig
+
+
+class Killed(BaseException):
+    """The invocation died: nothing after it in this attempt runs."""
+
+
+@dataclass
+class Plan:
+    """Where to kill: at call number `at` (0-based, over every port), before or after it."""
+
+    at: int | None = None
+    after: bool = False
+    calls: list[str] = field(default_factory=list)
+    fired: bool = False
+
+    def wrap(self, name: str, target: Any) -> Any:
+        return Fragile(self, name, target)
+
+    def around(self, name: str, call: Callable[[], Any]) -> Any:
+        index = len(self.calls)
+        self.calls.append(name)
+        armed = not self.fired and index == self.at
+        if armed and not self.after:
+            self.fired = True
+            raise Killed(f"before {name}")
+        result = call()
+        if armed:
+            self.fired = True
+            raise Killed(f"after {name}")
+        return result
+
+
+class Fragile:
+    """A port whose every call may be the last one its invocation makes."""
+
+    def __init__(self, plan: Plan, name: str, target: Any) -> None:
+        self._plan, self._name, self._target = plan, name, target
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(self._target, attribute)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._plan.around(f"{self._name}.{attribute}", lambda: value(*args, **kwargs))
+
+        return call
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    size: int
+    budget: int | None
+    """The bytes one invocation has time to read (a video larger than that takes several);
+    None: time enough for the whole video."""
+
+
+CASES = [
+    Case("single-put", 300_000, None),
+    Case("multipart", 11 * MIB + 5, None),
+    Case("paused-multipart", 11 * MIB + 5, 5 * MIB),
+]
+
+
+class Deadline:
+    """Time that runs out once an invocation has read `budget` bytes of the source (None:
+    never), however those bytes are used: uploaded, or re-read to check an object."""
+
+    def __init__(self, budget: int | None) -> None:
+        self.budget, self.read = budget, 0
+
+    def __call__(self) -> bool:
+        return self.budget is not None and self.read >= self.budget
+
+
+class MeteredDownload:
+    def __init__(self, download: MediaDownload, deadline: Deadline) -> None:
+        self._download, self._deadline = download, deadline
+
+    @property
+    def expected_size(self) -> int | None:
+        return self._download.expected_size
+
+    def chunks(self, start: int = 0) -> Iterator[bytes]:
+        for chunk in self._download.chunks(start):
+            self._deadline.read += len(chunk)
+            yield chunk
+
+
+class MeteredSource:
+    def __init__(self, source: MediaSource, deadline: Deadline) -> None:
+        self._source, self._deadline = source, deadline
+
+    def list_media(self) -> Iterator[MediaItem]:
+        return self._source.list_media()
+
+    def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
+        return [MeteredDownload(d, self._deadline) for d in self._source.open_chapters(item)]
+
+
+def ports_of(rig: Rig, plan: Plan, deadline: Deadline) -> TransferPorts:
+    real = rig.ports
+    return TransferPorts(
+        plan.wrap("source", MeteredSource(real.source, deadline)),
+        plan.wrap("tracker", real.tracker),
+        plan.wrap("store", real.store),
+        plan.wrap("metrics", real.metrics),
+        plan.wrap("notifier", real.notifier),
+        real.clock,
+    )
+
+
+def attempt(rig: Rig, plan: Plan, worker: str, case: Case) -> TransferOutcome:
+    deadline = Deadline(case.budget)
+    return transfer_video("crash1", worker, ports_of(rig, plan, deadline), should_pause=deadline)
+
+
+def run(rig: Rig, case: Case, plan: Plan, takeover: bool) -> int:
+    """Invoke until the video is archived; the invocations it took."""
+    worker = "w1"
+    seen: list[object] = []
+    for invocations in range(1, 12):
+        try:
+            outcome = attempt(rig, plan, worker, case)
+        except Killed as killed:
+            seen.append(killed)
+            if takeover:
+                clock = rig.ports.clock
+                assert isinstance(clock, FixedClock)
+                clock.advance(DEFAULT_LEASE + timedelta(seconds=1))
+                worker = f"w{invocations + 1}"
+            continue
+        seen.append(outcome)
+        if outcome.result in (TransferResult.COMPLETED, TransferResult.ALREADY_ARCHIVED):
+            return invocations
+        assert outcome.result is TransferResult.PAUSED, seen
+    raise AssertionError(f"the video was never archived: {seen}")
+
+
+def fresh(account: Account, source: GoProMediaSource, emulator: GoProEmulator) -> Rig:
+    rig = make_rig(account, source, emulator, single_put_limit=5 * MIB, part_size=5 * MIB)
+    for listed in account.s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        account.s3.delete_object(Bucket=BUCKET, Key=listed["Key"])
+    for upload in account.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+        account.s3.abort_multipart_upload(
+            Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+    account.dynamodb.delete_item(TableName=TABLE, Key={"media_id": {"S": "crash1"}})
+    return rig
+
+
+def calls_of_a_clean_run(rig: Rig, case: Case) -> list[str]:
+    plan = Plan()
+    run(rig, case, plan, takeover=False)
+    return plan.calls
+
+
+def kill_points(
+    account: Account, source: GoProMediaSource, emulator: GoProEmulator, case: Case
+) -> Iterator[tuple[int, bool, bool]]:
+    """(call number, after it?, between sending the count and recording it sent?)"""
+    rig = fresh(account, source, emulator)
+    rig.add("crash1", case.size)
+    rig.discover()
+    calls = calls_of_a_clean_run(rig, case)
+    assert calls.count("metrics.video_synced") == 1
+    counted = calls.index("metrics.video_synced")
+    for index in range(len(calls)):
+        yield index, False, index == counted + 1
+        yield index, True, index == counted
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("takeover", [False, True], ids=["same-worker", "takeover"])
+def test_a_kill_at_any_call_leaves_one_verified_object_counted_once(
+    account: Account,
+    source: GoProMediaSource,
+    emulator: GoProEmulator,
+    case: Case,
+    takeover: bool,
+) -> None:
+    points = list(kill_points(account, source, emulator, case))
+    assert len(points) >= 12
+    for index, after, between_count_and_record in points:
+        where = f"kill {'after' if after else 'before'} call {index}"
+        rig = fresh(account, source, emulator)
+        rig.add("crash1", case.size)
+        rig.discover()
+        source_sha = emulator.original_sha256("crash1")
+        plan = Plan(at=index, after=after)
+        run(rig, case, plan, takeover)
+        assert plan.fired, where
+        where += f" ({plan.calls[index]})"
+        # The next night's discovery sends a count a crash held back.
+        discover("gopro", source, rig.ports.tracker, rig.ports.clock, SelectionPolicy(),
+                 metrics=rig.ports.metrics)  # fmt: skip
+
+        record = rig.ports.tracker.get("crash1")
+        assert record is not None, where
+        assert record.status is SyncStatus.COMPLETED, where
+        assert not record.count_pending, where
+        listed = account.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        assert [o["Key"] for o in listed] == [record.object_key], where
+        assert record.object_key is not None
+        assert record.object_key.startswith(ARCHIVE_PREFIX)
+        assert rig.s3_sha256(record.object_key) == source_sha, where
+        # An upload a kill left open is the lifecycle rule's (it covers every key), and a
+        # kill leaves at most the one upload it interrupted.
+        assert len(account.open_uploads()) <= 1, where
+        synced = rig.emf.metrics().count("VideosSynced")
+        failed = rig.emf.metrics().count("SyncFailures")
+        assert synced == (2 if between_count_and_record else 1), where
+        assert failed == 0, where
