@@ -159,6 +159,11 @@ class StorageError(DomainError):
     retryable = True
 
 
+class KeyLostError(StorageError):
+    """The key a paused upload (or a paused check) was going to went to another video
+    meanwhile: the file must start over at another key."""
+
+
 class StorageAccessDeniedError(StorageError):
     """The object store refused the function's role: a person must grant the permission."""
 

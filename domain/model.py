@@ -240,8 +240,9 @@ class SyncRecord:
 
     def reserve(self, worker: str, now: datetime, lease_for: timedelta, key: str) -> SyncRecord:
         """The file is about to be stored at `key`: keep it, so no later attempt stores it
-        anywhere else (see `reserved_key`)."""
-        return self._progressed(worker, now, lease_for, reserved_key=key)
+        anywhere else (see `reserved_key`). A checkpoint of an upload to another key that
+        is given up is dropped."""
+        return self._progressed(worker, now, lease_for, reserved_key=key, checkpoint=None)
 
     def chapter_stored(
         self, worker: str, now: datetime, lease_for: timedelta, chapter: StoredChapter

@@ -33,6 +33,7 @@ from domain.errors import (
     AlreadyCompletedError,
     ConcurrentUpdateError,
     DomainError,
+    KeyLostError,
     KeyTakenError,
     LeaseHeldError,
     NoFreeKeyError,
@@ -139,7 +140,7 @@ def _place(
         # A re-read of the source to check an object found there, paused: go on with it.
         existing = ports.store.describe(checkpoint.key)
         if existing is None or existing.owner_media_id != item.media_id:
-            raise StorageError(f"{checkpoint.key!r} changed while it was being checked")
+            raise KeyLostError(f"{checkpoint.key!r} changed while it was being checked")
         return _check_existing(checkpoint.key, existing, stream, pause)
     if checkpoint is not None:  # a paused upload: go on where it stopped
         return _resume(checkpoint, item, ports, stream, pause)
@@ -182,9 +183,8 @@ def _resume(
     except KeyTakenError:
         existing = ports.store.describe(checkpoint.key)
         if existing is None or existing.owner_media_id != item.media_id:
-            raise StorageError(
-                f"{checkpoint.key!r} was taken while the upload was paused; the next "
-                "attempt starts over"
+            raise KeyLostError(
+                f"{checkpoint.key!r} was taken by another video while the upload was paused"
             ) from None
         return _check_existing(checkpoint.key, existing, stream, pause)
     return _stored(checkpoint.key, stored)
@@ -344,7 +344,20 @@ def _transfer_file(
         if resume is not None
         else GuardedStream(download, expected)
     )
-    placed = _place(record, item, ports, stream, pause=pause, reserve=reserve)
+    try:
+        placed = _place(record, item, ports, stream, pause=pause, reserve=reserve)
+    except KeyLostError as lost:
+        # Start the file over from its first byte at the next free key (the paused upload
+        # is left to the bucket's rule for unfinished uploads).
+        log.warning(
+            "video %s: %s; starting the file over",
+            record.media_id,
+            lost,
+            extra={"event_type": "transfer.key_lost", "metadata": {"reason": str(lost)}},
+        )
+        stream = GuardedStream(download, expected)
+        fresh = replace(record, checkpoint=None)
+        placed = _place(fresh, item, ports, stream, pause=pause, reserve=reserve)
     if isinstance(placed, UploadCheckpoint):
         return placed
     stored = placed.stored

@@ -9,17 +9,14 @@ sent, which the design accepts over ever losing a count)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from adapters.aws.s3_store import MIB
 from adapters.gopro.source import GoProMediaSource
-from domain.model import MediaItem
-from domain.ports import MediaDownload, MediaSource
 from domain.rules import SelectionPolicy
 from domain.services import discover
 from domain.status import SyncStatus
@@ -32,56 +29,10 @@ from domain.transfer import (
 )
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
+from tests.crashes import Deadline, Killed, MeteredSource, Plan
 from tests.fakes import FixedClock
 from tests.integration.aws import BUCKET, TABLE, Account
 from tests.integration.test_transfer_aws import Rig, make_rig
-
-
-class Killed(BaseException):
-    """The invocation died: nothing after it in this attempt runs."""
-
-
-@dataclass
-class Plan:
-    """Where to kill: at call number `at` (0-based, over every port), before or after it."""
-
-    at: int | None = None
-    after: bool = False
-    calls: list[str] = field(default_factory=list)
-    fired: bool = False
-
-    def wrap(self, name: str, target: Any) -> Any:
-        return Fragile(self, name, target)
-
-    def around(self, name: str, call: Callable[[], Any]) -> Any:
-        index = len(self.calls)
-        self.calls.append(name)
-        armed = not self.fired and index == self.at
-        if armed and not self.after:
-            self.fired = True
-            raise Killed(f"before {name}")
-        result = call()
-        if armed:
-            self.fired = True
-            raise Killed(f"after {name}")
-        return result
-
-
-class Fragile:
-    """A port whose every call may be the last one its invocation makes."""
-
-    def __init__(self, plan: Plan, name: str, target: Any) -> None:
-        self._plan, self._name, self._target = plan, name, target
-
-    def __getattr__(self, attribute: str) -> Any:
-        value = getattr(self._target, attribute)
-        if not callable(value):
-            return value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return self._plan.around(f"{self._name}.{attribute}", lambda: value(*args, **kwargs))
-
-        return call
 
 
 @dataclass(frozen=True)
@@ -98,42 +49,6 @@ CASES = [
     Case("multipart", 11 * MIB + 5, None),
     Case("paused-multipart", 11 * MIB + 5, 5 * MIB),
 ]
-
-
-class Deadline:
-    """Time that runs out once an invocation has read `budget` bytes of the source (None:
-    never), however those bytes are used: uploaded, or re-read to check an object."""
-
-    def __init__(self, budget: int | None) -> None:
-        self.budget, self.read = budget, 0
-
-    def __call__(self) -> bool:
-        return self.budget is not None and self.read >= self.budget
-
-
-class MeteredDownload:
-    def __init__(self, download: MediaDownload, deadline: Deadline) -> None:
-        self._download, self._deadline = download, deadline
-
-    @property
-    def expected_size(self) -> int | None:
-        return self._download.expected_size
-
-    def chunks(self, start: int = 0) -> Iterator[bytes]:
-        for chunk in self._download.chunks(start):
-            self._deadline.read += len(chunk)
-            yield chunk
-
-
-class MeteredSource:
-    def __init__(self, source: MediaSource, deadline: Deadline) -> None:
-        self._source, self._deadline = source, deadline
-
-    def list_media(self) -> Iterator[MediaItem]:
-        return self._source.list_media()
-
-    def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
-        return [MeteredDownload(d, self._deadline) for d in self._source.open_chapters(item)]
 
 
 def ports_of(rig: Rig, plan: Plan, deadline: Deadline) -> TransferPorts:

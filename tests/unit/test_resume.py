@@ -227,3 +227,22 @@ def test_a_single_put_stored_by_a_dead_attempt_keeps_its_key_through_a_rename() 
     outcome = transfer_video("small1", "w3", world.ports())
     assert outcome.result is TransferResult.COMPLETED
     assert list(world.store.objects) == [first_key] == [outcome.object_key]
+
+
+def test_a_paused_upload_whose_key_another_video_took_starts_over_at_the_next_key() -> None:
+    # Given a large video paused after its first part, and another video of the same name
+    # and month that is stored at the plain key meanwhile (an open upload reserves nothing)
+    world = world_with(300, part_size=64)
+    world.source.add(FakeVideo(make_item("small2", size=50), content_for("small2", 50)))
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    paused = transfer_video("big1", "w1", world.ports(), should_pause=lambda: True)
+    assert paused.result is TransferResult.PAUSED
+    assert transfer_video("small2", "w2", world.ports()).result is TransferResult.COMPLETED
+    assert world.store.objects[paused.object_key or ""].owner == "small2"
+    # When the large one goes on, Then it starts over at its own key, without failing
+    outcome = transfer_video("big1", "w1", world.ports())
+    assert outcome.result is TransferResult.COMPLETED
+    assert outcome.object_key == "gopro-videos/2026/01/GX010123~big1.MP4"
+    assert world.store.objects[outcome.object_key].data == content_for("big1", 300)
+    assert world.metrics.failed == []
+    assert world.tracker.records["big1"].checkpoint is None
