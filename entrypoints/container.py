@@ -1,7 +1,9 @@
 """The composition root: every adapter, built once per cold start from the settings.
 
 Tests override any provider with a fake (`container.tracker.override(...)`); nothing here
-runs at import time: clients are made when first asked for.
+runs at import time: clients are made when first asked for, once, even when several
+threads ask at the same moment (every singleton is thread-safe, and the GoPro client, a
+resource, is only reached through one).
 """
 
 from __future__ import annotations
@@ -63,36 +65,36 @@ def _gopro_client(settings: GoProSettings) -> Iterator[httpx.Client]:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    session = providers.Singleton(boto3.session.Session)
-    clock = providers.Singleton(SystemClock)
+    session = providers.ThreadSafeSingleton(boto3.session.Session)
+    clock = providers.ThreadSafeSingleton(SystemClock)
 
-    tracker = providers.Singleton(
+    tracker = providers.ThreadSafeSingleton(
         DynamoDbSyncTracker,
-        client=providers.Singleton(lambda s: s.client("dynamodb"), session),
-        settings=providers.Singleton(lambda s: TrackerSettings(s.table_name), settings),
+        client=providers.ThreadSafeSingleton(lambda s: s.client("dynamodb"), session),
+        settings=providers.ThreadSafeSingleton(lambda s: TrackerSettings(s.table_name), settings),
     )
-    store = providers.Singleton(
+    store = providers.ThreadSafeSingleton(
         S3ObjectStore,
-        client=providers.Singleton(lambda s: s.client("s3"), session),
-        settings=providers.Singleton(_s3_settings, settings),
+        client=providers.ThreadSafeSingleton(lambda s: s.client("s3"), session),
+        settings=providers.ThreadSafeSingleton(_s3_settings, settings),
     )
-    credential_store = providers.Singleton(
+    credential_store = providers.ThreadSafeSingleton(
         SecretsManagerCredentialStore,
-        client=providers.Singleton(lambda s: s.client("secretsmanager"), session),
-        template=providers.Singleton(lambda s: s.credentials_secret, settings),
+        client=providers.ThreadSafeSingleton(lambda s: s.client("secretsmanager"), session),
+        template=providers.ThreadSafeSingleton(lambda s: s.credentials_secret, settings),
     )
-    notifier = providers.Singleton(
+    notifier = providers.ThreadSafeSingleton(
         SnsNotifier,
-        client=providers.Singleton(lambda s: s.client("sns"), session),
-        topic_arn=providers.Singleton(lambda s: s.alert_topic_arn, settings),
+        client=providers.ThreadSafeSingleton(lambda s: s.client("sns"), session),
+        topic_arn=providers.ThreadSafeSingleton(lambda s: s.alert_topic_arn, settings),
     )
-    metrics = providers.Singleton(_metrics, settings, session)
-    policy = providers.Singleton(
+    metrics = providers.ThreadSafeSingleton(_metrics, settings, session)
+    policy = providers.ThreadSafeSingleton(
         lambda s: SelectionPolicy.from_lists(s.media_types, s.ready_states), settings
     )
-    gopro_settings = providers.Singleton(_gopro_settings, settings)
+    gopro_settings = providers.ThreadSafeSingleton(_gopro_settings, settings)
     gopro_client = providers.Resource(_gopro_client, gopro_settings)
-    registry = providers.Singleton(
+    registry = providers.ThreadSafeSingleton(
         lambda client, gopro: ProviderRegistry({"gopro": gopro_adapters(client, gopro)}),
         gopro_client,
         gopro_settings,

@@ -69,10 +69,18 @@ class Deadline:
     """Time that runs out once an invocation has read `budget` bytes of the source (None:
     never), however those bytes are used: uploaded, or re-read to check an object."""
 
-    def __init__(self, budget: int | None, kill_at: int | None = None) -> None:
+    def __init__(
+        self,
+        budget: int | None,
+        kill_at: int | None = None,
+        meanwhile_at: int | None = None,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
         self.budget, self.read = budget, 0
         self.kill_at = kill_at
         """Die mid-stream once this many bytes were read."""
+        self.meanwhile_at, self.meanwhile = meanwhile_at, meanwhile
+        """Once this many bytes were read, run `meanwhile` (another worker, say) and go on."""
 
     def __call__(self) -> bool:
         return self.budget is not None and self.read >= self.budget
@@ -93,6 +101,10 @@ class MeteredDownload:
             if deadline.kill_at is not None and deadline.read >= deadline.kill_at:
                 deadline.kill_at = None
                 raise Killed(f"mid-stream, {deadline.read} bytes read")
+            if deadline.meanwhile_at is not None and deadline.read >= deadline.meanwhile_at:
+                deadline.meanwhile_at = None
+                if deadline.meanwhile is not None:
+                    deadline.meanwhile()
             yield chunk
 
 

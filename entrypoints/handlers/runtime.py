@@ -4,6 +4,7 @@ read with clear errors, and the correlation id on every log line."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -13,6 +14,7 @@ from entrypoints.container import Container
 from entrypoints.settings import Settings
 
 _container: Container | None = None
+_building = threading.Lock()
 
 
 class LambdaContext(Protocol):
@@ -27,20 +29,25 @@ class BadEventError(ValueError):
 
 
 def container() -> Container:
-    """The process's container: built at the first invocation, reused while warm."""
+    """The process's container: built at the first invocation, reused while warm. Built
+    once even when invocations start together on a cold process (as in the sandbox, where
+    one process serves every invocation): a second container would open clients of its
+    own, and one of them would never be closed."""
     global _container  # noqa: PLW0603 - one composition root per cold start
-    if _container is None:
-        _container = Container(settings=Settings.from_env(os.environ))
-    return _container
+    with _building:
+        if _container is None:
+            _container = Container(settings=Settings.from_env(os.environ))
+        return _container
 
 
 def reset_container(replacement: Container | None = None) -> None:
     """Close the cached container's resources and drop (or replace) it, as a new cold
     start would."""
     global _container  # noqa: PLW0603
-    if _container is not None:
-        _container.shutdown_resources()
-    _container = replacement
+    with _building:
+        if _container is not None:
+            _container.shutdown_resources()
+        _container = replacement
 
 
 def text(event: Mapping[str, Any], name: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -170,3 +173,44 @@ def test_settings_defaults_follow_the_spec() -> None:
     assert not settings.gopro_allow_loopback
     assert (settings.part_size_mib, settings.single_put_limit_mib) == (50, 100)
     assert settings.retry_base_seconds == 30
+
+
+class SlowEnvironment(dict[str, str]):
+    """An environment that takes a moment to read, as a cold start's first reads do."""
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        time.sleep(0.002)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        time.sleep(0.002)
+        return super().__getitem__(key)
+
+
+def test_invocations_that_start_together_on_a_cold_process_share_one_container(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a cold process (the sandbox runs every invocation in one) and four invocations
+    # that start at the same moment
+    reset_container()
+    monkeypatch.setattr(os, "environ", SlowEnvironment(ENV))
+    barrier = threading.Barrier(4)
+    built: list[tuple[Container, ProviderRegistry]] = []
+
+    def start() -> None:
+        barrier.wait()
+        shared = container()
+        built.append((shared, shared.registry()))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then they share one container and one provider registry (one GoPro client)
+    try:
+        assert len(built) == 4
+        assert len({id(shared) for shared, _ in built}) == 1
+        assert len({id(registry) for _, registry in built}) == 1
+    finally:
+        reset_container()
