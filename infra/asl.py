@@ -39,6 +39,7 @@ TRANSIENT_ERRORS = [
     "States.Timeout",
     "TransientSourceError",
     "StorageError",
+    "KeyLostError",
 ]
 
 

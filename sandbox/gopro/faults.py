@@ -51,6 +51,11 @@ class Faults:
     """[guess] The largest page the search returns."""
     raw_listing_items: list[object] = field(default_factory=list)
     """Appended as they are to the first listing page: any JSON a hostile server sends."""
+    unlisted: set[str] = field(default_factory=set)
+    """Media left out of the listing, yet served for download (a raw listing item of the
+    same id then stands for them)."""
+    raw_download_answers: dict[str, object] = field(default_factory=dict)
+    """Media id -> the JSON its download endpoint answers with (200), as it is."""
     endless_listing: bool = False
     """Every listing page is page 1 again, with a `total_pages` of a million."""
     short_pages_next: int = 0

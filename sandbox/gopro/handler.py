@@ -40,6 +40,9 @@ class LoggedRequest:
 
 class EmulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    """Answer small JSON at once: Nagle's wait on the body after the headers would cost
+    every request about 40 ms of delayed ACK."""
     server_version = "GoProCloudEmulator/1"
 
     @property
@@ -168,7 +171,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, {"error": "page and per_page must be numbers"})
             return
-        media = self.emulator.ordered_media()
+        media = [m for m in self.emulator.ordered_media() if m.id not in faults.unlisted]
         total_pages = (len(media) + per_page - 1) // per_page
         served = page
         if faults.endless_listing:  # the first page's items, whatever page was asked for
@@ -195,6 +198,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         )
 
     def _download(self, media_id: str) -> None:
+        raw = self.emulator.faults.raw_download_answers
+        if media_id in raw:
+            self._json(200, raw[media_id])
+            return
         media = self.emulator.media.get(media_id)
         if media is None:
             self._json(404, {"error": "not found", "message": f"no media {media_id}"})
