@@ -46,4 +46,4 @@ unit: $(PY)
 	$(PY) -m pytest -m "not slow"
 
 soak: $(PY)
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)

@@ -14,6 +14,7 @@ against the moto version it was written for. `check_moto()` fails loudly when mo
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import inspect
 import json
@@ -69,6 +70,20 @@ class Invocation:
     error: str | None = None
 
 
+class InvocationKilled(BaseException):
+    """The function's process died (out of time, out of memory): none of its own error
+    handling runs, and Step Functions sees the error Lambda reports for a timeout."""
+
+
+KILLED_ERROR = "Sandbox.Timedout"
+
+
+def _raise_in(thread_id: int) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(InvocationKilled)
+    )
+
+
 @dataclass
 class Dispatcher:
     """Records every invocation and the most that ran at once, per function."""
@@ -78,6 +93,9 @@ class Dispatcher:
     """The AWS calls each function made (sandbox.aws_calls)."""
     running: dict[str, int] = field(default_factory=dict)
     most_at_once: dict[str, int] = field(default_factory=dict)
+    kills: dict[str, float] = field(default_factory=dict)
+    """Media id -> seconds into the next invocation for it at which that invocation dies
+    (once): a crash at a moment nobody chose, as a timeout or lost sandbox is."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def calls(self, function_name: str) -> list[Invocation]:
@@ -115,9 +133,17 @@ class Dispatcher:
             self.invocations.append(record)
         self._enter(function.function_name)
         caller = calling_function.set(function.function_name)
+        media_id = event.get("media_id") if isinstance(event, dict) else None
+        with self._lock:
+            kill_after = self.kills.pop(media_id, None) if isinstance(media_id, str) else None
         try:
-            record.result = handler(event, context)
+            record.result = self._run(handler, event, context, kill_after)
             return json.dumps(record.result).encode()
+        except InvocationKilled:
+            record.error = KILLED_ERROR
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = {"errorType": KILLED_ERROR, "errorMessage": "the invocation died"}
+            return json.dumps(payload).encode()
         except Exception as error:
             record.error = type(error).__name__
             response_headers["x-amz-function-error"] = "Unhandled"
@@ -126,6 +152,36 @@ class Dispatcher:
         finally:
             calling_function.reset(caller)
             self._leave(function.function_name)
+
+    def _run(
+        self,
+        handler: Callable[[Any, Any], Any],
+        event: Any,
+        context: LocalContext,
+        kill_after: float | None,
+    ) -> Any:
+        """The handler's result; with `kill_after`, it dies that many seconds in, wherever
+        it is, unless it has returned by then."""
+        if kill_after is None:
+            return handler(event, context)
+        alive = [True]
+        guard = threading.Lock()
+        thread_id = threading.get_ident()
+
+        def kill() -> None:
+            with guard:
+                if alive[0]:
+                    _raise_in(thread_id)
+
+        timer = threading.Timer(kill_after, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            return handler(event, context)
+        finally:
+            with guard:
+                alive[0] = False
+            timer.cancel()
 
 
 @contextmanager

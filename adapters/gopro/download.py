@@ -23,12 +23,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from adapters.gopro.errors import GoProProtocolError, redact
-from adapters.gopro.http import backoff, check_retry_after, retry_after_seconds, send
+from adapters.gopro.http import RetryableStatus, backoff, check_retry_after, send
 from adapters.gopro.settings import GoProSettings
 from domain.errors import TransferRejectedError, TransientSourceError
 from domain.model import MediaItem
@@ -133,68 +135,113 @@ class GoProDownload:
         raise TransientSourceError(f"the download URLs of {self._item.media_id} kept expiring")
 
     def chunks(self, start: int = 0) -> Iterator[bytes]:
+        """The bytes from `start`, over as many GETs as it takes: each try goes on from the
+        last byte received; tries are bounded by how many in a row bring no byte."""
         settings = self._settings
-        offset, total = start, self._size
-        failures = refreshes = 0
-        last_problem = "no answer"
-        while total is None or offset < total:
-            if failures >= settings.stream_attempts:
-                raise TransientSourceError(
-                    f"download of {self._item.media_id} stopped at byte {offset} of {total}: "
-                    f"{failures} tries in a row made no progress ({last_problem})"
-                )
-            headers = {"Range": f"bytes={offset}-"} if offset else {}
-            retry_after: float | None = None
-            before = offset
-            try:
-                with self._client.stream("GET", self._original.url, headers=headers) as response:
-                    status = response.status_code
-                    if status == 403:
-                        refreshes += 1
-                        if refreshes > settings.url_refreshes:
-                            raise TransientSourceError(
-                                f"the download URL of {self._item.media_id} kept expiring"
-                            )
-                        self._original = self._resolve()
+        position = _Position(start, self._size)
+        retrying = Retrying(
+            retry=retry_if_exception_type((httpx.TransportError, RetryableStatus)),
+            after=lambda state: position.settle(),
+            wait=lambda state: backoff(settings, max(1, position.stalled), _waited(state)),
+            stop=lambda state: position.stalled >= settings.stream_attempts,
+            retry_error_callback=lambda state: self._give_up(position, state),
+            before_sleep=lambda state: self._log_break(position, state),
+            sleep=settings.sleep,
+        )
+        for attempt in retrying:
+            with attempt:
+                position.began_at = position.offset
+                yield from self._read(position)
+
+    def _read(self, position: _Position) -> Iterator[bytes]:
+        """One GET from the position's offset, its body handed on as it arrives."""
+        with self._open(position.offset) as response:
+            total, skip = _check_start(response, position.offset, self._size, self._item.media_id)
+            position.total = total
+            # Chunks as they arrive (one network read each): a re-chunking buffer would
+            # lose its partial chunk when the connection drops.
+            for chunk in response.iter_bytes():
+                if skip:  # the Range was ignored: pass over what we have
+                    dropped = min(skip, len(chunk))
+                    skip -= dropped
+                    chunk = chunk[dropped:]  # noqa: PLW2901
+                    if not chunk:
                         continue
-                    if status >= 500 or status == 429:
-                        retry_after = retry_after_seconds(response)
-                        raise _Retry(f"HTTP {status}")
-                    if status == 404:
-                        raise TransferRejectedError(f"GoPro no longer serves {self._item.media_id}")
-                    total, skip = _check_start(response, offset, self._size, self._item.media_id)
-                    # Chunks as they arrive (one network read each): a re-chunking buffer
-                    # would lose its partial chunk when the connection drops.
-                    for chunk in response.iter_bytes():
-                        if skip:  # the Range was ignored: pass over what we have
-                            dropped = min(skip, len(chunk))
-                            skip -= dropped
-                            chunk = chunk[dropped:]  # noqa: PLW2901
-                            if not chunk:
-                                continue
-                        offset += len(chunk)
-                        yield chunk
-                    if total is None:
-                        return  # no length announced: the clean end of the body is the end
-            except (httpx.TransportError, _Retry) as error:
-                last_problem = str(error) or type(error).__name__
-                failures = 0 if offset > before else failures + 1
-                log.warning(
-                    "download of %s broke at byte %d: %s",
-                    self._item.media_id,
-                    offset,
-                    last_problem,
-                    extra={
-                        "event_type": "gopro.resume",
-                        "metadata": {"media_id": self._item.media_id, "offset": offset},
-                    },
-                )
-                check_retry_after(settings, retry_after, f"the download of {self._item.media_id}")
-                settings.sleep(backoff(settings, max(1, failures), retry_after))
+                position.offset += len(chunk)
+                yield chunk
+        if position.offset < position.total:
+            raise httpx.RemoteProtocolError(
+                f"the body ended at byte {position.offset} of {position.total}"
+            )
+
+    @contextmanager
+    def _open(self, offset: int) -> Iterator[httpx.Response]:
+        """The GET's answer, ready to stream: an expired URL (403) is resolved again (a
+        bounded number of times), a 5xx or 429 raised as RetryableStatus, a 404 refused."""
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        for refresh in range(self._settings.url_refreshes + 1):
+            if refresh:  # the last answer was 403: the signed URL expired
+                self._original = self._resolve()
+            with self._client.stream("GET", self._original.url, headers=headers) as response:
+                status = response.status_code
+                if status == 403:
+                    continue
+                if status >= 500 or status == 429:
+                    retryable = RetryableStatus(response)
+                    what = f"the download of {self._item.media_id}"
+                    check_retry_after(self._settings, retryable.retry_after, what)
+                    raise retryable
+                if status == 404:
+                    raise TransferRejectedError(f"GoPro no longer serves {self._item.media_id}")
+                yield response
+                return
+        raise TransientSourceError(f"the download URL of {self._item.media_id} kept expiring")
+
+    def _give_up(self, position: _Position, state: RetryCallState) -> None:
+        raise TransientSourceError(
+            f"download of {self._item.media_id} stopped at byte {position.offset} of "
+            f"{position.total}: {position.stalled} tries in a row made no progress "
+            f"({_problem(state)})"
+        )
+
+    def _log_break(self, position: _Position, state: RetryCallState) -> None:
+        log.warning(
+            "download of %s broke at byte %d: %s",
+            self._item.media_id,
+            position.offset,
+            _problem(state),
+            extra={
+                "event_type": "gopro.resume",
+                "metadata": {"media_id": self._item.media_id, "offset": position.offset},
+            },
+        )
 
 
-class _Retry(Exception):
-    """A status answer worth another try."""
+@dataclass
+class _Position:
+    """Where a stream stands: its next byte, its length, and the failed tries in a row
+    that brought no byte."""
+
+    offset: int
+    total: int
+    stalled: int = 0
+    began_at: int = 0
+    """The offset the current try began at."""
+
+    def settle(self) -> None:
+        """After a failed try: count it, unless it moved the stream on."""
+        self.stalled = 0 if self.offset > self.began_at else self.stalled + 1
+
+
+def _problem(state: RetryCallState) -> str:
+    error = state.outcome.exception() if state.outcome else None
+    return (str(error) or type(error).__name__) if error else "no answer"
+
+
+def _waited(state: RetryCallState) -> float | None:
+    """The Retry-After of the answer that failed the try, if it gave one."""
+    error = state.outcome.exception() if state.outcome else None
+    return error.retry_after if isinstance(error, RetryableStatus) else None
 
 
 def _check_start(

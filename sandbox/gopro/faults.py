@@ -62,6 +62,10 @@ class Faults:
     """The next N listing pages come back with half their items."""
     listing_errors: list[dict[str, object]] = field(default_factory=list)
     """Returned in `_embedded.errors` of every listing page while non-empty."""
+    file_faults: dict[str, str] = field(default_factory=dict)
+    """File id -> one fault its next GET meets, then never again: "drop" (the connection
+    closes half-way), "503" (a server error), "expired" (the signed URL is refused as
+    expired, as one past its lifetime is)."""
     seed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -92,6 +96,10 @@ class Faults:
                     return None
                 self.drops_left -= 1
             return self.drop_after_bytes
+
+    def take_file_fault(self, file_id: str) -> str | None:
+        with self._lock:
+            return self.file_faults.pop(file_id, None)
 
     def take_ignored_range(self) -> bool:
         with self._lock:

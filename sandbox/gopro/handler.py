@@ -44,6 +44,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     """Answer small JSON at once: Nagle's wait on the body after the headers would cost
     every request about 40 ms of delayed ACK."""
     server_version = "GoProCloudEmulator/1"
+    _half = False
+    """This response closes its connection half-way (a planned one-off drop)."""
 
     @property
     def emulator(self) -> GoProEmulator:
@@ -249,9 +251,19 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         signed = emulator.signature_valid(
             content_id, query.get("expires", ""), self.command, query.get("sig", "")
         )
-        if entry is None or not signed or query.get("method") != self.command:
+        planned = emulator.faults.take_file_fault(content_id) if self.command == "GET" else None
+        if (
+            entry is None
+            or not signed
+            or query.get("method") != self.command
+            or (planned == "expired")
+        ):
             self._json(403, {"error": "AccessDenied", "message": "Request has expired"})
             return
+        if planned == "503":
+            self._json(503, {"error": "ServiceUnavailable"})
+            return
+        self._half = planned == "drop"
         length = entry.length
         start, end = 0, length - 1
         requested = self.headers.get("Range")
@@ -285,6 +297,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         drop = faults.take_drop()
         if drop is not None:
             limit = min(limit, start + drop)
+        if self._half:
+            limit = min(limit, start + (limit - start) // 2)
         rate = faults.throughput_bytes_per_second
         # Capped: chunks of 1/20 s each, each sent no earlier than the cap allows.
         chunk_size = max(1, int(rate / 20)) if rate else 1 << 20
