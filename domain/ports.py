@@ -53,6 +53,11 @@ class MediaSource(Protocol):
         """Every item of the library, page by page. Raises on a malformed or failed page."""
         ...
 
+    def unreadable_items(self) -> int:
+        """How many entries of the last listing could not be read as media items (each
+        skipped, with its reason in the adapter's report)."""
+        ...
+
     def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
         """The original's files, in recording order: one for most media, one per chapter
         for a chaptered recording (the camera's files, never a derived concat or a proxy).
@@ -168,6 +173,10 @@ class Metrics(Protocol):
     def video_synced(self, provider: str, size_bytes: int) -> None: ...
 
     def sync_failed(self, provider: str, error_type: str) -> None: ...
+
+    def items_skipped(self, provider: str, reason: str, count: int) -> None:
+        """`count` listed items a run did not transfer, for `reason`."""
+        ...
 
 
 class Notifier(Protocol):

@@ -51,6 +51,9 @@ class SkipReason(StrEnum):
     """The listing named the same media id twice (pages shift while a library grows)."""
     UNSTORABLE = "unstorable"
     """The tracker refused the item's record; the rest of the library goes on."""
+    UNREADABLE = "unreadable"
+    """The listing's entry could not be read as a media item (a field no record could
+    hold, say); the rest of the library goes on."""
 
 
 @dataclass(frozen=True)

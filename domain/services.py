@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -112,6 +113,22 @@ class DiscoveryOutcome:
     skipped: dict[SkipReason, int]
 
 
+def _send_held_counts(
+    provider: str,
+    records: Mapping[str, SyncRecord],
+    tracker: SyncTracker,
+    metrics: Metrics,
+    clock: Clock,
+) -> None:
+    """Send the VideosSynced count of each archived video a crash held back."""
+    for archived in records.values():
+        if archived.count_pending:
+            try:
+                count_synced(archived, tracker, metrics, clock)
+            except StorageError as error:  # tried again at the next discovery
+                log.warning("%s: counting %s failed: %s", provider, archived.media_id, error)
+
+
 def discover(
     provider: str,
     source: MediaSource,
@@ -131,12 +148,7 @@ def discover(
     records = tracker.get_many(ids)
     now = clock.now()
     if metrics is not None:
-        for archived in records.values():
-            if archived.count_pending:
-                try:
-                    count_synced(archived, tracker, metrics, clock)
-                except StorageError as error:  # tried again at the next discovery
-                    log.warning("%s: counting %s failed: %s", provider, archived.media_id, error)
+        _send_held_counts(provider, records, tracker, metrics, clock)
     plan = plan_sync(items, records, now, policy)
     created = refreshed = 0
     unstorable: set[str] = set()
@@ -167,6 +179,11 @@ def discover(
     skipped = dict(plan.skipped)
     if unstorable:
         skipped[SkipReason.UNSTORABLE] = len(unstorable)
+    if unreadable := source.unreadable_items():
+        skipped[SkipReason.UNREADABLE] = unreadable
+    if metrics is not None:
+        for reason, count in skipped.items():
+            metrics.items_skipped(provider, reason.value, count)
     chosen = tuple(m for m in plan.media_ids if m not in unstorable)
     outcome = DiscoveryOutcome(provider, chosen, len(items), created, skipped)
     log.info(

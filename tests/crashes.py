@@ -115,5 +115,8 @@ class MeteredSource:
     def list_media(self) -> Iterator[MediaItem]:
         return self._source.list_media()
 
+    def unreadable_items(self) -> int:
+        return self._source.unreadable_items()
+
     def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
         return [MeteredDownload(d, self._deadline) for d in self._source.open_chapters(item)]

@@ -140,6 +140,8 @@ class FakeMediaSource:
         self.chunk_size = chunk_size
         self.streams_opened = 0
         self.bytes_served = 0
+        self.unreadable = 0
+        """Entries of the listing that could not be read (as a real adapter counts them)."""
 
     def add(self, video: FakeVideo) -> None:
         self.videos[video.item.media_id] = video
@@ -147,6 +149,9 @@ class FakeMediaSource:
 
     def list_media(self) -> Iterator[MediaItem]:
         yield from self.listing
+
+    def unreadable_items(self) -> int:
+        return self.unreadable
 
     def open_chapters(self, item: MediaItem) -> list[MediaDownload]:
         video = self.videos[item.media_id]
@@ -343,12 +348,16 @@ class InMemoryObjectStore:
 class RecordingMetrics:
     synced: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str, int]] = field(default_factory=list)
 
     def video_synced(self, provider: str, size_bytes: int) -> None:
         self.synced.append((provider, size_bytes))
 
     def sync_failed(self, provider: str, error_type: str) -> None:
         self.failed.append((provider, error_type))
+
+    def items_skipped(self, provider: str, reason: str, count: int) -> None:
+        self.skipped.append((provider, reason, count))
 
 
 @dataclass

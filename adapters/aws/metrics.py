@@ -35,11 +35,7 @@ class EmfMetrics:
         self._write = write
 
     def _emit(self, name: str, unit: str, value: int, dimensions: dict[str, str]) -> None:
-        sets = (
-            [["Provider"], ["Provider", "ErrorType"]]
-            if "ErrorType" in dimensions
-            else [["Provider"]]
-        )
+        sets = [["Provider"], *(["Provider", name] for name in dimensions if name != "Provider")]
         record = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),
@@ -62,6 +58,9 @@ class EmfMetrics:
 
     def sync_failed(self, provider: str, error_type: str) -> None:
         self._emit("SyncFailures", "Count", 1, {"Provider": provider, "ErrorType": error_type})
+
+    def items_skipped(self, provider: str, reason: str, count: int) -> None:
+        self._emit("ItemsSkipped", "Count", count, {"Provider": provider, "Reason": reason})
 
 
 class CloudWatchApiMetrics:
@@ -89,15 +88,19 @@ class CloudWatchApiMetrics:
             ]
         )
 
-    def sync_failed(self, provider: str, error_type: str) -> None:
+    def _count(self, name: str, value: int, provider: str, by: tuple[str, str]) -> None:
+        """A count per provider, and per provider and `by` (a dimension's name and value)."""
         provider_only: list[DimensionTypeDef] = [{"Name": "Provider", "Value": provider}]
-        with_type: list[DimensionTypeDef] = [
-            *provider_only,
-            {"Name": "ErrorType", "Value": error_type},
-        ]
+        narrower: list[DimensionTypeDef] = [*provider_only, {"Name": by[0], "Value": by[1]}]
         self._put(
             [
-                {"MetricName": "SyncFailures", "Value": 1, "Unit": "Count", "Dimensions": dims}
-                for dims in (provider_only, with_type)
+                {"MetricName": name, "Value": value, "Unit": "Count", "Dimensions": dims}
+                for dims in (provider_only, narrower)
             ]
         )
+
+    def sync_failed(self, provider: str, error_type: str) -> None:
+        self._count("SyncFailures", 1, provider, ("ErrorType", error_type))
+
+    def items_skipped(self, provider: str, reason: str, count: int) -> None:
+        self._count("ItemsSkipped", count, provider, ("Reason", reason))

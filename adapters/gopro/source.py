@@ -71,6 +71,9 @@ class GoProMediaSource:
         )
         return parse_search_page(PROVIDER, body, number)
 
+    def unreadable_items(self) -> int:
+        return self.report.malformed
+
     def list_media(self) -> Iterator[MediaItem]:
         self.report = ListingReport()
         seen: set[str] = set()  # ids only: bounded by the library, whatever the pages say

@@ -52,6 +52,11 @@ def dashboard_body(region: str, machine_arn: str) -> dict[str, object]:
                 "Sum",
             ),
             metric_widget(
+                "Listed items skipped",
+                [[NAMESPACE, "ItemsSkipped", "Provider", p] for p in PROVIDERS],
+                "Sum",
+            ),
+            metric_widget(
                 "Executions",
                 [
                     ["AWS/States", outcome, "StateMachineArn", machine_arn]

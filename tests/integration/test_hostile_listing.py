@@ -4,10 +4,10 @@ moto: each is skipped and counted, or stored bounded; the rest of the library go
 from __future__ import annotations
 
 from adapters.gopro.source import GoProMediaSource
-from domain.rules import SelectionPolicy
+from domain.rules import SelectionPolicy, SkipReason
 from domain.services import discover
 from sandbox.gopro.server import GoProEmulator
-from tests.fakes import FixedClock, InMemorySyncTracker
+from tests.fakes import FixedClock, InMemorySyncTracker, RecordingMetrics
 from tests.integration.aws import Account
 
 
@@ -34,9 +34,12 @@ def test_items_a_store_cannot_take_do_not_stop_the_sync(
     ]
     tracker = account.tracker()
     # When discovery runs on the real tracker
-    outcome = discover("gopro", source, tracker, FixedClock(), SelectionPolicy())
-    # Then the unreadable two are skipped and counted with their reasons
+    metrics = RecordingMetrics()
+    outcome = discover("gopro", source, tracker, FixedClock(), SelectionPolicy(), metrics=metrics)
+    # Then the unreadable two are skipped and counted with their reasons, and a metric
     assert source.report.malformed == 2
+    assert outcome.skipped[SkipReason.UNREADABLE] == 2
+    assert ("gopro", "unreadable", 2) in metrics.skipped
     assert any("file_size" in r for r in source.report.reasons)
     assert any("source_duration" in r for r in source.report.reasons)
     # And the storable two are recorded, bounded, and the library is chosen as before

@@ -206,11 +206,12 @@ def test_alerts_reach_the_topic_with_a_valid_subject(account: Account) -> None:
     assert notification["Message"] == "body"
 
 
-def test_emf_lines_carry_the_three_metrics() -> None:
+def test_emf_lines_carry_the_four_metrics() -> None:
     lines: list[str] = []
     metrics = EmfMetrics(write=lines.append)
     metrics.video_synced("gopro", 4096)
     metrics.sync_failed("gopro", "VerificationFailedError")
+    metrics.items_skipped("gopro", "unreadable", 3)
     records = [json.loads(line) for line in lines]
     by_name = {r["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: r for r in records}
     assert by_name["VideosSynced"]["VideosSynced"] == 1
@@ -222,6 +223,13 @@ def test_emf_lines_carry_the_three_metrics() -> None:
         ["Provider"],
         ["Provider", "ErrorType"],
     ]
+    skipped = by_name["ItemsSkipped"]
+    assert (skipped["ItemsSkipped"], skipped["Reason"]) == (3, "unreadable")
+    assert skipped["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
+        ["Provider"],
+        ["Provider", "Reason"],
+    ]
+    assert by_name["VideosSynced"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Provider"]]
     assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CloudSync" for r in records)
 
 
@@ -230,6 +238,7 @@ def test_put_metric_data_publishes_the_same_metrics(account: Account) -> None:
     metrics = CloudWatchApiMetrics(cloudwatch)
     metrics.video_synced("gopro", 4096)
     metrics.sync_failed("gopro", "TransientSourceError")
+    metrics.items_skipped("gopro", "not_ready", 2)
     listed = cloudwatch.list_metrics(Namespace="CloudSync")["Metrics"]
     seen = {
         (m["MetricName"], tuple(sorted(d["Name"] for d in m.get("Dimensions", [])))) for m in listed
@@ -238,6 +247,8 @@ def test_put_metric_data_publishes_the_same_metrics(account: Account) -> None:
     assert ("BytesTransferred", ("Provider",)) in seen
     assert ("SyncFailures", ("ErrorType", "Provider")) in seen
     assert ("SyncFailures", ("Provider",)) in seen
+    assert ("ItemsSkipped", ("Provider", "Reason")) in seen
+    assert ("ItemsSkipped", ("Provider",)) in seen
 
 
 def test_times_keep_their_zone_through_the_tracker(account: Account) -> None:
