@@ -14,16 +14,19 @@ against the moto version it was written for. `check_moto()` fails loudly when mo
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import inspect
 import json
+import os
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import moto
@@ -78,10 +81,12 @@ class InvocationKilled(BaseException):
 KILLED_ERROR = "Sandbox.Timedout"
 
 
-def _raise_in(thread_id: int) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(InvocationKilled)
-    )
+_PROJECT = Path(__file__).resolve().parents[1]
+_OURS = tuple(str(_PROJECT / package) + os.sep for package in ("domain", "adapters", "entrypoints"))
+
+
+def _ours(filename: str) -> bool:
+    return filename.startswith(_OURS)
 
 
 @dataclass
@@ -160,28 +165,28 @@ class Dispatcher:
         context: LocalContext,
         kill_after: float | None,
     ) -> Any:
-        """The handler's result; with `kill_after`, it dies that many seconds in, wherever
-        it is, unless it has returned by then."""
+        """The handler's result; with `kill_after`, it dies that many seconds in, at the
+        next line of the project's own code it runs (never inside a library, where a lock
+        may be held: the sandbox's process, unlike a Lambda's, goes on after the death)."""
         if kill_after is None:
             return handler(event, context)
-        alive = [True]
-        guard = threading.Lock()
-        thread_id = threading.get_ident()
+        deadline = time.monotonic() + kill_after
+        fired = [False]
 
-        def kill() -> None:
-            with guard:
-                if alive[0]:
-                    _raise_in(thread_id)
+        def line(frame: FrameType, what: str, arg: object) -> Any:
+            if what == "line" and not fired[0] and time.monotonic() >= deadline:
+                fired[0] = True
+                raise InvocationKilled(f"killed {kill_after:.3f}s in")
+            return line
 
-        timer = threading.Timer(kill_after, kill)
-        timer.daemon = True
-        timer.start()
+        def scope(frame: FrameType, what: str, arg: object) -> Any:
+            return line if not fired[0] and _ours(frame.f_code.co_filename) else None
+
+        sys.settrace(scope)
         try:
             return handler(event, context)
         finally:
-            with guard:
-                alive[0] = False
-            timer.cancel()
+            sys.settrace(None)
 
 
 @contextmanager
