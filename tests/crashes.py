@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.model import MediaItem
 from domain.ports import MediaDownload, MediaSource
+from domain.transfer import TransferPorts
 
 
 class Killed(BaseException):
@@ -120,3 +121,15 @@ class MeteredSource:
 
     def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
         return [MeteredDownload(d, self._deadline) for d in self._source.open_chapters(item)]
+
+
+def fragile(ports: TransferPorts, plan: Plan, deadline: Deadline) -> TransferPorts:
+    """`ports` with every outside call under `plan`, and the source metered by `deadline`."""
+    return TransferPorts(
+        plan.wrap("source", MeteredSource(ports.source, deadline)),
+        plan.wrap("tracker", ports.tracker),
+        plan.wrap("store", ports.store),
+        plan.wrap("metrics", ports.metrics),
+        plan.wrap("notifier", ports.notifier),
+        ports.clock,
+    )

@@ -29,7 +29,7 @@ from domain.transfer import (
 )
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
-from tests.crashes import Deadline, Killed, MeteredSource, Plan
+from tests.crashes import Deadline, Killed, Plan, fragile
 from tests.fakes import FixedClock
 from tests.integration.aws import BUCKET, TABLE, Account
 from tests.integration.test_transfer_aws import Rig, make_rig
@@ -52,15 +52,7 @@ CASES = [
 
 
 def ports_of(rig: Rig, plan: Plan, deadline: Deadline) -> TransferPorts:
-    real = rig.ports
-    return TransferPorts(
-        plan.wrap("source", MeteredSource(real.source, deadline)),
-        plan.wrap("tracker", real.tracker),
-        plan.wrap("store", real.store),
-        plan.wrap("metrics", real.metrics),
-        plan.wrap("notifier", real.notifier),
-        real.clock,
-    )
+    return fragile(rig.ports, plan, deadline)
 
 
 def attempt(rig: Rig, plan: Plan, worker: str, case: Case) -> TransferOutcome:

@@ -19,12 +19,11 @@ from domain.status import SyncStatus
 from domain.transfer import (
     DEFAULT_LEASE,
     TransferOutcome,
-    TransferPorts,
     TransferResult,
     transfer_video,
 )
 from sandbox.gopro.server import GoProEmulator
-from tests.crashes import Deadline, MeteredSource
+from tests.crashes import Deadline, Plan, fragile
 from tests.fakes import FixedClock
 from tests.integration.aws import BUCKET, Account
 from tests.integration.test_transfer_aws import Rig, make_rig
@@ -88,9 +87,7 @@ def test_a_lease_that_runs_out_while_its_worker_streams(rig: Rig, size: int) -> 
         second.append(transfer_video("slow1", "exec-b", rig.ports))
 
     deadline = Deadline(None, meanwhile_at=size // 2, meanwhile=takeover)
-    real = rig.ports
-    slow = TransferPorts(MeteredSource(real.source, deadline), real.tracker, real.store,
-                         real.metrics, real.notifier, real.clock)  # fmt: skip
+    slow = fragile(rig.ports, Plan(), deadline)
     # When the first worker's stream goes on to its end
     first = transfer_video("slow1", "exec-a", slow)
     # Then the second archived it, the first stored nothing of its own and stood back

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -189,26 +188,6 @@ def test_a_resumed_transfer_equals_an_uninterrupted_one(small_parts: Rig) -> Non
     assert record is not None
     assert record.checkpoint is None
     assert record.retry_count == 0
-
-
-def test_two_invocations_at_once_give_one_object_and_one_record(rig: Rig) -> None:
-    rig.add("dup1", 3 * MIB)
-    rig.emulator.faults.throughput_bytes_per_second = 2 * MIB  # 1.5 s: the two overlap
-    rig.discover()
-    results: dict[str, TransferResult] = {}
-
-    def run(worker: str) -> None:
-        results[worker] = transfer_video("dup1", worker, rig.ports).result
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in ("exec-a", "exec-b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results.values()) == sorted([TransferResult.COMPLETED, TransferResult.BUSY])
-    assert rig.account.s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
-    again = transfer_video("dup1", "exec-c", rig.ports)
-    assert again.result is TransferResult.ALREADY_ARCHIVED
 
 
 def test_no_secret_reaches_a_log_line(

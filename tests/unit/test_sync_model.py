@@ -26,7 +26,7 @@ from domain.rules import SelectionPolicy
 from domain.services import discover
 from domain.status import SyncStatus
 from domain.transfer import DEFAULT_LEASE, TransferPorts, transfer_video
-from tests.crashes import Deadline, Killed, MeteredSource, Plan
+from tests.crashes import Deadline, Killed, Plan, fragile
 from tests.fakes import FakeVideo, InMemoryObjectStore, World, content_for, make_item
 
 PART = 64
@@ -55,15 +55,7 @@ class SyncModel(RuleBasedStateMachine):
     # What happens --------------------------------------------------------------------------
 
     def _ports(self, plan: Plan, deadline: Deadline) -> TransferPorts:
-        world = self.world
-        return TransferPorts(
-            plan.wrap("source", MeteredSource(world.source, deadline)),
-            plan.wrap("tracker", world.tracker),
-            plan.wrap("store", world.store),
-            plan.wrap("metrics", world.metrics),
-            plan.wrap("notifier", world.notifier),
-            world.clock,
-        )
+        return fragile(self.world.ports(), plan, deadline)
 
     def _worker(self) -> str:
         self.workers += 1
