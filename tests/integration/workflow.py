@@ -53,8 +53,8 @@ class Workflow:
         return dict(tracker.get_many(list(self.emulator.media)))
 
     def objects(self) -> list[str]:
-        answer = self.account.s3.list_objects_v2(Bucket=BUCKET)
-        return [entry["Key"] for entry in answer.get("Contents", [])]
+        pages = self.account.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
 
 
 def provision(account: Account, emulator: GoProEmulator, dispatcher: Dispatcher) -> Workflow:
