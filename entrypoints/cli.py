@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from botocore.exceptions import (
 from rich.console import Console
 
 from domain.errors import DomainError
+from entrypoints.cost import LIFECYCLES, CostInputError, Usage, estimate, load_prices, table
 from entrypoints.operations import (
     Target,
     UserError,
@@ -107,7 +109,40 @@ def _parser() -> argparse.ArgumentParser:
         help='read {"email": …, "password": …} as JSON from standard input',
     )
     stack_options(login)
+
+    cost = commands.add_parser("cost", help="estimate what a month costs, for a library")
+    cost.add_argument("--archive-gb", type=float, required=True, help="the library today")
+    cost.add_argument("--videos", type=int, required=True, help="videos in it")
+    cost.add_argument("--monthly-gb", type=float, default=0.0, help="new footage a month")
+    cost.add_argument(
+        "--monthly-videos", type=int, help="new videos a month (default: at the average size)"
+    )
+    cost.add_argument("--lifecycle", choices=sorted(LIFECYCLES), default="default")
+    cost.add_argument("--memory-mb", type=int, default=512, help="the downloader's memory")
+    cost.add_argument(
+        "--cpu-seconds-per-gib", type=float, default=7.7,
+        help="CPU seconds one GiB of transfer costs (python -m bench.transfer)",
+    )  # fmt: skip
+    cost.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     return parser
+
+
+def _cost(args: argparse.Namespace) -> int:
+    try:
+        usage = Usage(
+            args.archive_gb, args.videos, args.monthly_gb, args.monthly_videos,
+            args.lifecycle, args.memory_mb, args.cpu_seconds_per_gib,
+        )  # fmt: skip
+    except CostInputError as error:
+        raise UserError(str(error)) from None
+    try:
+        result = estimate(usage, load_prices())
+    except CostInputError as error:
+        raise UserError(str(error)) from None
+    except KeyError as missing:
+        raise UserError(f"the price file has no price {missing}") from None
+    print(json.dumps(result.as_dict(), indent=2) if args.json else table(result))
+    return 0
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -132,7 +167,7 @@ def _sandbox_commands() -> Any:
         ) from None
 
 
-def _dispatch(args: argparse.Namespace, console: Console) -> int:
+def _dispatch(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR0911 - a command each
     if args.command == "demo":
         demo = _sandbox_commands()
         options = demo.DemoOptions(
@@ -142,6 +177,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return int(demo.run_demo(options, console))
     if args.command == "sandbox":
         return int(_sandbox_commands().run_sandbox(args.videos, args.seed, args.env_file, console))
+    if args.command == "cost":
+        return _cost(args)
     if args.command == "start":
         return start(_target(args), args.provider, args.follow, console)
     if args.command == "status":

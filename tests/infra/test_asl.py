@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from statelint.linter import Linter
 
+from entrypoints.cost import STATES_PER_EXECUTION, STATES_PER_VIDEO
 from infra.asl import TRANSIENT_ERRORS, WorkflowOptions, WorkflowTargets, state_machine_definition
 
 ARN = "arn:aws:lambda:eu-central-1:123456789012:function:cloud-sync-"
@@ -111,3 +112,22 @@ def test_the_definition_is_plain_json_without_secrets(definition: dict[str, Any]
     assert json.loads(text) == definition
     for word in ("token", "secret", "password"):
         assert word not in text.lower()
+
+
+def success_path(machine: dict[str, Any]) -> list[str]:
+    """The states an execution passes when nothing fails: every Choice's Default."""
+    names, name = [], machine["StartAt"]
+    while True:
+        names.append(name)
+        state = machine["States"][name]
+        if state.get("End") or state["Type"] in ("Succeed", "Fail"):
+            return names
+        name = state.get("Next") or state["Default"]
+
+
+def test_the_cost_model_counts_the_definition_s_state_transitions(
+    definition: dict[str, Any],
+) -> None:
+    processor = definition["States"]["DownloadVideos"]["ItemProcessor"]
+    assert len(success_path(processor)) == STATES_PER_VIDEO
+    assert len(success_path(definition)) == STATES_PER_EXECUTION

@@ -1,0 +1,311 @@
+"""What a month of cloud-sync costs: `cloudsync cost`.
+
+Two months are estimated. The **first**: the existing library (`archive_gb` in `videos`
+videos) is uploaded on the first night and spends the month in the lifecycle's tiers.
+**Ongoing**: the library sits in its final tier and a month's intake (`monthly_gb` in
+`monthly_videos` videos) arrives, each of its GB resident in the early tiers for as long
+as the lifecycle keeps it there.
+
+Prices are data (`prices.json`: region, date, source), never constants here. Free tiers
+are not counted, except CloudWatch's three free dashboards (the stack has one).
+
+What is counted, and why:
+- **S3 storage** per class and day, with Deep Archive's per-object index (8 KB billed as
+  STANDARD, 32 KB as Deep Archive); objects are created STANDARD (the system's rule) and
+  moved by the bucket's lifecycle, one transition request per object and move. "Straight
+  to Deep Archive" is a lifecycle at 0 days: S3 moves the object at the next midnight UTC,
+  about one day in STANDARD. Minimum durations (90 days Glacier IR, 180 Deep Archive) only
+  bill when an object leaves early; the archive never deletes, so they add nothing here,
+  but a lifecycle that leaves Glacier IR before 90 days would pay them, which is why the
+  stack refuses one.
+- **S3 requests**: a PutObject per video up to 100 MiB, else CreateMultipartUpload, one
+  UploadPart per 50 MiB and CompleteMultipartUpload; three HEAD-class reads per video.
+- **Lambda**: the downloader's GB-seconds from the CPU seconds one GiB costs (measured by
+  the transfer benchmark) at the configured memory: below 1,769 MB a function gets that
+  share of one vCPU, and the transfer is CPU-bound; plus the nightly authenticator and
+  lister, and the invocations.
+- **Step Functions**: the state transitions of one video (Prepare, Download, Route, done)
+  and of one execution's own states, every night.
+- **DynamoDB** on demand: five writes a video (discovered, claimed, key reserved,
+  completed, counted) and one read a video a night (discovery's BatchGetItem).
+- **Secrets Manager**, **KMS** (the archive key; S3 Bucket Keys make KMS requests about one
+  per object), **CloudWatch** metrics, alarms and log ingestion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PRICES = Path(__file__).with_name("prices.json")
+GB = 1 << 30
+MIB = 1 << 20
+SINGLE_PUT_LIMIT = 100 * MIB
+PART_SIZE = 50 * MIB
+FULL_VCPU_MB = 1_769
+"""The memory at which a Lambda function gets one whole vCPU."""
+DAYS = 30
+NIGHTS = 30
+STATES_PER_VIDEO = 4
+"""Prepare, Download, Route, VideoDone: the child execution of one archived video."""
+STATES_PER_EXECUTION = 9
+"""Authenticate, List, DownloadVideos and the summary's states, once a night."""
+FIXED_INVOCATION_SECONDS = 2.0
+"""What one authenticator or lister invocation runs, about."""
+WRITES_PER_VIDEO = 5
+HEADS_PER_VIDEO = 3
+INDEX_STANDARD_BYTES = 8 * 1024
+INDEX_DEEP_BYTES = 32 * 1024
+METRIC_SERIES = 10
+"""VideosSynced, BytesTransferred, SyncFailures and ItemsSkipped per provider, and the
+few ErrorType and Reason series a month sees."""
+ALARMS = 3
+"""Failed videos, failed executions, schedule dead letters."""
+LOG_BYTES_PER_VIDEO = 4 * 1024
+REFERENCE = {"first_month": 3.78, "ongoing": 3.20, "gb": 100}
+"""The reference system's own estimate (its README), for 100 GB."""
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Days in STANDARD, then days in Glacier IR (0: none), then Deep Archive for good."""
+
+    name: str
+    standard_days: float
+    glacier_ir_days: float = 0
+
+
+LIFECYCLES = {
+    "default": Lifecycle("STANDARD 14 d, then DEEP_ARCHIVE", 14),
+    "glacier-ir": Lifecycle("STANDARD 7 d, GLACIER_IR 90 d, then DEEP_ARCHIVE", 7, 90),
+    "deep-archive": Lifecycle("straight to DEEP_ARCHIVE (a 0-day rule)", 1),
+}
+
+
+class CostInputError(ValueError):
+    """A figure the estimate cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    archive_gb: float
+    videos: int
+    monthly_gb: float = 0.0
+    monthly_videos: int | None = None
+    """None: the library's average video size."""
+    lifecycle: str = "default"
+    memory_mb: int = 512
+    cpu_seconds_per_gib: float = 7.7
+
+    def __post_init__(self) -> None:
+        for name in ("archive_gb", "monthly_gb", "cpu_seconds_per_gib"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise CostInputError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.videos < 1 and self.archive_gb > 0:
+            raise CostInputError("videos must be at least 1 for an archive of any size")
+        if self.monthly_videos is not None and self.monthly_videos < 0:
+            raise CostInputError(f"monthly_videos must be >= 0, got {self.monthly_videos}")
+        if self.lifecycle not in LIFECYCLES:
+            raise CostInputError(
+                f"lifecycle must be one of {', '.join(LIFECYCLES)}, got {self.lifecycle!r}"
+            )
+        if not 128 <= self.memory_mb <= 10_240:
+            raise CostInputError(f"memory_mb must be 128 to 10240, got {self.memory_mb}")
+
+    @property
+    def intake_videos(self) -> int:
+        if self.monthly_videos is not None:
+            return self.monthly_videos
+        if self.monthly_gb == 0 or self.archive_gb == 0:
+            return 0
+        return math.ceil(self.monthly_gb / (self.archive_gb / max(1, self.videos)))
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    first_month: float
+    ongoing: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    usage: Usage
+    region: str
+    as_of: str
+    lines: tuple[Line, ...]
+
+    @property
+    def first_month(self) -> float:
+        return sum(line.first_month for line in self.lines)
+
+    @property
+    def ongoing(self) -> float:
+        return sum(line.ongoing for line in self.lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "prices_as_of": self.as_of,
+            "lifecycle": LIFECYCLES[self.usage.lifecycle].name,
+            "lines": [vars(line) for line in self.lines],
+            "first_month": round(self.first_month, 4),
+            "ongoing": round(self.ongoing, 4),
+        }
+
+
+def load_prices(path: Path = PRICES) -> dict[str, Any]:
+    prices: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return prices
+
+
+def requests_per_video(size_bytes: float) -> int:
+    """S3 write requests to store one video of this size."""
+    if size_bytes <= SINGLE_PUT_LIMIT:
+        return 1
+    return math.ceil(size_bytes / PART_SIZE) + 2
+
+
+def _storage(gb: float, videos: int, days: Mapping[str, float], s3: Mapping[str, float]) -> float:
+    """`gb` in `videos` objects held `days[class]` days in each class, for one month."""
+    standard = days.get("standard", 0) * s3["standard_gb_month"]
+    ir = days.get("glacier_ir", 0) * s3["glacier_ir_gb_month"]
+    deep_days = days.get("deep_archive", 0)
+    deep = deep_days * s3["deep_archive_gb_month"]
+    index = (
+        videos
+        * deep_days
+        / GB
+        * (
+            INDEX_STANDARD_BYTES * s3["standard_gb_month"]
+            + INDEX_DEEP_BYTES * s3["deep_archive_gb_month"]
+        )
+    )
+    return (gb * (standard + ir + deep) + index) / DAYS
+
+
+def _first_month_days(lifecycle: Lifecycle) -> dict[str, float]:
+    standard = min(DAYS, lifecycle.standard_days)
+    ir = min(DAYS - standard, lifecycle.glacier_ir_days)
+    return {"standard": standard, "glacier_ir": ir, "deep_archive": DAYS - standard - ir}
+
+
+def _transitions(videos: int, lifecycle: Lifecycle, s3: Mapping[str, float]) -> float:
+    per_1000 = s3["transition_to_deep_archive_per_1000"]
+    if lifecycle.glacier_ir_days:
+        per_1000 += s3["transition_to_glacier_ir_per_1000"]
+    return videos / 1000 * per_1000
+
+
+def _section(prices: Mapping[str, Any], name: str) -> dict[str, float]:
+    """One service's prices, each a number >= 0; an error names what is wrong."""
+    section = prices.get(name)
+    if not isinstance(section, Mapping):
+        raise CostInputError(f"the price file has no {name!r} section")
+    found: dict[str, float] = {}
+    for key, value in section.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise CostInputError(f"price {name}.{key} must be a number >= 0, got {value!r}")
+        found[key] = float(value)
+    return found
+
+
+def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
+    s3, lam, sfn = (_section(prices, n) for n in ("s3", "lambda", "step_functions"))
+    ddb, sm, kms, cw = (
+        _section(prices, n) for n in ("dynamodb", "secrets_manager", "kms", "cloudwatch")
+    )
+    lifecycle = LIFECYCLES[usage.lifecycle]
+    first_gb, first_n = usage.archive_gb, usage.videos if usage.archive_gb else 0
+    new_gb, new_n = usage.monthly_gb, usage.intake_videos
+
+    # Storage. Ongoing: the library in Deep Archive all month, the intake on average
+    # resident in each early tier for that tier's days.
+    storage_first = _storage(first_gb, first_n, _first_month_days(lifecycle), s3)
+    early = {"standard": lifecycle.standard_days, "glacier_ir": lifecycle.glacier_ir_days}
+    storage_ongoing = _storage(
+        usage.archive_gb, usage.videos, {"deep_archive": DAYS}, s3
+    ) + _storage(new_gb, 0, early, s3)
+
+    def s3_requests(gb: float, n: int) -> float:
+        if n == 0:
+            return 0.0
+        writes = n * requests_per_video(gb * GB / n)
+        return (writes * s3["put_per_1000"] + n * HEADS_PER_VIDEO * s3["get_per_1000"]) / 1000 + (
+            _transitions(n, lifecycle, s3)
+        )
+
+    share = min(1.0, usage.memory_mb / FULL_VCPU_MB)
+    memory_gb = usage.memory_mb / 1024
+
+    def lambda_cost(gb: float, n: int) -> float:
+        transfer_seconds = gb * usage.cpu_seconds_per_gib / share  # GiB ~ GB at this scale
+        fixed_seconds = 2 * NIGHTS * FIXED_INVOCATION_SECONDS
+        invocations = n + 2 * NIGHTS
+        return (transfer_seconds + fixed_seconds) * memory_gb * lam["gb_second"] + (
+            invocations / 1e6 * lam["requests_per_million"]
+        )
+
+    def step_functions(n: int) -> float:
+        transitions = n * STATES_PER_VIDEO + NIGHTS * STATES_PER_EXECUTION
+        return transitions / 1000 * sfn["transitions_per_1000"]
+
+    def dynamodb(n: int, listed: int) -> float:
+        writes = n * WRITES_PER_VIDEO
+        reads = n + listed * NIGHTS
+        return (
+            writes / 1e6 * ddb["write_request_units_per_million"]
+            + reads / 1e6 * ddb["read_request_units_per_million"]
+            + listed * 1024 / GB * ddb["storage_gb_month"]
+        )
+
+    def secrets(n: int) -> float:
+        calls = 2 * NIGHTS + n
+        return sm["secret_month"] + calls / 10_000 * sm["api_calls_per_10000"]
+
+    def kms_cost(n: int) -> float:
+        return kms["key_month"] + (n + 2 * NIGHTS) / 10_000 * kms["requests_per_10000"]
+
+    def cloudwatch(n: int) -> float:
+        logs = n * LOG_BYTES_PER_VIDEO / GB * cw["logs_ingested_gb"]
+        return METRIC_SERIES * cw["metric_month"] + ALARMS * cw["alarm_month"] + logs
+
+    total_listed = usage.videos + new_n
+    lines = (
+        Line("S3 storage", storage_first, storage_ongoing),
+        Line("S3 requests and transitions", s3_requests(first_gb, first_n),
+             s3_requests(new_gb, new_n)),
+        Line("Lambda", lambda_cost(first_gb, first_n), lambda_cost(new_gb, new_n)),
+        Line("Step Functions", step_functions(first_n), step_functions(new_n)),
+        Line("DynamoDB", dynamodb(first_n, usage.videos), dynamodb(new_n, total_listed)),
+        Line("Secrets Manager", secrets(first_n), secrets(new_n)),
+        Line("KMS", kms_cost(first_n), kms_cost(new_n)),
+        Line("CloudWatch", cloudwatch(first_n), cloudwatch(new_n)),
+    )  # fmt: skip
+    return Estimate(usage, str(prices["region"]), str(prices["as_of"]), lines)
+
+
+def table(result: Estimate) -> str:
+    usage = result.usage
+    rows = [
+        f"cloud-sync, {usage.archive_gb:g} GB in {usage.videos} videos, "
+        f"{usage.monthly_gb:g} GB a month ({usage.intake_videos} videos); "
+        f"{LIFECYCLES[usage.lifecycle].name}; Lambda {usage.memory_mb} MB",
+        f"prices: {result.region}, {result.as_of} (USD, no free tier)",
+        "",
+        f"{'':30} {'first month':>12} {'ongoing':>12}",
+    ]
+    rows += [
+        f"{line.item:30} {line.first_month:12.2f} {line.ongoing:12.2f}" for line in result.lines
+    ]
+    rows.append(f"{'total':30} {result.first_month:12.2f} {result.ongoing:12.2f}")
+    rows.append(
+        f"{'reference system, 100 GB':30} {REFERENCE['first_month']:12.2f} "
+        f"{REFERENCE['ongoing']:12.2f}"
+    )
+    return "\n".join(rows)
