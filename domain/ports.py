@@ -18,7 +18,6 @@ from domain.credentials import (
     SignIn,
     TokenGrant,
 )
-from domain.errors import DomainError
 from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
 
 
@@ -120,12 +119,6 @@ class SyncTracker(Protocol):
         ...
 
     def create(self, record: SyncRecord) -> None: ...
-
-    def create_many(self, records: Sequence[SyncRecord]) -> Mapping[str, DomainError]:
-        """Create each record where none exists, in as few calls as the store allows.
-        Returns the media ids not created and why: ConcurrentUpdateError where a record
-        exists (it is left as it was), StorageError where the store refused the record."""
-        ...
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None: ...
 

@@ -152,39 +152,30 @@ def discover(
     plan = plan_sync(items, records, now, policy)
     created = refreshed = 0
     unstorable: set[str] = set()
-
-    def refused(media_id: str, error: StorageError) -> None:
-        """One item the tracker cannot take must not stop the library's sync."""
-        unstorable.add(media_id)
-        log.warning(
-            "%s: %s could not be recorded: %s",
-            provider,
-            media_id,
-            error,
-            extra={
-                "event_type": "discovery.unstorable",
-                "metadata": {"media_id": media_id, "reason": str(error)[:300]},
-            },
-        )
-
-    new = [SyncRecord.discovered(i, now) for i in plan.to_sync if i.media_id not in records]
-    not_created = tracker.create_many(new)
-    created = len(new) - len(not_created)
-    for media_id, why in not_created.items():
-        if isinstance(why, StorageError):
-            refused(media_id, why)
-        # otherwise a concurrent worker wrote it first; its record serves
     for item in plan.to_sync:
         record = records.get(item.media_id)
-        if record is None or record.item == item or record.status not in WAITING:
-            continue
         try:
-            tracker.replace(record, record.refreshed(item, now))
-            refreshed += 1
+            if record is None:
+                tracker.create(SyncRecord.discovered(item, now))
+                created += 1
+            elif record.item != item and record.status in WAITING:
+                tracker.replace(record, record.refreshed(item, now))
+                refreshed += 1
         except ConcurrentUpdateError:
-            continue  # a concurrent worker changed it first; its record serves
+            continue  # a concurrent worker wrote it first; its record serves
         except StorageError as error:
-            refused(item.media_id, error)
+            # One item the tracker cannot take must not stop the library's sync.
+            unstorable.add(item.media_id)
+            log.warning(
+                "%s: %s could not be recorded: %s",
+                provider,
+                item.media_id,
+                error,
+                extra={
+                    "event_type": "discovery.unstorable",
+                    "metadata": {"media_id": item.media_id, "reason": str(error)[:300]},
+                },
+            )
     skipped = dict(plan.skipped)
     if unstorable:
         skipped[SkipReason.UNSTORABLE] = len(unstorable)

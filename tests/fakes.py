@@ -180,15 +180,6 @@ class InMemorySyncTracker:
         self.records[record.media_id] = record
         self.writes += 1
 
-    def create_many(self, records: Sequence[SyncRecord]) -> Mapping[str, DomainError]:
-        refused: dict[str, DomainError] = {}
-        for record in records:
-            try:
-                self.create(record)
-            except (ConcurrentUpdateError, StorageError) as error:
-                refused[record.media_id] = error
-        return refused
-
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
         """As the DynamoDB tracker: only along the transition table, and only over the
         version and status that were read."""

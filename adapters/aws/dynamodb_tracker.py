@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.records import record_from_item, record_to_item
-from domain.errors import ConcurrentUpdateError, DomainError, StorageError
+from domain.errors import ConcurrentUpdateError, StorageError
 from domain.model import SyncRecord, check_change
 
 if TYPE_CHECKING:
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 BATCH = 100
 """BatchGetItem takes at most 100 keys."""
-TRANSACTION = 100
-"""TransactWriteItems takes at most 100 actions."""
 
 
 @dataclass(frozen=True)
@@ -119,48 +117,6 @@ class DynamoDbSyncTracker:
         if record.version != 1:
             raise StorageError(f"a new record starts at version 1, not {record.version}")
         self._put(record, "attribute_not_exists(media_id)", {})
-
-    def create_many(self, records: Sequence[SyncRecord]) -> Mapping[str, DomainError]:
-        """One TransactWriteItems per 100 records, each Put conditional on no record being
-        there. A transaction is all or nothing: when DynamoDB cancels one (a record exists,
-        one is refused, a conflict), its records are created one by one, so each gets its
-        own answer."""
-        refused: dict[str, DomainError] = {}
-        for start in range(0, len(records), TRANSACTION):
-            chunk = records[start : start + TRANSACTION]
-            if any(record.version != 1 for record in chunk) or not self._transact(chunk):
-                for record in chunk:
-                    try:
-                        self.create(record)
-                    except (ConcurrentUpdateError, StorageError) as error:
-                        refused[record.media_id] = error
-        return refused
-
-    def _transact(self, records: Sequence[SyncRecord]) -> bool:
-        """Create all of `records` in one transaction; False when DynamoDB cancelled it."""
-        if len({record.media_id for record in records}) != len(records):
-            return False  # a transaction may name an item once
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._settings.table,
-                            "Item": self._encode(record),
-                            "ConditionExpression": "attribute_not_exists(media_id)",
-                        }
-                    }
-                    for record in records
-                ]
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in ("TransactionCanceledException", "ValidationException"):
-                return False
-            raise StorageError(f"DynamoDB TransactWriteItems failed: {error}") from None
-        except BotoCoreError as error:
-            raise StorageError(f"DynamoDB TransactWriteItems failed: {error}") from None
-        return True
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
         check_change(previous, new)

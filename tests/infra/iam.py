@@ -193,19 +193,6 @@ class UnmappedCallError(AssertionError):
     """A call this module cannot turn into IAM actions: add a mapping."""
 
 
-def _dynamodb_needs(call: AwsCall, t: Translation, why: str) -> list[Need]:
-    p, op = call.parameters, call.operation
-    if op == "TransactWriteItems":
-        # No IAM action of its own: each Put needs dynamodb:PutItem on its table (AWS,
-        # "Using IAM with DynamoDB transactions").
-        return [
-            Need("dynamodb:PutItem", t.table_arn(entry["Put"]["TableName"]), why)
-            for entry in p["TransactItems"]
-        ]
-    tables = list(p["RequestItems"]) if "RequestItems" in p else [p["TableName"]]
-    return [Need(f"dynamodb:{op}", t.table_arn(table), why) for table in tables]
-
-
 def needs(call: AwsCall, t: Translation) -> list[Need]:
     p, op = call.parameters, call.operation
     why = f"{call.service}:{op}"
@@ -228,7 +215,8 @@ def needs(call: AwsCall, t: Translation) -> list[Need]:
     if call.service == "s3" and op in ("ListObjectsV2", "ListObjects"):
         return [Need("s3:ListBucket", t.object_arn(p["Bucket"], "").rstrip("/"), why)]
     if call.service == "dynamodb":
-        return _dynamodb_needs(call, t, why)
+        tables = list(p["RequestItems"]) if "RequestItems" in p else [p["TableName"]]
+        return [Need(f"dynamodb:{op}", t.table_arn(table), why) for table in tables]
     if call.service == "secretsmanager":
         return [Need(f"secretsmanager:{op}", t.secret_arn(p["SecretId"]), why)]
     if call.service == "sns" and op == "Publish":

@@ -267,27 +267,3 @@ def test_a_checkpoint_the_upload_does_not_hold_is_refused(archive: Archive) -> N
         archive.store.resume(wrong, "m1", pieces(body, wrong.offset), size)
     assert archive.store.describe(KEY) is None
     assert archive.open_uploads() == []
-
-
-def test_many_records_are_created_at_once_and_an_existing_one_is_left_alone(
-    tracker: SyncTracker,
-) -> None:
-    tracker.create(replace(record("m7"), error="already here"))
-    batch = [record(f"m{n}") for n in range(150)]
-    refused = tracker.create_many([*batch, record("m3")])  # m3 twice
-    assert set(refused) == {"m7", "m3"}
-    assert all(isinstance(why, ConcurrentUpdateError) for why in refused.values())
-    found = tracker.get_many([r.media_id for r in batch])
-    assert len(found) == 150
-    assert found["m7"].error == "already here"
-    assert found["m100"] == record("m100")
-
-
-def test_the_dynamodb_tracker_creates_a_hundred_records_a_call(account: Account) -> None:
-    tracker = account.tracker()
-    calls: list[str] = []
-    account.dynamodb.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-    )
-    assert tracker.create_many([record(f"m{n}") for n in range(250)]) == {}
-    assert calls == ["TransactWriteItems"] * 3
