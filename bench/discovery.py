@@ -7,11 +7,8 @@ Figures per size: wall time, GoPro requests and DynamoDB calls per 100 videos, p
 Reference, in the same run and on the same data: a naive lister that asks the tracker
 with one GetItem per video.
 
-Run: `python -m bench.discovery [--videos 1000]`. The last line is `key=value` pairs.
-moto copies the whole table for every TransactWriteItems (to roll it back), so on moto a
-library of 10,000 takes minutes and many GB of moto's memory; the call counts per 100
-videos, which are what DynamoDB bills and what bounds its latency, do not change with
-the size.
+Run: `python -m bench.discovery [--videos 1000,10000]`. The last line is `key=value`
+pairs.
 """
 
 from __future__ import annotations
@@ -164,7 +161,7 @@ def measure(videos: int, moto_url: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--videos", default="1000", help="library sizes, comma-separated")
+    parser.add_argument("--videos", default="1000,10000", help="library sizes, comma-separated")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--moto", help=argparse.SUPPRESS)
     args = parser.parse_args()
