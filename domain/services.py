@@ -129,6 +129,15 @@ def _send_held_counts(
                 log.warning("%s: counting %s failed: %s", provider, archived.media_id, error)
 
 
+def _count_skipped(provider: str, skipped: Mapping[SkipReason, int], metrics: Metrics) -> None:
+    """The ItemsSkipped counts; a metric that cannot be sent does not fail the listing."""
+    for reason, count in skipped.items():
+        try:
+            metrics.items_skipped(provider, reason.value, count)
+        except StorageError as error:
+            log.warning("%s: the %s count could not be sent: %s", provider, reason.value, error)
+
+
 def discover(
     provider: str,
     source: MediaSource,
@@ -182,8 +191,7 @@ def discover(
     if unreadable := source.unreadable_items():
         skipped[SkipReason.UNREADABLE] = unreadable
     if metrics is not None:
-        for reason, count in skipped.items():
-            metrics.items_skipped(provider, reason.value, count)
+        _count_skipped(provider, skipped, metrics)
     chosen = tuple(m for m in plan.media_ids if m not in unstorable)
     outcome = DiscoveryOutcome(provider, chosen, len(items), created, skipped)
     log.info(

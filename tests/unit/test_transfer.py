@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from domain.errors import (
     IllegalTransitionError,
     InvalidSettingError,
+    StorageError,
     TransferRejectedError,
     TransientSourceError,
     UnknownMediaError,
@@ -22,7 +23,7 @@ from domain.rules import SelectionPolicy, SkipReason
 from domain.services import discover
 from domain.status import SyncStatus
 from domain.transfer import DEFAULT_LEASE, TransferResult, transfer_video
-from tests.fakes import EPOCH, FakeVideo, World, content_for, make_item
+from tests.fakes import EPOCH, FakeVideo, RecordingMetrics, World, content_for, make_item
 
 
 def world_with(*videos: FakeVideo) -> World:
@@ -317,3 +318,23 @@ def test_an_unforeseen_error_is_recorded_failed_with_its_reason() -> None:
     assert record.status is SyncStatus.FAILED
     assert record.error == "UnexpectedTransferError: ZeroDivisionError: a bug somewhere"
     assert outcome.retryable is False
+
+
+class UnreachableMetrics(RecordingMetrics):
+    """A metrics service that refuses every count (PutMetricData failing)."""
+
+    def items_skipped(self, provider: str, reason: str, count: int) -> None:
+        raise StorageError("PutMetricData failed: throttled")
+
+
+def test_skipped_items_are_counted_and_a_refused_count_does_not_fail_the_listing() -> None:
+    photo = FakeVideo(make_item("p1", media_type="Photo"), b"x" * 100)
+    world = world_with(FakeVideo(make_item("v1"), content_for("v1", 100)), photo)
+    world.source.unreadable = 2
+    counted = RecordingMetrics()
+    outcome = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy(),
+                       metrics=counted)  # fmt: skip
+    assert sorted(counted.skipped) == [("gopro", "not_a_video", 1), ("gopro", "unreadable", 2)]
+    again = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy(),
+                     metrics=UnreachableMetrics())  # fmt: skip
+    assert again.media_ids == outcome.media_ids == ("v1",)
