@@ -118,21 +118,29 @@ class GoProDownload:
         """What GoPro serves (HEAD), not what the listing says."""
         return self._size
 
-    def _head_size(self) -> int:
-        for attempt in range(self._settings.url_refreshes + 1):
-            if attempt:  # the last answer was 403: the signed URLs expired
+    def _signed(self) -> Iterator[Original]:
+        """The original's signed URLs to try, the first as they are and each next one
+        resolved anew (the caller goes on only after a 403: they expired), a bounded
+        number of times."""
+        for refresh in range(self._settings.url_refreshes + 1):
+            if refresh:
                 self._original = self._resolve()
-            response = send(self._client, self._settings, "HEAD", self._original.head_url)
+            yield self._original
+        raise TransientSourceError(f"the download URLs of {self._item.media_id} kept expiring")
+
+    def _head_size(self) -> int:
+        for original in self._signed():
+            response = send(self._client, self._settings, "HEAD", original.head_url)
             if response.status_code == 403:
                 continue
             length = response.headers.get("Content-Length", "")
             if response.status_code != 200 or not length.isdigit():
                 raise GoProProtocolError(
-                    f"HEAD {redact(self._original.head_url)} answered HTTP "
+                    f"HEAD {redact(original.head_url)} answered HTTP "
                     f"{response.status_code} without a usable Content-Length"
                 )
             return int(length)
-        raise TransientSourceError(f"the download URLs of {self._item.media_id} kept expiring")
+        raise AssertionError("unreachable: _signed raises when it runs out")  # pragma: no cover
 
     def chunks(self, start: int = 0) -> Iterator[bytes]:
         """The bytes from `start`, over as many GETs as it takes: each try goes on from the
@@ -179,10 +187,8 @@ class GoProDownload:
         """The GET's answer, ready to stream: an expired URL (403) is resolved again (a
         bounded number of times), a 5xx or 429 raised as RetryableStatus, a 404 refused."""
         headers = {"Range": f"bytes={offset}-"} if offset else {}
-        for refresh in range(self._settings.url_refreshes + 1):
-            if refresh:  # the last answer was 403: the signed URL expired
-                self._original = self._resolve()
-            with self._client.stream("GET", self._original.url, headers=headers) as response:
+        for original in self._signed():
+            with self._client.stream("GET", original.url, headers=headers) as response:
                 status = response.status_code
                 if status == 403:
                     continue
@@ -195,7 +201,6 @@ class GoProDownload:
                     raise TransferRejectedError(f"GoPro no longer serves {self._item.media_id}")
                 yield response
                 return
-        raise TransientSourceError(f"the download URL of {self._item.media_id} kept expiring")
 
     def _give_up(self, position: _Position, state: RetryCallState) -> None:
         raise TransientSourceError(
