@@ -67,6 +67,24 @@ class MediaItem:
 
 
 @dataclass(frozen=True)
+class MediaPage:
+    """One page of a provider's listing, and where the listing goes on after it."""
+
+    items: tuple[MediaItem, ...]
+    resume: str | None
+    """The provider's token for the rest of the listing; None after the last page."""
+
+
+@dataclass(frozen=True)
+class ManifestLocation:
+    """Where a run's list of media ids to sync is kept, and how many ids it holds."""
+
+    bucket: str
+    key: str
+    count: int
+
+
+@dataclass(frozen=True)
 class Checksum:
     """A whole-object checksum: the algorithm's name and its value as S3 prints it (base64)."""
 

@@ -18,7 +18,14 @@ from domain.credentials import (
     SignIn,
     TokenGrant,
 )
-from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
+from domain.model import (
+    ManifestLocation,
+    MediaItem,
+    MediaPage,
+    StoredObject,
+    SyncRecord,
+    UploadCheckpoint,
+)
 
 
 class Clock(Protocol):
@@ -49,13 +56,15 @@ class MediaDownload(Protocol):
 class MediaSource(Protocol):
     """A provider's media library, reached with the credentials the adapter was given."""
 
-    def list_media(self) -> Iterator[MediaItem]:
-        """Every item of the library, page by page. Raises on a malformed or failed page."""
+    def pages(self, start: str | None = None) -> Iterator[MediaPage]:
+        """The library page by page, from the first or from a page's `resume` token (so a
+        listing can go on in a later call). Raises on a malformed or failed page, and
+        InvalidSettingError on a token the provider never gave."""
         ...
 
     def unreadable_items(self) -> int:
-        """How many entries of the last listing could not be read as media items (each
-        skipped, with its reason in the adapter's report)."""
+        """How many entries of the pages the last `pages` call gave could not be read as
+        media items (each skipped, with its reason in the adapter's report)."""
         ...
 
     def open_chapters(self, item: MediaItem) -> Sequence[MediaDownload]:
@@ -183,3 +192,20 @@ class Notifier(Protocol):
     """Alerts that reach a person (R3.6)."""
 
     def alert(self, subject: str, message: str) -> None: ...
+
+
+class RunManifest(Protocol):
+    """Where one run's chosen media ids wait for the downloads: the list grows with the
+    library, so it travels by reference, never in the workflow's state."""
+
+    def add(self, run: str, part: int, media_ids: Sequence[str]) -> None:
+        """Keep part `part` (from 0) of run `run`'s list; writing a part again replaces it."""
+        ...
+
+    def seal(self, run: str, parts: int) -> ManifestLocation:
+        """Join parts 0..parts-1 into the run's list, each id once, in order."""
+        ...
+
+    def read(self, location: ManifestLocation) -> list[str]:
+        """The ids of a sealed list."""
+        ...

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.credentials import REFRESH_WINDOW, OAuthCredentials
 from domain.errors import ConcurrentUpdateError, CredentialsRejectedError, StorageError
-from domain.model import SyncRecord
+from domain.model import MediaItem, SyncRecord
 from domain.ports import (
     Clock,
     CredentialStore,
@@ -21,7 +22,7 @@ from domain.ports import (
     SyncTracker,
 )
 from domain.rules import SelectionPolicy, SkipReason, plan_sync
-from domain.status import WAITING
+from domain.status import WAITING, SyncStatus
 from domain.transfer import count_synced
 
 log = logging.getLogger("cloudsync.sync")
@@ -111,6 +112,8 @@ class DiscoveryOutcome:
     listed: int
     new_records: int
     skipped: dict[SkipReason, int]
+    resume: str | None = None
+    """Where the listing goes on when it stopped before its end (None: it reached it)."""
 
 
 def _send_held_counts(
@@ -146,19 +149,87 @@ def discover(
     policy: SelectionPolicy,
     *,
     metrics: Metrics | None = None,
+    start: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DiscoveryOutcome:
     """List the library, choose what needs syncing (R1.4, R1.5, R4.2, R8.5), and record
     each newly seen video as PENDING so its metadata waits in the tracker for the transfer.
     A waiting record whose metadata the provider has since changed is refreshed. With
     `metrics`, an archived video whose count a crashed transfer never sent is counted.
+
+    The library is read a page at a time, from `start` (a page's resume token) or the
+    first page. After each page `should_stop()` may end the call early: the outcome's
+    `resume` then says where the next call goes on.
     """
-    items = list(source.list_media())
-    ids = list(dict.fromkeys(item.media_id for item in items))
-    records = tracker.get_many(ids)
+    chosen: list[str] = []
+    skipped: Counter[SkipReason] = Counter()
+    listed = created = refreshed = 0
+    resume: str | None = None
+    for page in source.pages(start):
+        listed += len(page.items)
+        page_created, page_refreshed, page_chosen = _discover_page(
+            provider,
+            page.items,
+            tracker=tracker,
+            clock=clock,
+            policy=policy,
+            metrics=metrics,
+            skipped=skipped,
+        )
+        created += page_created
+        refreshed += page_refreshed
+        chosen += page_chosen
+        resume = page.resume
+        if resume is not None and should_stop is not None and should_stop():
+            break
+    else:
+        resume = None
+    if unreadable := source.unreadable_items():
+        skipped[SkipReason.UNREADABLE] = unreadable
+    if metrics is not None:
+        _count_skipped(provider, skipped, metrics)
+    outcome = DiscoveryOutcome(
+        provider, tuple(dict.fromkeys(chosen)), listed, created, dict(skipped), resume
+    )
+    log.info(
+        "%s: %d listed, %d to transfer%s",
+        provider,
+        outcome.listed,
+        len(outcome.media_ids),
+        "" if resume is None else f"; the listing goes on from {resume!r}",
+        extra={
+            "event_type": "discovery.finished",
+            "metadata": {
+                "listed": outcome.listed,
+                "to_transfer": len(outcome.media_ids),
+                "new_records": created,
+                "refreshed_records": refreshed,
+                "skipped": {reason.value: count for reason, count in skipped.items()},
+                "resume": resume,
+            },
+        },
+    )
+    return outcome
+
+
+def _discover_page(
+    provider: str,
+    items: Sequence[MediaItem],
+    *,
+    tracker: SyncTracker,
+    clock: Clock,
+    policy: SelectionPolicy,
+    metrics: Metrics | None,
+    skipped: Counter[SkipReason],
+) -> tuple[int, int, list[str]]:
+    """One page of `discover`: (records created, records refreshed, ids chosen); the
+    reasons for the rest are added to `skipped`."""
+    records = tracker.get_many(list(dict.fromkeys(item.media_id for item in items)))
     now = clock.now()
     if metrics is not None:
         _send_held_counts(provider, records, tracker, metrics, clock)
     plan = plan_sync(items, records, now, policy)
+    skipped.update(plan.skipped)
     created = refreshed = 0
     unstorable: set[str] = set()
     for item in plan.to_sync:
@@ -185,29 +256,40 @@ def discover(
                     "metadata": {"media_id": item.media_id, "reason": str(error)[:300]},
                 },
             )
-    skipped = dict(plan.skipped)
     if unstorable:
-        skipped[SkipReason.UNSTORABLE] = len(unstorable)
-    if unreadable := source.unreadable_items():
-        skipped[SkipReason.UNREADABLE] = unreadable
-    if metrics is not None:
-        _count_skipped(provider, skipped, metrics)
-    chosen = tuple(m for m in plan.media_ids if m not in unstorable)
-    outcome = DiscoveryOutcome(provider, chosen, len(items), created, skipped)
-    log.info(
-        "%s: %d listed, %d to transfer",
-        provider,
-        outcome.listed,
-        len(outcome.media_ids),
-        extra={
-            "event_type": "discovery.finished",
-            "metadata": {
-                "listed": outcome.listed,
-                "to_transfer": len(outcome.media_ids),
-                "new_records": created,
-                "refreshed_records": refreshed,
-                "skipped": {reason.value: count for reason, count in plan.skipped.items()},
-            },
-        },
-    )
-    return outcome
+        skipped[SkipReason.UNSTORABLE] += len(unstorable)
+    return created, refreshed, [m for m in plan.media_ids if m not in unstorable]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run's downloads ended, read from the tracker."""
+
+    videos: int
+    failures: int
+    """Videos of the run that are not archived (FAILED, or left waiting for the next run)
+    and that no other execution is working on."""
+
+
+def summarize(
+    media_ids: Sequence[str], tracker: SyncTracker, now: datetime, batch: int = 100
+) -> RunSummary:
+    """The run's outcome from the records of the videos it set out to sync (R6.6). Read
+    from the tracker, not gathered from the downloads, so it holds at any library size;
+    `batch` records at a time, so memory does not grow with it either.
+
+    A video is fine when archived, or when another execution holds it under a live lease
+    (a manual run during the nightly one); anything else did not get archived."""
+    unique = list(dict.fromkeys(media_ids))
+    fine = 0
+    for first in range(0, len(unique), batch):
+        records = tracker.get_many(unique[first : first + batch])
+        fine += sum(1 for r in records.values() if _archived_or_held(r, now))
+    return RunSummary(len(unique), len(unique) - fine)
+
+
+def _archived_or_held(record: SyncRecord, now: datetime) -> bool:
+    if record.status is SyncStatus.COMPLETED:
+        return True
+    held = record.status is SyncStatus.IN_PROGRESS and record.lease is not None
+    return held and record.lease is not None and record.lease.active(now)

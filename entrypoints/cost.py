@@ -52,10 +52,17 @@ DAYS = 30
 NIGHTS = 30
 STATES_PER_VIDEO = 4
 """Prepare, Download, Route, VideoDone: the child execution of one archived video."""
-STATES_PER_EXECUTION = 9
-"""Authenticate, List, DownloadVideos and the summary's states, once a night."""
+STATES_PER_EXECUTION = 8
+"""Authenticate, StartListing, List, Listed, DownloadVideos, Summarize, AnyFailures, Done,
+once a night (a listing longer than one invocation adds two per extra invocation)."""
 FIXED_INVOCATION_SECONDS = 2.0
-"""What one authenticator or lister invocation runs, about."""
+"""What one authenticator, lister or summary invocation runs, about."""
+FIXED_INVOCATIONS_PER_NIGHT = 3
+"""Authenticate, List, Summarize."""
+RUN_FILE_PUTS = 4
+"""A night's working files: the lister's part and run list, the Map's manifest and results."""
+RUN_FILE_GETS = 3
+"""The lister joining its part, the Map reading the run list, the summary reading it."""
 WRITES_PER_VIDEO = 5
 HEADS_PER_VIDEO = 3
 INDEX_STANDARD_BYTES = 8 * 1024
@@ -232,21 +239,22 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
         usage.archive_gb, usage.videos, {"deep_archive": DAYS}, s3
     ) + _storage(new_gb, 0, early, s3)
 
+    runs = NIGHTS * (RUN_FILE_PUTS * s3["put_per_1000"] + RUN_FILE_GETS * s3["get_per_1000"])
+
     def s3_requests(gb: float, n: int) -> float:
         if n == 0:
-            return 0.0
+            return runs / 1000
         writes = n * requests_per_video(gb * GB / n)
-        return (writes * s3["put_per_1000"] + n * HEADS_PER_VIDEO * s3["get_per_1000"]) / 1000 + (
-            _transitions(n, lifecycle, s3)
-        )
+        videos = writes * s3["put_per_1000"] + n * HEADS_PER_VIDEO * s3["get_per_1000"]
+        return (videos + runs) / 1000 + _transitions(n, lifecycle, s3)
 
     share = min(1.0, usage.memory_mb / FULL_VCPU_MB)
     memory_gb = usage.memory_mb / 1024
 
     def lambda_cost(gb: float, n: int) -> float:
         transfer_seconds = gb * usage.cpu_seconds_per_gib / share  # GiB ~ GB at this scale
-        fixed_seconds = 2 * NIGHTS * FIXED_INVOCATION_SECONDS
-        invocations = n + 2 * NIGHTS
+        fixed_seconds = FIXED_INVOCATIONS_PER_NIGHT * NIGHTS * FIXED_INVOCATION_SECONDS
+        invocations = n + FIXED_INVOCATIONS_PER_NIGHT * NIGHTS
         return (transfer_seconds + fixed_seconds) * memory_gb * lam["gb_second"] + (
             invocations / 1e6 * lam["requests_per_million"]
         )

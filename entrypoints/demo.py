@@ -27,6 +27,7 @@ from domain.media import media_item_from_fields
 from domain.rules import SelectionPolicy
 from entrypoints.handlers.runtime import reset_container
 from entrypoints.operations import UserError, deserialise, scan_table
+from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.provision import BUCKET
@@ -79,7 +80,8 @@ def _records(world: World) -> list[dict[str, Any]]:
 
 def _objects(world: World) -> list[dict[str, Any]]:
     s3, found = world.client("s3"), []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+    archive = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=ARCHIVE_PREFIX)
+    for page in archive:
         for entry in page.get("Contents", []):
             key = entry["Key"]
             body = s3.get_object(Bucket=BUCKET, Key=key)

@@ -54,6 +54,8 @@ workflow = Workflow(
         downloader_arn=functions.downloader.arn,
         topic_arn=alerts.topic.arn,
         key_arn=storage.key.arn,
+        bucket_name=storage.bucket.bucket,
+        bucket_arn=storage.bucket.arn,
     ),
 )
 Schedule("schedule", settings, workflow.machine.arn, account_id, topic_arn=alerts.topic.arn)

@@ -1,6 +1,7 @@
 """The sync workflow as an Amazon States Language definition, built as a plain dict.
 
-Authenticate -> List -> Download videos (a Distributed Map, MaxConcurrency 5) -> Summarize.
+Authenticate -> List (again while the lister says "continue") -> Download videos (a
+Distributed Map over the run list in S3, MaxConcurrency 5) -> Summarize.
 
 - Lambda invocations that fail for transient reasons (service errors, throttling,
   timeouts, and the functions' own TransientSourceError / StorageError) are retried 3
@@ -11,8 +12,11 @@ Authenticate -> List -> Download videos (a Distributed Map, MaxConcurrency 5) ->
   calls the downloader again, the upload resuming; a retryable failure waits as long as
   the downloader says (R8.1: 30 s doubling, three times) and tries again; the child then
   ends as "ok" or as its media id.
-- Summarize counts the failures; one or more publishes a partial-failure notification
-  with the count and the execution still succeeds (R6.6).
+- Summarize counts the failures from the tracker; one or more publishes a partial-failure
+  notification with the count and the execution still succeeds (R6.6).
+- Nothing in the state grows with the library: the ids to sync are in S3 (the lister's run
+  list, read by the Map's ItemReader) and so are the children's results (ResultWriter);
+  Step Functions' 256 KiB payload limit is a terminal error no Catch handles.
 - The input is `{"provider": "gopro"}` (R11.5); every function receives `provider`.
 
 No secret enters the definition, an event or a result: the functions read credentials
@@ -23,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from infra.policies import RESULTS_PREFIX
 
 TRANSIENT_ERRORS = [
     # Lambda's transient service errors, as the Step Functions guide lists them
@@ -49,6 +55,8 @@ class WorkflowTargets:
     lister_arn: str
     downloader_arn: str
     alert_topic_arn: str
+    bucket: str
+    """The archive bucket: the run lists and the Map's results are kept under `runs/`."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,6 @@ class WorkflowOptions:
     retry_attempts: int = 3
     retry_backoff_rate: float = 2.0
     max_concurrency: int = 5
-    distributed: bool = True
-    """Child executions per video: no history limit on the number of videos."""
 
 
 def _retry(options: WorkflowOptions) -> list[dict[str, Any]]:
@@ -152,8 +158,7 @@ def _item_processor(targets: WorkflowTargets, options: WorkflowOptions) -> dict[
             "VideoDone": {"Type": "Pass", "Result": "ok", "End": True},
         },
     }
-    if options.distributed:
-        processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     return processor
 
 
@@ -167,87 +172,96 @@ def _notify(topic_arn: str, subject: str, message: str, then: str) -> dict[str, 
     }
 
 
+def _download_videos(targets: WorkflowTargets, options: WorkflowOptions) -> dict[str, Any]:
+    """The Distributed Map over the run list in S3: the ids never enter the state, and the
+    children's results go to S3 (ResultWriter) instead of joining the state, so the
+    execution's payloads do not grow with the library."""
+    return {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket.$": "$.listing.bucket", "Key.$": "$.listing.key"},
+        },
+        "ItemSelector": {
+            "provider.$": "$.provider",
+            "media_id.$": "$$.Map.Item.Value",
+            "correlation_id.$": "$$.Execution.Name",
+        },
+        "MaxConcurrency": options.max_concurrency,
+        "ItemProcessor": _item_processor(targets, options),
+        "ResultWriter": {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": targets.bucket, "Prefix": RESULTS_PREFIX.rstrip("/")},
+        },
+        "ResultPath": "$.downloads",
+        "Catch": _catch_to_critical(),
+        "Next": "Summarize",
+    }
+
+
+def _catch_to_critical() -> list[dict[str, Any]]:
+    return [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyCriticalFailure"}
+    ]
+
+
 def state_machine_definition(
     targets: WorkflowTargets, options: WorkflowOptions | None = None
 ) -> dict[str, Any]:
     """The definition, ready for `json.dumps` (pure: no I/O, no cloud objects)."""
     options = options or WorkflowOptions()
-    catch_to_critical = [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyCriticalFailure"}
-    ]
     authenticate = _invoke(
         targets.authenticator_arn,
         {"provider.$": "$.provider", "correlation_id.$": "$$.Execution.Name"},
         options,
-    ) | {"ResultPath": "$.auth", "Catch": catch_to_critical, "Next": "List"}
+    ) | {"ResultPath": "$.auth", "Catch": _catch_to_critical(), "Next": "StartListing"}
     listing = _invoke(
         targets.lister_arn,
-        {"provider.$": "$.provider", "correlation_id.$": "$$.Execution.Name"},
+        {
+            "provider.$": "$.provider",
+            "correlation_id.$": "$$.Execution.Name",
+            "step": "list",
+            "cursor.$": "$.listing.cursor",
+        },
         options,
-    ) | {"ResultPath": "$.listing", "Catch": catch_to_critical, "Next": "DownloadVideos"}
+    ) | {"ResultPath": "$.listing", "Catch": _catch_to_critical(), "Next": "Listed"}
+    summarize = _invoke(
+        targets.lister_arn,
+        {
+            "provider.$": "$.provider",
+            "correlation_id.$": "$$.Execution.Name",
+            "step": "summarize",
+            "bucket.$": "$.listing.bucket",
+            "key.$": "$.listing.key",
+        },
+        options,
+    ) | {"ResultPath": "$.summary", "Catch": _catch_to_critical(), "Next": "AnyFailures"}
     return {
         "Comment": "cloud-sync: archive new videos of one provider into S3",
         "StartAt": "Authenticate",
         "States": {
             "Authenticate": authenticate,
+            "StartListing": {
+                "Type": "Pass",
+                "Result": {"cursor": None},
+                "ResultPath": "$.listing",
+                "Next": "List",
+            },
+            # A listing that outlasts one invocation goes on in the next, from its cursor.
             "List": listing,
-            "DownloadVideos": {
-                "Type": "Map",
-                "ItemsPath": "$.listing.media_ids",
-                "ItemSelector": {
-                    "provider.$": "$.provider",
-                    "media_id.$": "$$.Map.Item.Value",
-                    "correlation_id.$": "$$.Execution.Name",
-                },
-                "MaxConcurrency": options.max_concurrency,
-                "ItemProcessor": _item_processor(targets, options),
-                "ResultPath": "$.downloads",
-                "Next": "Summarize",
-            },
-            # Each video ends as "ok" or as its media id. Media ids are unique, so the
-            # failures are the distinct values less "ok" (JSONPath has no filter-and-count
-            # that survives an empty match).
-            "Summarize": {
-                "Type": "Pass",
-                "Parameters": {
-                    "videos.$": "States.ArrayLength($.downloads)",
-                    "distinct.$": "States.ArrayUnique($.downloads)",
-                },
-                "ResultPath": "$.summary",
-                "Next": "Measure",
-            },
-            "Measure": {
-                "Type": "Pass",
-                "Parameters": {
-                    "videos.$": "$.summary.videos",
-                    "distinct.$": "States.ArrayLength($.summary.distinct)",
-                    "any_ok.$": "States.ArrayContains($.summary.distinct, 'ok')",
-                },
-                "ResultPath": "$.summary",
-                "Next": "SomeSucceeded",
-            },
-            "SomeSucceeded": {
+            "Listed": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": "$.summary.any_ok", "BooleanEquals": True, "Next": "CountLessOk"}
+                    {"Variable": "$.listing.status", "StringEquals": "continue", "Next": "List"},
+                    {"Variable": "$.listing.to_sync", "NumericEquals": 0, "Next": "Done"},
                 ],
-                "Default": "CountAll",
+                "Default": "DownloadVideos",
             },
-            "CountLessOk": {
-                "Type": "Pass",
-                "Parameters": {
-                    "videos.$": "$.summary.videos",
-                    "failures.$": "States.MathAdd($.summary.distinct, -1)",
-                },
-                "ResultPath": "$.summary",
-                "Next": "AnyFailures",
-            },
-            "CountAll": {
-                "Type": "Pass",
-                "Parameters": {"videos.$": "$.summary.videos", "failures.$": "$.summary.distinct"},
-                "ResultPath": "$.summary",
-                "Next": "AnyFailures",
-            },
+            "DownloadVideos": _download_videos(targets, options),
+            # Counted from the tracker's records of the run list's videos, so the count
+            # holds at any size (the Map's own results are in S3, not in the state).
+            "Summarize": summarize,
             "AnyFailures": {
                 "Type": "Choice",
                 "Choices": [
@@ -278,7 +292,7 @@ def state_machine_definition(
             "SyncFailed": {
                 "Type": "Fail",
                 "Error": "SyncFailed",
-                "Cause": "authentication or listing failed; see the alert",
+                "Cause": "authentication, listing or the downloads' map failed; see the alert",
             },
         },
     }

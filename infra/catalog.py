@@ -10,6 +10,8 @@ from infra.config import StackSettings
 RUNTIME = "python3.12"
 PYTHON = "3.12"
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
+RUNS_KEPT_DAYS = 14
+"""How long a run's working files stay (old versions: a day), for looking into a run."""
 
 
 @dataclass(frozen=True)

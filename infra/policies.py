@@ -5,7 +5,8 @@ One role per function, each with exactly what its code calls:
 - authenticator: read and write the provider's secret (R9.5; `PutSecretValue`, since IAM
   has no `UpdateSecretValue`). It publishes nothing (the workflow sends the alerts) and the
   secret uses Secrets Manager's own key, so it needs neither SNS nor KMS.
-- lister: read the secret; read and write tracker items.
+- lister: read the secret; read and write tracker items; write and read the run lists
+  under `<bucket>/runs/*`, with the archive key that encrypts them.
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
   HeadObject (the existence check and the read-back of size and checksum), `s3:ListBucket`
@@ -29,6 +30,9 @@ Document = dict[str, Any]
 
 WILDCARD_EXCEPTIONS = frozenset({"StateMachineLogDelivery", "XRayTracing"})
 ARCHIVE_PREFIX = "gopro-videos/"
+RUNS_PREFIX = "runs/"
+"""The runs' working files (not archive): the lister's run lists and the Map's results."""
+RESULTS_PREFIX = "runs/results/"
 
 
 def document(*statements: Document) -> Document:
@@ -76,10 +80,14 @@ def _tracker(table_arn: str, actions: list[str]) -> Document:
     return allow("SyncTracker", actions, [table_arn])
 
 
-def lister_policy(secret_arn: str, table_arn: str, log_group_arn: str) -> Document:
+def lister_policy(
+    *, secret_arn: str, table_arn: str, bucket_arn: str, key_arn: str, log_group_arn: str
+) -> Document:
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
         _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]),
+        allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
+        allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
         _logs(log_group_arn),
     )
 
@@ -117,10 +125,12 @@ def state_machine_policy(
     function_arns: list[str],
     topic_arn: str,
     key_arn: str,
+    bucket_arn: str,
     state_machine_arn: str,
     executions_arn: str,
 ) -> Document:
-    """Invoke the three functions, alert, run its own Distributed Map children, log, trace."""
+    """Invoke the three functions, alert, read the run list and write the Map's results,
+    run its own Distributed Map children, log, trace."""
     return document(
         allow(
             "InvokeFunctions",
@@ -128,7 +138,21 @@ def state_machine_policy(
             [*function_arns, *(f"{arn}:*" for arn in function_arns)],
         ),
         allow("Alert", ["sns:Publish"], [topic_arn]),
-        allow("AlertKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        # The alert topic and the run files are encrypted with the archive key.
+        allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        allow("ReadRunLists", ["s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
+        # ResultWriter's writes, as the Step Functions guide lists them (IAM policies for
+        # ResultWriter): a multipart upload of each results file.
+        allow(
+            "WriteMapResults",
+            [
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:ListMultipartUploadParts",
+                "s3:AbortMultipartUpload",
+            ],
+            [f"{bucket_arn}/{RESULTS_PREFIX}*"],
+        ),
         allow("RunChildExecutions", ["states:StartExecution"], [state_machine_arn]),
         allow(
             "ManageChildExecutions",

@@ -16,9 +16,15 @@ from typing import Any
 import boto3
 
 from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
-from infra.catalog import ABORT_INCOMPLETE_UPLOADS_DAYS, RUNTIME, SPECS, archive_tiers
+from infra.catalog import (
+    ABORT_INCOMPLETE_UPLOADS_DAYS,
+    RUNS_KEPT_DAYS,
+    RUNTIME,
+    SPECS,
+    archive_tiers,
+)
 from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX
+from infra.policies import ARCHIVE_PREFIX, RUNS_PREFIX
 
 REGION = "eu-central-1"
 BUCKET = "gopro-archive-sandbox"
@@ -46,6 +52,13 @@ def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
                 "AbortIncompleteMultipartUpload": {
                     "DaysAfterInitiation": ABORT_INCOMPLETE_UPLOADS_DAYS
                 },
+            },
+            {
+                "ID": "expire-run-files",
+                "Status": "Enabled",
+                "Filter": {"Prefix": RUNS_PREFIX},
+                "Expiration": {"Days": RUNS_KEPT_DAYS},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             },
         ]
     }
@@ -116,6 +129,7 @@ def deploy_workflow(
     client: Callable[[str], Any],
     topic: str,
     options: WorkflowOptions,
+    bucket: str = BUCKET,
 ) -> str:
     """The three functions (handlers run in-process) and the state machine, named as the dev
     stack names them; `client(service)` makes the boto3 clients. Returns the machine's ARN."""
@@ -136,7 +150,9 @@ def deploy_workflow(
         )["FunctionArn"]
         for key, spec in SPECS.items()
     }
-    targets = WorkflowTargets(arns["authenticator"], arns["lister"], arns["downloader"], topic)
+    targets = WorkflowTargets(
+        arns["authenticator"], arns["lister"], arns["downloader"], topic, bucket
+    )
     return str(
         client("stepfunctions").create_state_machine(
             name=SETTINGS.name("gopro-sync-orchestrator"),

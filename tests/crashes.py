@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.model import MediaItem
+from domain.model import MediaItem, MediaPage
 from domain.ports import MediaDownload, MediaSource
 from domain.transfer import TransferPorts
 
@@ -113,8 +113,8 @@ class MeteredSource:
     def __init__(self, source: MediaSource, deadline: Deadline) -> None:
         self._source, self._deadline = source, deadline
 
-    def list_media(self) -> Iterator[MediaItem]:
-        return self._source.list_media()
+    def pages(self, start: str | None = None) -> Iterator[MediaPage]:
+        return self._source.pages(start)
 
     def unreadable_items(self) -> int:
         return self._source.unreadable_items()

@@ -19,7 +19,15 @@ from domain.errors import (
     KeyTakenError,
     StorageError,
 )
-from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint, check_change
+from domain.model import (
+    ManifestLocation,
+    MediaItem,
+    MediaPage,
+    StoredObject,
+    SyncRecord,
+    UploadCheckpoint,
+    check_change,
+)
 from domain.ports import (
     Clock,
     CredentialStore,
@@ -29,6 +37,7 @@ from domain.ports import (
     Notifier,
     ObjectStore,
     ProviderAuth,
+    RunManifest,
     SyncTracker,
 )
 from domain.transfer import TransferPorts
@@ -138,6 +147,7 @@ class FakeMediaSource:
         for video in videos:
             self.add(video)
         self.chunk_size = chunk_size
+        self.page_size = 100
         self.streams_opened = 0
         self.bytes_served = 0
         self.unreadable = 0
@@ -149,6 +159,14 @@ class FakeMediaSource:
 
     def list_media(self) -> Iterator[MediaItem]:
         yield from self.listing
+
+    def pages(self, start: str | None = None) -> Iterator[MediaPage]:
+        """The listing in pages of `page_size`; a page's token is the index of its first item."""
+        first = 0 if start is None else int(start)
+        for at in range(first, max(len(self.listing), 1), self.page_size):
+            following = at + self.page_size
+            more = following < len(self.listing)
+            yield MediaPage(tuple(self.listing[at:following]), str(following) if more else None)
 
     def unreadable_items(self) -> int:
         return self.unreadable
@@ -404,6 +422,30 @@ class FakeProviderAuth:
 
 
 @dataclass
+class InMemoryRunManifest:
+    """The run-manifest port in a dict, as the S3 adapter keeps it: parts, then one list."""
+
+    def __init__(self, bucket: str = "b") -> None:
+        self.bucket = bucket
+        self.parts: dict[tuple[str, int], list[str]] = {}
+        self.lists: dict[str, list[str]] = {}
+
+    def add(self, run: str, part: int, media_ids: Sequence[str]) -> None:
+        self.parts[run, part] = list(media_ids)
+
+    def seal(self, run: str, parts: int) -> ManifestLocation:
+        joined = dict.fromkeys(m for n in range(parts) for m in self.parts[run, n])
+        key = f"runs/{run}/to-sync.json"
+        self.lists[key] = list(joined)
+        return ManifestLocation(self.bucket, key, len(joined))
+
+    def read(self, location: ManifestLocation) -> list[str]:
+        if location.bucket != self.bucket or location.key not in self.lists:
+            raise StorageError(f"no run list at s3://{location.bucket}/{location.key}")
+        return list(self.lists[location.key])
+
+
+@dataclass
 class World:
     """One provider's library, the archive and every other port, wired together."""
 
@@ -413,6 +455,7 @@ class World:
     metrics: RecordingMetrics = field(default_factory=RecordingMetrics)
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
     clock: FixedClock = field(default_factory=FixedClock)
+    manifest: InMemoryRunManifest = field(default_factory=InMemoryRunManifest)
 
     def ports(self) -> TransferPorts:
         return TransferPorts(
@@ -431,6 +474,7 @@ def _conformance(world: World) -> None:
         Clock,
         CredentialStore,
         ProviderAuth,
+        RunManifest,
     ] = (
         world.source,
         world.tracker,
@@ -440,5 +484,6 @@ def _conformance(world: World) -> None:
         world.clock,
         InMemoryCredentialStore(),
         FakeProviderAuth(),
+        world.manifest,
     )
     del checks

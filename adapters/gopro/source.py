@@ -15,12 +15,27 @@ from adapters.gopro.listing import ListingPage, ListingReport, parse_search_page
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.urls import check_download_url
 from domain.credentials import Credentials
-from domain.errors import CredentialsRejectedError, TransferRejectedError, TransientSourceError
-from domain.model import MediaItem
+from domain.errors import (
+    CredentialsRejectedError,
+    InvalidSettingError,
+    TransferRejectedError,
+    TransientSourceError,
+)
+from domain.model import MediaItem, MediaPage
 from domain.ports import MediaDownload
 
 PROVIDER = "gopro"
 log = logging.getLogger("cloudsync.gopro")
+
+
+def _page_number(token: str, max_pages: int) -> int:
+    """The page a resume token names; a token this adapter never gave is refused."""
+    if not token.isdigit() or not 1 <= int(token) <= max_pages:
+        raise InvalidSettingError(
+            "listing resume token",
+            f"must be a page number from 1 to {max_pages}, not {token!r:.40}",
+        )
+    return int(token)
 
 
 class GoProMediaSource:
@@ -75,9 +90,15 @@ class GoProMediaSource:
         return self.report.malformed
 
     def list_media(self) -> Iterator[MediaItem]:
+        """Every item of the library, first page to last."""
+        for page in self.pages():
+            yield from page.items
+
+    def pages(self, start: str | None = None) -> Iterator[MediaPage]:
+        """Pages from the first, or from `start`: the number of the page to read next."""
         self.report = ListingReport()
         seen: set[str] = set()  # ids only: bounded by the library, whatever the pages say
-        number = 1
+        number = 1 if start is None else _page_number(start, self._settings.max_pages)
         while number <= self._settings.max_pages:
             page = self._page(number)
             size = page.per_page or self._settings.page_size
@@ -88,15 +109,18 @@ class GoProMediaSource:
             fresh = [item for item in page.items if item.media_id not in seen]
             self.report.repeated += len(page.items) - len(fresh)
             seen.update(item.media_id for item in fresh)
-            yield from fresh
-            if page.raw_count == 0 or (page.total_pages is not None and number >= page.total_pages):
-                self._log_report()
-                return
-            if page.items and not fresh:
+            last = page.raw_count == 0 or (
+                page.total_pages is not None and number >= page.total_pages
+            )
+            if not last and page.items and not fresh:
                 # Nothing in the API bounds a listing: a page of nothing new means a server
                 # going round in circles. End cleanly with what was listed, and say so.
                 self.report.stalled_at_page = number
+                last = True
+            if last:
                 self._log_report()
+            yield MediaPage(tuple(fresh), None if last else str(number + 1))
+            if last:
                 return
             number += 1
         raise GoProProtocolError(f"the listing did not end within {self._settings.max_pages} pages")

@@ -1,33 +1,113 @@
-"""Media Lister (R1): list the library, record new videos as PENDING, return their ids.
+"""Media Lister (R1): list the library, record new videos as PENDING, and keep the ids to
+sync in a run list in S3; and, after the downloads, summarize the run from the tracker.
 
-The result carries ids only (about 20 bytes each: 10,000 videos fit Step Functions' 256 KB
-payload limit); each video's metadata waits in the tracker for the downloader.
+The workflow's state never holds the ids: 100,000 of them are ten times Step Functions'
+256 KiB limit. It holds where the list is.
+
+`step: "list"` (the default) reads pages from `cursor.resume` until the library ends or the
+invocation's time runs short, writes the ids it chose as one part of the run list, and
+answers `status: "continue"` with the next cursor, or `status: "done"` with the sealed
+list's `bucket`, `key` and `to_sync` count. The counts (`listed`, `new_records`, `skipped`)
+are the run's so far.
+
+`step: "summarize"` reads the sealed list and the videos' records and answers `videos` and
+`failures` (the videos not archived), which the partial-failure alert reports.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from domain.services import discover
-from entrypoints.container import media_source
-from entrypoints.handlers.runtime import LambdaContext, invocation
+from domain.model import ManifestLocation
+from domain.ports import RunManifest
+from domain.services import discover, summarize
+from entrypoints.container import Container, media_source
+from entrypoints.handlers.runtime import BadEventError, LambdaContext, invocation, text, whole
+
+
+def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's cursor, checked; a first call has none."""
+    cursor = fields.get("cursor")
+    if cursor is None:
+        return {"resume": None, "parts": 0, "listed": 0, "new_records": 0, "skipped": {}}
+    if not isinstance(cursor, Mapping):
+        raise BadEventError(f"event field 'cursor' must be an object or null, got {cursor!r:.60}")
+    resume = cursor.get("resume")
+    if resume is not None:
+        resume = text(cursor, "resume")
+    skipped = cursor.get("skipped", {})
+    if not isinstance(skipped, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in skipped.items()
+    ):
+        raise BadEventError(
+            f"event field 'cursor.skipped' must map reasons to counts, got {skipped!r:.60}"
+        )
+    return {
+        "resume": resume,
+        "parts": whole(cursor, "parts", 0),
+        "listed": whole(cursor, "listed", 0),
+        "new_records": whole(cursor, "new_records", 0),
+        "skipped": dict(skipped),
+    }
+
+
+def _list(
+    container: Container, fields: Mapping[str, Any], provider: str, context: LambdaContext
+) -> dict[str, Any]:
+    run = text(fields, "correlation_id")
+    cursor = _cursor(fields)
+    margin_ms = container.settings().deadline_margin_seconds * 1000
+    outcome = discover(
+        provider,
+        media_source(container, provider),
+        container.tracker(),
+        container.clock(),
+        container.policy(),
+        metrics=container.metrics(),
+        start=cursor["resume"],
+        should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
+    )
+    manifest: RunManifest = container.manifest()
+    manifest.add(run, cursor["parts"], outcome.media_ids)
+    skipped = dict(cursor["skipped"])
+    for reason, count in outcome.skipped.items():
+        skipped[reason.value] = skipped.get(reason.value, 0) + count
+    progress = {
+        "resume": outcome.resume,
+        "parts": cursor["parts"] + 1,
+        "listed": cursor["listed"] + outcome.listed,
+        "new_records": cursor["new_records"] + outcome.new_records,
+        "skipped": skipped,
+    }
+    counts = {k: progress[k] for k in ("listed", "new_records", "skipped")}
+    if outcome.resume is not None:
+        return {"provider": provider, "status": "continue", "cursor": progress, **counts}
+    location = manifest.seal(run, progress["parts"])
+    return {
+        "provider": provider,
+        "status": "done",
+        "cursor": None,
+        "bucket": location.bucket,
+        "key": location.key,
+        "to_sync": location.count,
+        **counts,
+    }
+
+
+def _summarize(container: Container, fields: Mapping[str, Any]) -> dict[str, Any]:
+    location = ManifestLocation(text(fields, "bucket"), text(fields, "key"), 0)
+    manifest: RunManifest = container.manifest()
+    summary = summarize(manifest.read(location), container.tracker(), container.clock().now())
+    return {"videos": summary.videos, "failures": summary.failures}
 
 
 def handler(event: object, context: LambdaContext) -> dict[str, Any]:
-    with invocation(event, context, "lister") as (container, _, provider):
-        source = media_source(container, provider)
-        outcome = discover(
-            provider,
-            source,
-            container.tracker(),
-            container.clock(),
-            container.policy(),
-            metrics=container.metrics(),
-        )
-        return {
-            "provider": provider,
-            "media_ids": list(outcome.media_ids),
-            "listed": outcome.listed,
-            "new_records": outcome.new_records,
-            "skipped": {reason.value: count for reason, count in outcome.skipped.items()},
-        }
+    with invocation(event, context, "lister") as (container, fields, provider):
+        step = fields.get("step", "list")
+        if step == "list":
+            return _list(container, fields, provider, context)
+        if step == "summarize":
+            return _summarize(container, fields)
+        raise BadEventError(f"event field 'step' must be 'list' or 'summarize', got {step!r:.60}")

@@ -56,8 +56,16 @@ class Functions(pulumi.ComponentResource):
         )
         self.lister = self._function(
             "lister",
-            lambda logs: pulumi.Output.all(a.secret_arn, a.table_arn, logs).apply(
-                lambda v: lister_policy(v[0], v[1], v[2])
+            lambda logs: pulumi.Output.all(
+                a.secret_arn, a.table_arn, a.bucket_arn, a.key_arn, logs
+            ).apply(
+                lambda v: lister_policy(
+                    secret_arn=v[0],
+                    table_arn=v[1],
+                    bucket_arn=v[2],
+                    key_arn=v[3],
+                    log_group_arn=v[4],
+                )
             ),
         )
         self.downloader = self._function(

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.catalog import ABORT_INCOMPLETE_UPLOADS_DAYS, archive_tiers
+from infra.catalog import ABORT_INCOMPLETE_UPLOADS_DAYS, RUNS_KEPT_DAYS, archive_tiers
 from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX, bucket_policy, key_policy
+from infra.policies import ARCHIVE_PREFIX, RUNS_PREFIX, bucket_policy, key_policy
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,9 @@ class Storage(pulumi.ComponentResource):
 def lifecycle_rules(
     settings: StackSettings,
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
-    """R5.1-R5.3 on `gopro-videos/`, plus: old versions follow the same tiers, and unfinished
-    multipart uploads are removed after 7 days (longer than any paused transfer waits)."""
+    """R5.1-R5.3 on `gopro-videos/`, plus: old versions follow the same tiers, unfinished
+    multipart uploads are removed after 7 days (longer than any paused transfer waits), and
+    the runs' working files under `runs/` expire after 14 days."""
     tiers = archive_tiers(settings)
     return [
         {
@@ -117,5 +118,12 @@ def lifecycle_rules(
             "abort_incomplete_multipart_upload": {
                 "days_after_initiation": ABORT_INCOMPLETE_UPLOADS_DAYS
             },
+        },
+        {
+            "id": "expire-run-files",
+            "status": "Enabled",
+            "filter": {"prefix": RUNS_PREFIX},
+            "expiration": {"days": RUNS_KEPT_DAYS},
+            "noncurrent_version_expiration": {"noncurrent_days": 1},
         },
     ]

@@ -24,6 +24,8 @@ class WorkflowArgs:
     downloader_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
 
 
 class Workflow(pulumi.ComponentResource):
@@ -56,21 +58,27 @@ class Workflow(pulumi.ComponentResource):
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.all(
-                *functions, args.topic_arn, args.key_arn, self.machine_arn, executions
+                *functions,
+                args.topic_arn,
+                args.key_arn,
+                args.bucket_arn,
+                self.machine_arn,
+                executions,
             ).apply(
                 lambda v: json.dumps(
                     state_machine_policy(
                         function_arns=list(v[:3]),
                         topic_arn=v[3],
                         key_arn=v[4],
-                        state_machine_arn=v[5],
-                        executions_arn=v[6],
+                        bucket_arn=v[5],
+                        state_machine_arn=v[6],
+                        executions_arn=v[7],
                     )
                 )
             ),
             opts=child,
         )
-        definition = pulumi.Output.all(*functions, args.topic_arn).apply(
+        definition = pulumi.Output.all(*functions, args.topic_arn, args.bucket_name).apply(
             lambda v: json.dumps(state_machine_definition(WorkflowTargets(*v)), indent=1)
         )
         self.machine = aws.sfn.StateMachine(

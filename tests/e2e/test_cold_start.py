@@ -103,9 +103,17 @@ def test_every_handler_the_stack_names_starts_from_the_built_artifacts(lambda_ro
         assert invoke(lambda_root, functions[name], environment(name), base)
         name = "media-lister-dev"
         listed = invoke(lambda_root, functions[name], environment(name), base)
-        assert listed["media_ids"], listed
+        assert listed["status"] == "done", listed
+        assert listed["to_sync"] > 0, listed
+        run_list = world.client("s3").get_object(Bucket=listed["bucket"], Key=listed["key"])
+        media_id = json.loads(run_list["Body"].read())[0]
         name = "video-downloader-dev"
-        media_id = listed["media_ids"][0]
         event = base | {"media_id": media_id, "worker": f"cold-start/{media_id}", "attempt": 0}
         downloaded = invoke(lambda_root, functions[name], environment(name), event)
         assert downloaded["status"] == "completed", downloaded
+        name = "media-lister-dev"
+        location = {"bucket": listed["bucket"], "key": listed["key"]}
+        summary = invoke(
+            lambda_root, functions[name], environment(name), base | {"step": "summarize"} | location
+        )
+        assert summary == {"videos": listed["to_sync"], "failures": listed["to_sync"] - 1}

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from statelint.linter import Linter
 
 from entrypoints.cost import STATES_PER_EXECUTION, STATES_PER_VIDEO
 from infra.asl import TRANSIENT_ERRORS, WorkflowOptions, WorkflowTargets, state_machine_definition
+from tests.infra.aws_rules import statelint
 
 ARN = "arn:aws:lambda:eu-central-1:123456789012:function:cloud-sync-"
 TARGETS = WorkflowTargets(
@@ -17,6 +17,7 @@ TARGETS = WorkflowTargets(
     ARN + "lister",
     ARN + "downloader",
     "arn:aws:sns:eu-central-1:123456789012:gopro-sync-alerts",
+    "gopro-archive-test",
 )
 
 
@@ -30,23 +31,40 @@ def tasks(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_definition_passes_statelint(definition: dict[str, Any]) -> None:
-    assert Linter.validate(definition) == []
-    assert (
-        Linter.validate(state_machine_definition(TARGETS, WorkflowOptions(distributed=False))) == []
-    )
+    assert statelint(definition) == []
 
 
 def test_statelint_would_catch_a_broken_definition(definition: dict[str, Any]) -> None:
     definition["States"]["List"]["Next"] = "Nowhere"
-    assert Linter.validate(definition) != []
+    assert statelint(definition) != []
 
 
 def test_authenticate_then_list_then_download_then_summarize(definition: dict[str, Any]) -> None:
     states = definition["States"]
     assert definition["StartAt"] == "Authenticate"
-    assert states["Authenticate"]["Next"] == "List"
-    assert states["List"]["Next"] == "DownloadVideos"
+    assert states["Authenticate"]["Next"] == "StartListing"
+    assert states["StartListing"]["Result"] == {"cursor": None}
+    assert states["StartListing"]["Next"] == "List"
+    assert states["List"]["Parameters"]["cursor.$"] == "$.listing.cursor"
+    assert states["List"]["Next"] == "Listed"
+    assert states["Listed"]["Default"] == "DownloadVideos"
     assert states["DownloadVideos"]["Next"] == "Summarize"
+    assert states["Summarize"]["Parameters"]["step"] == "summarize"
+    assert states["Summarize"]["Next"] == "AnyFailures"
+
+
+def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_ends(
+    definition: dict[str, Any],
+) -> None:
+    continues, nothing = definition["States"]["Listed"]["Choices"]
+    assert continues == {
+        "Variable": "$.listing.status",
+        "StringEquals": "continue",
+        "Next": "List",
+    }
+    assert nothing["Variable"] == "$.listing.to_sync"
+    assert nothing["NumericEquals"] == 0
+    assert nothing["Next"] == "Done"
 
 
 def test_downloads_run_five_at_a_time_in_child_executions(definition: dict[str, Any]) -> None:
@@ -54,7 +72,20 @@ def test_downloads_run_five_at_a_time_in_child_executions(definition: dict[str, 
     assert download["Type"] == "Map"
     assert download["MaxConcurrency"] == 5
     assert download["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
-    assert download["ItemsPath"] == "$.listing.media_ids"
+
+
+def test_the_ids_and_results_stay_in_s3_not_in_the_state(definition: dict[str, Any]) -> None:
+    download = definition["States"]["DownloadVideos"]
+    assert "ItemsPath" not in download
+    assert download["ItemReader"] == {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket.$": "$.listing.bucket", "Key.$": "$.listing.key"},
+    }
+    writer = download["ResultWriter"]
+    assert writer["Resource"] == "arn:aws:states:::s3:putObject"
+    assert writer["Parameters"] == {"Bucket": TARGETS.bucket, "Prefix": "runs/results"}
+    assert download["ItemSelector"]["media_id.$"] == "$$.Map.Item.Value"
 
 
 def test_every_invocation_retries_transient_failures_three_times_from_two_seconds(
@@ -63,7 +94,7 @@ def test_every_invocation_retries_transient_failures_three_times_from_two_second
     item_states = definition["States"]["DownloadVideos"]["ItemProcessor"]["States"]
     invocations = {**tasks(definition["States"]), **tasks(item_states)}
     lambdas = {n: s for n, s in invocations.items() if s["Resource"].startswith(ARN)}
-    assert set(lambdas) == {"Authenticate", "List", "Download"}
+    assert set(lambdas) == {"Authenticate", "List", "Summarize", "Download"}
     for state in lambdas.values():
         (retry,) = state["Retry"]
         assert (retry["MaxAttempts"], retry["IntervalSeconds"], retry["BackoffRate"]) == (3, 2, 2.0)
@@ -73,7 +104,7 @@ def test_every_invocation_retries_transient_failures_three_times_from_two_second
 
 def test_auth_or_list_failing_alerts_and_fails(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    for name in ("Authenticate", "List"):
+    for name in ("Authenticate", "List", "DownloadVideos", "Summarize"):
         (catch,) = states[name]["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
         assert catch["Next"] == "NotifyCriticalFailure"

@@ -59,6 +59,7 @@ def state_machine_needs(stack: Recorder) -> list[Need]:
                       for a in ("kms:GenerateDataKey", "kms:Decrypt")]  # fmt: skip
         elif state["Type"] == "Task":
             raise AssertionError(f"{state_name}: no IAM mapping for {resource}; add one here")
+        found += map_files_needs(stack, state_name, state)
         mode = state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode")
         if mode == "DISTRIBUTED":
             child = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}/{state_name}:0f1e2d3c"
@@ -71,6 +72,39 @@ def state_machine_needs(stack: Recorder) -> list[Need]:
         found += [Need(a, "*", "logging") for a in LOG_DELIVERY]
     if machine.inputs.get("tracingConfiguration", {}).get("enabled"):
         found += [Need(a, "*", "tracing") for a in TRACING]
+    return found
+
+
+RESULT_WRITER = [
+    "s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload",
+]  # fmt: skip
+"""What ResultWriter needs on its prefix (Step Functions guide, "IAM policies for
+ResultWriter")."""
+
+
+def map_files_needs(stack: Recorder, state_name: str, state: dict[str, Any]) -> list[Need]:
+    """A Distributed Map's ItemReader reads its items from S3 and its ResultWriter writes the
+    results there, both in the archive bucket, whose objects the archive key encrypts."""
+    bucket = stack.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    key = stack.one("aws:kms/key:Key").outputs["arn"]
+    found: list[Need] = []
+    reader = state.get("ItemReader")
+    if reader is not None:
+        assert reader["Resource"] == "arn:aws:states:::s3:getObject", reader
+        run_list = f"arn:aws:s3:::{bucket}/runs/sync-0f1e2d3c/to-sync.json"  # as the lister writes
+        found += [
+            Need("s3:GetObject", run_list, f"{state_name}: ItemReader"),
+            Need("kms:Decrypt", key, f"{state_name}: ItemReader, encrypted run list"),
+        ]
+    writer = state.get("ResultWriter")
+    if writer is not None:
+        assert writer["Parameters"]["Bucket"] == bucket, writer
+        results = (
+            f"arn:aws:s3:::{bucket}/{writer['Parameters']['Prefix']}/0f1e2d3c/SUCCEEDED_0.json"
+        )
+        found += [Need(a, results, f"{state_name}: ResultWriter") for a in RESULT_WRITER]
+        found += [Need(a, key, f"{state_name}: ResultWriter, encrypted results")
+                  for a in ("kms:GenerateDataKey", "kms:Decrypt")]  # fmt: skip
     return found
 
 
@@ -96,6 +130,8 @@ def test_the_state_machine_role_covers_every_task_child_log_and_trace(stack: Rec
         "lambda:InvokeFunction",
         "sns:Publish",
         "states:StartExecution",
+        "s3:GetObject",
+        "s3:PutObject",
     }
     policy = statements(stack.one("aws:iam/rolePolicy:RolePolicy", "workflow").policy())
     assert refused(needs, policy) == []

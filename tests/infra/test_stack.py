@@ -11,14 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from statelint.linter import Linter
 
 from adapters.aws.metrics import EmfMetrics
 from infra.config import StackConfigError
 from infra.packaging import PLATFORMS, build, build_code
 from infra.policies import WILDCARD_EXCEPTIONS
 from infra.schedule import NIGHTLY
-from tests.infra.aws_rules import lifecycle_violations
+from tests.infra.aws_rules import lifecycle_violations, statelint
 from tests.infra.recorder import Recorder, run_program
 
 STACKS = ["dev", "prod"]
@@ -101,6 +100,10 @@ def test_the_lifecycle_moves_videos_straight_to_deep_archive(
         rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"]
         == 7
     )
+    runs = rules["expire-run-files"]
+    assert runs["filter"] == {"prefix": "runs/"}  # never the archive's videos
+    assert runs["expiration"] == {"days": 14}
+    assert runs["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
     assert lifecycle_violations(list(rules.values())) == []
 
 
@@ -239,7 +242,7 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
     assert "secretsmanager:PutSecretValue" not in all_actions
 
 
-def test_the_lister_reads_the_secret_and_reads_and_writes_tracker_items(
+def test_the_lister_reads_the_secret_tracker_items_and_only_the_run_lists(
     stack: tuple[str, Recorder],
 ) -> None:
     _, r = stack
@@ -250,9 +253,19 @@ def test_the_lister_reads_the_secret_and_reads_and_writes_tracker_items(
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "s3:PutObject",
+        "s3:GetObject",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+    (s3,) = {res for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
+    assert s3.startswith("arn:aws:s3:::")
+    assert s3.endswith("/runs/*")  # its run lists, never the archive's videos
+    assert allowed[s3] == {"s3:PutObject", "s3:GetObject"}
+    (key,) = [res for res in allowed if ":kms:" in res]
+    assert allowed[key] == {"kms:GenerateDataKey", "kms:Decrypt"}
 
 
 def test_no_wildcard_beyond_the_documented_exceptions(stack: tuple[str, Recorder]) -> None:
@@ -277,7 +290,7 @@ def test_the_state_machine_runs_the_definition_traced_and_logged(
     assert machine["tracingConfiguration"] == {"enabled": True}
     assert machine["loggingConfiguration"]["includeExecutionData"] is False
     definition = json.loads(machine["definition"])
-    assert Linter.validate(definition) == []
+    assert statelint(definition) == []
     functions = {f.inputs["name"]: f for f in r.of_type(LAMBDA)}
     resources = json.dumps(definition)
     for function_name in functions:

@@ -16,6 +16,7 @@ import pytest
 
 from entrypoints.handlers.runtime import reset_container
 from infra.asl import WorkflowOptions
+from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
 from sandbox.provision import deploy_workflow
@@ -52,8 +53,11 @@ class Workflow:
         tracker = self.account.tracker()
         return dict(tracker.get_many(list(self.emulator.media)))
 
-    def objects(self) -> list[str]:
-        pages = self.account.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    def objects(self, prefix: str = ARCHIVE_PREFIX) -> list[str]:
+        """The keys under `prefix`: by default the archive's videos."""
+        pages = self.account.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=BUCKET, Prefix=prefix
+        )
         return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
 
 
@@ -63,6 +67,7 @@ def provision(account: Account, emulator: GoProEmulator, dispatcher: Dispatcher)
         lambda service: boto3.client(service, region_name=REGION),  # type: ignore[call-overload]
         account.topic_arn,
         WorkflowOptions(retry_interval_seconds=1),
+        BUCKET,
     )
     account.secrets.create_secret(
         Name="gopro/credentials",

@@ -56,6 +56,7 @@ def world() -> Iterator[World]:
     container.metrics.override(providers.Object(world.metrics))
     container.notifier.override(providers.Object(world.notifier))
     container.clock.override(providers.Object(world.clock))
+    container.manifest.override(providers.Object(world.manifest))
     container.credential_store.override(
         providers.Object(InMemoryCredentialStore(SessionCredentials("sess-token", "u1")))
     )
@@ -77,19 +78,66 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
         "expires_at": None,
         "secret_version": None,
     }
-    listing = lister.handler({"provider": "gopro"}, Context())
-    assert listing["media_ids"] == ["v1"]
-    assert listing["new_records"] == 1
+    listing = lister.handler({"provider": "gopro", "correlation_id": "run-1"}, Context())
+    assert listing["status"] == "done"
+    assert (listing["to_sync"], listing["new_records"], listing["cursor"]) == (1, 1, None)
+    assert world.manifest.lists[listing["key"]] == ["v1"]
     event = {"provider": "gopro", "media_id": "v1", "worker": "exec/v1", "attempt": 0}
     result = downloader.handler(event, Context())
     assert result["status"] == "completed"
     assert result["key"] == "gopro-videos/2026/01/GX010123.MP4"
     assert world.store.objects[result["key"]].data == content_for("v1", 300)
     assert "sess-token" not in repr([auth, listing, result])
+    summary = lister.handler(
+        {"provider": "gopro", "correlation_id": "run-1", "step": "summarize",
+         "bucket": listing["bucket"], "key": listing["key"]},
+        Context(),
+    )  # fmt: skip
+    assert summary == {"videos": 1, "failures": 0}
+
+
+def test_a_listing_short_of_time_goes_on_from_its_cursor_in_the_next_call(world: World) -> None:
+    for n in range(2, 8):
+        world.source.add(FakeVideo(make_item(f"v{n}", size=10), content_for(f"v{n}", 10)))
+    world.source.page_size = 3  # 7 videos: three pages
+    event: dict[str, object] = {"provider": "gopro", "correlation_id": "run-2", "cursor": None}
+    answers = []
+    while True:
+        answer = lister.handler(event, Context(remaining_ms=1_000))  # under the 90 s margin
+        answers.append(answer)
+        if answer["status"] == "done":
+            break
+        event = {**event, "cursor": answer["cursor"]}
+    assert [a["status"] for a in answers] == ["continue", "continue", "done"]
+    assert [a["listed"] for a in answers] == [3, 6, 7]
+    assert answers[-1]["to_sync"] == 7
+    assert world.manifest.lists[answers[-1]["key"]] == [f"v{n}" for n in range(1, 8)]
+    assert all(len(repr(a)) < 500 for a in answers)  # the ids are in the run list, not here
+    # A retried invocation writes its part again; the list still holds each id once.
+    again = lister.handler({**event}, Context())
+    assert world.manifest.lists[again["key"]] == [f"v{n}" for n in range(1, 8)]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"cursor": "page 2"}, "'cursor' must be an object or null"),
+        ({"cursor": {"resume": 3}}, "'resume' must be non-empty text"),
+        ({"cursor": {"parts": -1}}, "'parts' must be a whole number"),
+        ({"cursor": {"skipped": {"x": "many"}}}, "'cursor.skipped' must map reasons to counts"),
+        ({"step": "tidy"}, "'step' must be 'list' or 'summarize'"),
+        ({"step": "summarize", "bucket": "b"}, "'key' must be non-empty text"),
+    ],
+)
+def test_a_broken_lister_event_is_named(
+    world: World, event: dict[str, object], message: str
+) -> None:
+    with pytest.raises(BadEventError, match=message):
+        lister.handler({"provider": "gopro", "correlation_id": "run-3", **event}, Context())
 
 
 def test_a_failure_says_whether_and_when_to_retry(world: World) -> None:
-    lister.handler({"provider": "gopro"}, Context())
+    lister.handler({"provider": "gopro", "correlation_id": "run-1"}, Context())
     video = world.source.videos["v1"]
     video.error, video.error_times = TransientSourceError("CDN 503"), 10
     results = [
@@ -107,7 +155,7 @@ def test_a_failure_says_whether_and_when_to_retry(world: World) -> None:
 def test_time_running_short_makes_the_downloader_ask_to_continue(world: World) -> None:
     world.store = InMemoryObjectStore(part_size=100)
     reset_container_store(world)
-    lister.handler({"provider": "gopro"}, Context())
+    lister.handler({"provider": "gopro", "correlation_id": "run-1"}, Context())
     event = {"provider": "gopro", "media_id": "v1", "worker": "w"}
     first = downloader.handler(event, Context(remaining_ms=1_000))  # under the 90 s margin
     assert first["status"] == "continue"
