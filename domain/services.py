@@ -21,8 +21,8 @@ from domain.ports import (
     ProviderSignIn,
     SyncTracker,
 )
-from domain.rules import SelectionPolicy, SkipReason, plan_sync
-from domain.status import WAITING, SyncStatus
+from domain.rules import SelectionPolicy, SkipReason, plan_sync, record_wants_work
+from domain.status import WAITING
 from domain.transfer import count_synced
 
 log = logging.getLogger("cloudsync.sync")
@@ -284,12 +284,6 @@ def summarize(
     fine = 0
     for first in range(0, len(unique), batch):
         records = tracker.get_many(unique[first : first + batch])
-        fine += sum(1 for r in records.values() if _archived_or_held(r, now))
+        # Archived or held: just what discovery would not pick up again.
+        fine += sum(1 for r in records.values() if not record_wants_work(r, now))
     return RunSummary(len(unique), len(unique) - fine)
-
-
-def _archived_or_held(record: SyncRecord, now: datetime) -> bool:
-    if record.status is SyncStatus.COMPLETED:
-        return True
-    held = record.status is SyncStatus.IN_PROGRESS and record.lease is not None
-    return held and record.lease is not None and record.lease.active(now)

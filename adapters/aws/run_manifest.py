@@ -72,13 +72,16 @@ class S3RunManifest:
             raise StorageError(f"{key!r} is not a JSON list of media ids")
         return ids
 
+    def _part(self, run: str, part: int) -> str:
+        return self._key(run, f"part-{part:05d}.json")
+
     def add(self, run: str, part: int, media_ids: Sequence[str]) -> None:
-        self._put(self._key(run, f"part-{part:05d}.json"), media_ids)
+        self._put(self._part(run, part), media_ids)
 
     def seal(self, run: str, parts: int) -> ManifestLocation:
         joined: dict[str, None] = {}
         for part in range(parts):
-            joined.update(dict.fromkeys(self._get(self._key(run, f"part-{part:05d}.json"))))
+            joined.update(dict.fromkeys(self._get(self._part(run, part))))
         key = self._key(run, LIST_NAME)
         self._put(key, list(joined))
         return ManifestLocation(self._bucket, key, len(joined))
