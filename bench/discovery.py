@@ -30,7 +30,7 @@ from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from adapters.aws.records import record_to_item
 from adapters.gopro.settings import GoProSettings, make_client
 from adapters.gopro.source import GoProMediaSource
-from bench.transfer import REGION, Clock, peak_rss_mib, start_moto
+from bench.common import REGION, Clock, peak_rss_mib, start_moto
 from domain.credentials import SessionCredentials
 from domain.model import Checksum, SyncRecord
 from domain.rules import SelectionPolicy
