@@ -26,6 +26,7 @@ line is `key=value` pairs, suffixed with the size (`_1g`, `_5g`).
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import filecmp
 import ipaddress
@@ -50,14 +51,27 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
+from adapters.aws.secrets_store import credentials_to_json, secret_id_for
+from adapters.gopro.settings import GoProSettings, make_client
+from adapters.gopro.source import GoProMediaSource
 from bench.common import REGION, ChildRun, Clock, free_port, run_child, start_moto, wait_for
+from domain.credentials import SessionCredentials
+from domain.rules import SelectionPolicy
+from domain.services import discover
+from domain.transfer import TransferResult, transfer_video
+from entrypoints.container import Container, transfer_ports
+from entrypoints.settings import Settings
+from sandbox.gopro.content import iter_content
+from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.server import GoProEmulator
 
 GIB = 1 << 30
 MIB = 1 << 20
 PART = 50 * MIB
 BUCKET = "bench-archive"
 TABLE = "bench-tracker"
-KEY_ID, SECRET = "benchaccess", "benchsecret"  # noqa: S105 - the local sink's own pair
+KEY_ID, SECRET = "benchaccess", "benchsecret"  # the local sink's own pair
 KMS_KEY = f"arn:aws:kms:{REGION}:123456789012:key/bench"
 TOPIC = f"arn:aws:sns:{REGION}:123456789012:bench"
 LAMBDA_VCPU_AT_512 = 512 / 1769
@@ -113,10 +127,6 @@ def fill_sink(size: int) -> dict[str, float]:
 
 def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
     """The downloader's own composition: Settings, the container, transfer_video."""
-    from domain.transfer import TransferResult, transfer_video
-    from entrypoints.container import Container, transfer_ports
-    from entrypoints.settings import Settings
-
     settings = Settings(
         table_name=TABLE,
         bucket_name=BUCKET,
@@ -138,8 +148,6 @@ def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def base64_crc(value: int) -> str:
-    import base64
-
     return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
 
 
@@ -244,28 +252,20 @@ def bench_world() -> Iterator[Bench]:
         tls = ["--cert", str(cert), "--key", str(key)]
         http_port, s3_port = free_port(), free_port()
         source_url, sink_url = f"https://127.0.0.1:{http_port}", f"https://127.0.0.1:{s3_port}"
+        http = [rclone(), "serve", "http", str(root / "source")]
+        s3 = [rclone(), "serve", "s3", str(root / "sink"), "--auth-key", f"{KEY_ID},{SECRET}"]
+        address = ["--addr", f"127.0.0.1:{http_port}"]
         stack.enter_context(
-            serving(
-                [rclone(), "serve", "http", str(root / "source"), "--addr",
-                 f"127.0.0.1:{http_port}", *tls],
-                source_url, "rclone serve http", str(cert),
-            )  # fmt: skip
+            serving([*http, *address, *tls], source_url, "rclone serve http", str(cert))
         )
-        stack.enter_context(
-            serving(
-                [rclone(), "serve", "s3", str(root / "sink"), "--addr", f"127.0.0.1:{s3_port}",
-                 "--auth-key", f"{KEY_ID},{SECRET}", *tls],
-                sink_url, "rclone serve s3", str(cert),
-            )  # fmt: skip
-        )
+        address = ["--addr", f"127.0.0.1:{s3_port}"]
+        stack.enter_context(serving([*s3, *address, *tls], sink_url, "rclone serve s3", str(cert)))
         moto, moto_url = start_moto()
         stack.callback(moto.kill)
         yield Bench(root, cert, source_url, sink_url, moto_url)
 
 
 def write_source(path: Path, media_id: str, size: int) -> None:
-    from sandbox.gopro.content import iter_content
-
     with path.open("wb") as out:
         for chunk in iter_content(media_id, 0, size, chunk_size=8 * MIB):
             out.write(chunk)
@@ -292,15 +292,6 @@ def run_role(bench: Bench, role: str, media_id: str, size: int, api: str) -> dic
 
 
 def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, float]]:
-    from adapters.aws.secrets_store import credentials_to_json, secret_id_for
-    from adapters.gopro.settings import GoProSettings, make_client
-    from adapters.gopro.source import GoProMediaSource
-    from domain.credentials import SessionCredentials
-    from domain.rules import SelectionPolicy
-    from domain.services import discover
-    from sandbox.gopro.library import EmulatedMedia
-    from sandbox.gopro.server import GoProEmulator
-
     size = int(gib * GIB)
     media_id = f"benchTransfer{size >> 20}m"
     source_file = bench.source_dir / media_id
@@ -323,8 +314,6 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
             ),
         )
         settings = GoProSettings(base_url=gopro.base_url, allow_loopback=True)
-        from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
-
         tracker = DynamoDbSyncTracker(dynamodb, TrackerSettings(TABLE))
         with make_client(settings) as client:
             source = GoProMediaSource(
@@ -333,9 +322,7 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
             for attempt in range(repeat):
                 for role in ROLES:
                     if role == "ours":  # a video never seen: the tracker's record anew
-                        dynamodb.delete_item(
-                            TableName=TABLE, Key={"media_id": {"S": media_id}}
-                        )
+                        dynamodb.delete_item(TableName=TABLE, Key={"media_id": {"S": media_id}})
                         discover("gopro", source, tracker, Clock(), SelectionPolicy())
                     result = run_role(bench, role, media_id, size, gopro.base_url)
                     stored = bench.sink_dir / result["key"] if result["key"] else None
