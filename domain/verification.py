@@ -44,6 +44,49 @@ class Crc32:
         return Checksum(CRC32, base64.b64encode(self._value.to_bytes(4, "big")).decode("ascii"))
 
 
+_CRC32_POLYNOMIAL = 0xEDB88320  # reflected, as zlib and S3 use it
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
+
+
+def crc32_combine(first: int, second: int, second_length: int) -> int:
+    """The CRC32 of A followed by B, from CRC32(A), CRC32(B) and B's length: zlib's
+    `crc32_combine`, which Python's zlib does not expose. It lets a store give the whole
+    object's checksum from its parts' without reading any byte a second time."""
+    if second_length <= 0:
+        return first
+    odd = [_CRC32_POLYNOMIAL] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    length = second_length
+    while True:  # apply len(B) zero bytes to CRC32(A), squaring the operator as it goes
+        even = _gf2_square(odd)
+        if length & 1:
+            first = _gf2_times(even, first)
+        length >>= 1
+        if not length:
+            break
+        odd = _gf2_square(even)
+        if length & 1:
+            first = _gf2_times(odd, first)
+        length >>= 1
+        if not length:
+            break
+    return first ^ second
+
+
 def crc32_of(data: bytes) -> Checksum:
     crc = Crc32()
     crc.update(data)

@@ -19,7 +19,7 @@ from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
-from adapters.aws.s3_store import MIB, S3ObjectStore, S3Settings
+from adapters.aws.s3_store import MIB, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.gopro.settings import GoProSettings, make_client
 from adapters.logs import LogRedactor
@@ -76,12 +76,12 @@ class Container(containers.DeclarativeContainer):
     )
     store = providers.ThreadSafeSingleton(
         S3ObjectStore,
-        client=providers.ThreadSafeSingleton(lambda s: s.client("s3"), session),
+        client=providers.ThreadSafeSingleton(s3_client, session),
         settings=providers.ThreadSafeSingleton(_s3_settings, settings),
     )
     manifest = providers.ThreadSafeSingleton(
         S3RunManifest,
-        client=providers.ThreadSafeSingleton(lambda s: s.client("s3"), session),
+        client=providers.ThreadSafeSingleton(s3_client, session),
         bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
         kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
     )

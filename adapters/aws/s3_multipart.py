@@ -1,9 +1,12 @@
 """A multipart upload into S3, new or resumed from a checkpoint.
 
-Part N uploads on a worker thread while part N+1 is read from the source, so memory holds
-about two parts. A whole-object CRC32 (FULL_OBJECT) goes with CompleteMultipartUpload, which
-is conditional (`If-None-Match: *`). Any failure aborts the upload; only a requested pause
-leaves it open and returns a checkpoint.
+Part N uploads on a worker thread while part N+1 is read from the source into the other of
+two part buffers, allocated once and reused: memory holds two parts, and no byte is copied
+between the network read and the request body. Each part's CRC32 is computed once, on the
+part thread, and goes with its UploadPart; the whole-object CRC32 (FULL_OBJECT) that goes
+with CompleteMultipartUpload, which is conditional (`If-None-Match: *`), is combined from
+the parts' without reading a byte again. Any failure aborts the upload; only a requested
+pause leaves it open and returns a checkpoint.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import io
 import logging
 import zlib
 from collections.abc import Callable, Iterable
@@ -22,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from domain.errors import KeyTakenError, StorageError
 from domain.model import StoredObject, UploadCheckpoint
-from domain.verification import Crc32
+from domain.verification import crc32_combine
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -42,6 +46,54 @@ def error_code(error: ClientError) -> str:
 def key_taken(error: ClientError) -> bool:
     """True when a conditional create (`If-None-Match: *`) met an existing object."""
     return error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
+
+
+class PartBody(io.RawIOBase):
+    """A part's bytes as a seekable file over its buffer, not a copy of it: the HTTP client
+    reads it in blocks as it sends, and botocore seeks back to its start to retry."""
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        super().__init__()
+        self._view = memoryview(data)
+        self._at = 0
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: len(self._view)}[whence]
+        self._at = min(max(0, base + offset), len(self._view))
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        taken = min(len(buffer), len(self._view) - self._at)
+        buffer[:taken] = self._view[self._at : self._at + taken]
+        self._at += taken
+        return taken
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._at + size)
+        block = bytes(self._view[self._at : end])
+        self._at = end
+        return block
+
+
+@dataclass(frozen=True)
+class SentPart:
+    """A part S3 took: what CompleteMultipartUpload lists, and its CRC32 and length."""
+
+    part: CompletedPartTypeDef
+    crc: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -73,7 +125,8 @@ class MultipartUpload:
         self.upload_id = resume.upload_id if resume else ""
         self.parts: list[CompletedPartTypeDef] = []
         self.offset = resume.offset if resume else 0
-        self.crc = Crc32(resume.crc32 if resume else 0)
+        self.crc = resume.crc32 if resume else 0
+        """The running CRC32 of the parts settled so far."""
 
     def _start(self) -> None:
         if self.resume is not None:
@@ -121,17 +174,22 @@ class MultipartUpload:
             )
         return [found[number] for number in sorted(found)]
 
-    def _send(self, number: int, body: bytes) -> CompletedPartTypeDef:
-        checksum = crc32_base64(zlib.crc32(body))
+    def _send(self, number: int, body: bytes | bytearray) -> SentPart:
+        crc = zlib.crc32(body)  # zlib lets go of the GIL: the reader goes on meanwhile
+        checksum = crc32_base64(crc)
         answer = self.s3.upload_part(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self.upload_id,
             PartNumber=number,
-            Body=body,
+            Body=PartBody(body),
             ChecksumCRC32=checksum,
         )
-        return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC32": checksum}
+        return SentPart(
+            {"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC32": checksum},
+            crc,
+            len(body),
+        )
 
     def run(
         self, chunks: Iterable[bytes], pause: Callable[[], bool] | None
@@ -142,7 +200,7 @@ class MultipartUpload:
                 paused = self._upload(chunks, pause, pool)
             if paused:
                 return UploadCheckpoint(
-                    self.key, self.upload_id, len(self.parts), self.offset, self.crc.value
+                    self.key, self.upload_id, len(self.parts), self.offset, self.crc
                 )
             if self.offset != self.size:
                 raise StorageError(
@@ -166,19 +224,25 @@ class MultipartUpload:
         pool: ThreadPoolExecutor,
     ) -> bool:
         """Send the stream part by part; True when paused on request."""
-        in_flight: Future[CompletedPartTypeDef] | None = None
-        buffer = bytearray()
+        in_flight: Future[SentPart] | None = None
+        size = self.part_size
+        # A buffer is filled while the other one's part is sent; it is filled again only
+        # once that part has settled.
+        buffers = (bytearray(size), bytearray(size))
+        current, filled = 0, 0
+        view = memoryview(buffers[current])
 
         def settle() -> None:
             nonlocal in_flight
             if in_flight is not None:
-                self.parts.append(in_flight.result())
+                sent = in_flight.result()
+                self.parts.append(sent.part)
+                self.crc = crc32_combine(self.crc, sent.crc, sent.size)
                 in_flight = None
 
-        def submit(body: bytes) -> None:
+        def submit(body: bytes | bytearray) -> None:
             nonlocal in_flight
             settle()  # at most one part in flight while the next one is read
-            self.crc.update(body)
             self.offset += len(body)
             # The part thread runs in the caller's context (its correlation id, for one).
             context = contextvars.copy_context()
@@ -186,15 +250,22 @@ class MultipartUpload:
 
         try:
             for chunk in chunks:
-                buffer += chunk
-                while len(buffer) >= self.part_size:
-                    submit(bytes(memoryview(buffer)[: self.part_size]))
-                    del buffer[: self.part_size]
+                data, position = memoryview(chunk), 0
+                while position < len(data):
+                    taken = min(size - filled, len(data) - position)
+                    view[filled : filled + taken] = data[position : position + taken]
+                    filled += taken
+                    position += taken
+                    if filled < size:
+                        continue
+                    submit(buffers[current])
+                    current, filled = 1 - current, 0
+                    view = memoryview(buffers[current])
                     if self.offset < self.size and pause is not None and pause():
                         settle()
                         return True
-            if buffer:
-                submit(bytes(buffer))
+            if filled:
+                submit(bytes(view[:filled]))
             settle()
         except BaseException:
             if in_flight is not None:
@@ -210,7 +281,7 @@ class MultipartUpload:
                 Key=self.key,
                 UploadId=self.upload_id,
                 MultipartUpload={"Parts": self.parts},
-                ChecksumCRC32=crc32_base64(self.crc.value),
+                ChecksumCRC32=crc32_base64(self.crc),
                 ChecksumType="FULL_OBJECT",
                 IfNoneMatch="*",
             )

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from adapters.aws.notifier import SnsNotifier
-from adapters.aws.s3_store import S3ObjectStore, S3Settings
+from adapters.aws.s3_store import S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def emulated_account(config: dict[str, Any] | None = None) -> Iterator[Account]:
         session = boto3.session.Session(region_name=REGION)
         kms = session.client("kms")
         key = kms.create_key(Description="archive key")["KeyMetadata"]["Arn"]
-        s3 = session.client("s3")
+        s3 = s3_client(session)  # the store's own client configuration
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         dynamodb = session.client("dynamodb")
         dynamodb.create_table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from botocore.stub import Stubber
@@ -46,6 +47,37 @@ def test_a_small_object_is_created_with_every_attribute(account: Account) -> Non
     assert {t["Key"]: t["Value"] for t in tags} == {"Source": "GoPro", "AutoSync": "True"}
     assert store.describe(stored.key) == stored
     assert store.describe("gopro-videos/2024/05/none.MP4") is None
+
+
+def test_bodies_go_unsigned_with_a_crc32_and_are_never_hashed_twice(account: Account) -> None:
+    """Over TLS, SigV4 needs no SHA-256 of a body that carries a CRC32; botocore only sees
+    a checksum it computed itself, so without the store's client configuration it would
+    hash every part once more. The in-process AWS is reached over https, as S3 is."""
+    sent: list[tuple[str, str, str | None]] = []
+
+    def observe(request: Any, **_: Any) -> None:
+        if request.method == "PUT" and request.body is not None:
+            sent.append(
+                (
+                    request.url,
+                    request.headers.get("X-Amz-Content-SHA256", b"").decode(),
+                    request.headers.get("x-amz-checksum-crc32", b"").decode() or None,
+                )
+            )
+
+    account.s3.meta.events.register_first("before-send.s3", observe)
+    store = account.store(single_put_limit=5 * MIB, part_size=5 * MIB)
+    store.create("gopro-videos/2024/05/small.MP4", "m1", chunks("m1", 1_000), 1_000)
+    store.create("gopro-videos/2024/05/large.MP4", "m2", chunks("m2", 11 * MIB), 11 * MIB)
+    assert len(sent) == 4  # one PutObject, three UploadParts
+    for url, payload, crc in sent:
+        assert url.startswith("https://")
+        assert payload == "UNSIGNED-PAYLOAD", url
+        assert crc is not None, url
+    parts = [
+        crc32_of(content("m2", n * 5 * MIB, min(11 * MIB, (n + 1) * 5 * MIB))) for n in range(3)
+    ]
+    assert [crc for *_, crc in sent[1:]] == [part.value for part in parts]
 
 
 def test_an_existing_object_is_never_overwritten(account: Account) -> None:

@@ -13,6 +13,7 @@ from domain.verification import (
     Check,
     Crc32,
     TransferEvidence,
+    crc32_combine,
     crc32_of,
     verify_transfer,
 )
@@ -76,3 +77,15 @@ def test_crc32_over_chunks_equals_crc32_of_the_whole(chunks: list[bytes]) -> Non
     assert crc.checksum() == crc32_of(whole)
     decoded = int.from_bytes(base64.b64decode(crc.checksum().value), "big")
     assert decoded == zlib.crc32(whole)
+
+
+@given(st.binary(max_size=300), st.binary(max_size=300))
+def test_crc32_combine_equals_the_crc32_of_the_concatenation(first: bytes, second: bytes) -> None:
+    combined = crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second))
+    assert combined == zlib.crc32(first + second)
+
+
+def test_crc32_combine_over_a_part_sized_length() -> None:
+    part = bytes(range(256)) * (5 * 4096 + 3)  # 5 MiB and 768 bytes
+    head = b"GoPro"
+    assert crc32_combine(zlib.crc32(head), zlib.crc32(part), len(part)) == zlib.crc32(head + part)
