@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -85,6 +85,11 @@ class PartBody(io.RawIOBase):
         block = bytes(self._view[self._at : end])
         self._at = end
         return block
+
+
+def part_body(data: bytes | bytearray | memoryview) -> IO[bytes]:
+    """`data` as the request body botocore takes: a file over it (PartBody)."""
+    return cast("IO[bytes]", PartBody(data))
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ class MultipartUpload:
             Key=self.key,
             UploadId=self.upload_id,
             PartNumber=number,
-            Body=PartBody(body),
+            Body=part_body(body),
             ChecksumCRC32=checksum,
         )
         return SentPart(

@@ -33,11 +33,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.s3_multipart import (
     MultipartUpload,
-    PartBody,
     UploadTarget,
     crc32_base64,
     error_code,
     key_taken,
+    part_body,
 )
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import Checksum, StoredObject, UploadCheckpoint
@@ -181,7 +181,7 @@ class S3ObjectStore:
         try:
             self._s3.put_object(
                 Key=key,
-                Body=PartBody(body),
+                Body=part_body(body),
                 ChecksumAlgorithm="CRC32",
                 ChecksumCRC32=crc32_base64(zlib.crc32(body)),
                 IfNoneMatch="*",
