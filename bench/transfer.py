@@ -26,7 +26,6 @@ line is `key=value` pairs, suffixed with the size (`_1g`, `_5g`).
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import filecmp
 import ipaddress
@@ -36,8 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -45,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -59,9 +55,6 @@ from bench.common import REGION, ChildRun, Clock, free_port, run_child, start_mo
 from domain.credentials import SessionCredentials
 from domain.rules import SelectionPolicy
 from domain.services import discover
-from domain.transfer import TransferResult, transfer_video
-from entrypoints.container import Container, transfer_ports
-from entrypoints.settings import Settings
 from sandbox.gopro.content import iter_content
 from sandbox.gopro.library import EmulatedMedia
 from sandbox.gopro.server import GoProEmulator
@@ -77,78 +70,6 @@ TOPIC = f"arn:aws:sns:{REGION}:123456789012:bench"
 LAMBDA_VCPU_AT_512 = 512 / 1769
 """A Lambda function's share of a vCPU at 512 MB: a full vCPU comes at 1,769 MB."""
 ROLES = ("source", "ceiling", "rclone", "ours")
-
-
-# -- the children ---------------------------------------------------------------------------
-def _timed(work: Any) -> dict[str, float]:
-    """Wall and CPU time of `work()` in this process (every thread)."""
-    began, cpu = time.perf_counter(), time.process_time()
-    work()
-    return {"seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - cpu}
-
-
-def read_source(url: str, size: int) -> dict[str, float]:
-    def work() -> None:
-        received = 0
-        with httpx.Client(timeout=60) as client, client.stream("GET", url) as response:
-            response.raise_for_status()
-            for chunk in response.iter_bytes():
-                received += len(chunk)
-        assert received == size, (received, size)
-
-    return _timed(work)
-
-
-def fill_sink(size: int) -> dict[str, float]:
-    """The same parts as ours, from memory, one after another: what the sink accepts."""
-    s3 = boto3.session.Session(region_name=REGION).client("s3")
-    part = os.urandom(PART)
-    crc = base64_crc(zlib.crc32(part))
-
-    def work() -> None:
-        upload = s3.create_multipart_upload(
-            Bucket=BUCKET, Key="ceiling.bin", ChecksumAlgorithm="CRC32"
-        )["UploadId"]
-        parts: list[Any] = []
-        for number, offset in enumerate(range(0, size, PART), start=1):
-            body = part if offset + PART <= size else part[: size - offset]
-            checksum = crc if body is part else base64_crc(zlib.crc32(body))
-            answer = s3.upload_part(
-                Bucket=BUCKET, Key="ceiling.bin", UploadId=upload, PartNumber=number,
-                Body=body, ChecksumCRC32=checksum,
-            )  # fmt: skip
-            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-        s3.complete_multipart_upload(
-            Bucket=BUCKET, Key="ceiling.bin", UploadId=upload, MultipartUpload={"Parts": parts}
-        )
-
-    return _timed(work)
-
-
-def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
-    """The downloader's own composition: Settings, the container, transfer_video."""
-    settings = Settings(
-        table_name=TABLE,
-        bucket_name=BUCKET,
-        kms_key_id=KMS_KEY,
-        alert_topic_arn=TOPIC,
-        gopro_api_url=config["api"],
-        gopro_allow_loopback=True,
-    )
-    container = Container(settings=settings)
-    ports = transfer_ports(container, "gopro")
-    outcome: list[Any] = []
-    figures: dict[str, Any] = _timed(
-        lambda: outcome.append(transfer_video(config["media_id"], "bench", ports))
-    )
-    container.shutdown_resources()
-    assert outcome[0].result is TransferResult.COMPLETED, outcome[0]
-    figures["key"] = outcome[0].object_key
-    return figures
-
-
-def base64_crc(value: int) -> str:
-    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
 
 
 # -- the parent -----------------------------------------------------------------------------
@@ -272,7 +193,7 @@ def write_source(path: Path, media_id: str, size: int) -> None:
 
 
 def child(role: str, *arguments: str) -> list[str]:
-    return [sys.executable, "-m", "bench.transfer", "--role", role, *arguments]
+    return [sys.executable, "-m", "bench.transfer_roles", role, *arguments]
 
 
 def run_role(bench: Bench, role: str, media_id: str, size: int, api: str) -> dict[str, Any]:
@@ -285,10 +206,16 @@ def run_role(bench: Bench, role: str, media_id: str, size: int, api: str) -> dic
         return {"run": run, "seconds": run.seconds, "cpu": run.cpu_seconds,
                 "key": f"rclone/{media_id}.mp4"}  # fmt: skip
     config = json.dumps({"api": api, "media_id": media_id, "url": url, "size": size})
-    run = run_child(child(role, "--config", config), bench.env())
+    run = run_child(child(role, config), bench.env())
     figures = json.loads(run.output.strip().splitlines()[-1])
     key = {"ceiling": "ceiling.bin", "source": None}.get(role, figures.get("key"))
-    return {"run": run, "seconds": figures["seconds"], "cpu": figures["cpu_seconds"], "key": key}
+    return {
+        "run": run,
+        "seconds": figures["seconds"],
+        "cpu": figures["cpu_seconds"],
+        "key": key,
+        "rss_before": figures["rss_before_mb"],
+    }
 
 
 def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, float]]:
@@ -335,7 +262,12 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
                     print(
                         f"  {gib:g} GiB  {role:<8} {size / result['seconds'] / 1e6:7.1f} MB/s  "
                         f"{result['cpu'] / size * GIB:5.2f} CPU-s/GiB  "
-                        f"{result['run'].peak_rss_mb:6.0f} MB peak RSS",
+                        f"{result['run'].peak_rss_mb:6.0f} MB peak RSS"
+                        + (
+                            f" ({result['rss_before']:.0f} before)"
+                            if "rss_before" in result
+                            else ""
+                        ),
                         flush=True,
                     )
     source_file.unlink()
@@ -397,19 +329,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gib", default="1,5", help="video sizes in GiB, comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, for medians")
-    parser.add_argument("--role", choices=ROLES, help=argparse.SUPPRESS)
-    parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.role is not None:
-        config = json.loads(args.config)
-        if args.role == "source":
-            figures: dict[str, Any] = read_source(config["url"], config["size"])
-        elif args.role == "ceiling":
-            figures = fill_sink(config["size"])
-        else:
-            figures = transfer_ours(config)
-        print(json.dumps(figures))
-        return
     try:
         sizes = [float(size) for size in args.gib.split(",")]
     except ValueError:

@@ -179,7 +179,7 @@ class MultipartUpload:
             )
         return [found[number] for number in sorted(found)]
 
-    def _send(self, number: int, body: bytes | bytearray) -> SentPart:
+    def _send(self, number: int, body: bytearray | memoryview) -> SentPart:
         crc = zlib.crc32(body)  # zlib lets go of the GIL: the reader goes on meanwhile
         checksum = crc32_base64(crc)
         answer = self.s3.upload_part(
@@ -245,7 +245,7 @@ class MultipartUpload:
                 self.crc = crc32_combine(self.crc, sent.crc, sent.size)
                 in_flight = None
 
-        def submit(body: bytes | bytearray) -> None:
+        def submit(body: bytearray | memoryview) -> None:
             nonlocal in_flight
             settle()  # at most one part in flight while the next one is read
             self.offset += len(body)
@@ -270,7 +270,7 @@ class MultipartUpload:
                         settle()
                         return True
             if filled:
-                submit(bytes(view[:filled]))
+                submit(view[:filled])  # the last part: the head of its buffer, not a copy
             settle()
         except BaseException:
             if in_flight is not None:

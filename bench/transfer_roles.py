@@ -1,0 +1,127 @@
+"""The measured sides of bench.transfer, each run in a process of its own: `python -m
+bench.transfer_roles source|ceiling|ours CONFIG_JSON`. This module imports only what its
+side needs, so the peak RSS of `ours` is the production path's (no benchmark, emulator or
+certificate code loaded). Each prints one JSON line: wall and CPU seconds of the work, after
+the imports.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import resource
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import httpx
+
+from domain.transfer import TransferResult, transfer_video
+from entrypoints.container import Container, transfer_ports
+from entrypoints.settings import Settings
+
+REGION = "eu-central-1"
+MIB = 1 << 20
+PART = 50 * MIB
+BUCKET = "bench-archive"
+TABLE = "bench-tracker"
+KMS_KEY = f"arn:aws:kms:{REGION}:123456789012:key/bench"
+TOPIC = f"arn:aws:sns:{REGION}:123456789012:bench"
+
+
+def _timed(work: Callable[[], object]) -> dict[str, float]:
+    """Wall and CPU time of `work()` in this process (every thread), and the peak RSS
+    before it began (what the imports and clients hold)."""
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    began, cpu = time.perf_counter(), time.process_time()
+    work()
+    return {
+        "seconds": time.perf_counter() - began,
+        "cpu_seconds": time.process_time() - cpu,
+        "rss_before_mb": rss_before,
+    }
+
+
+def read_source(url: str, size: int) -> dict[str, float]:
+    def work() -> None:
+        received = 0
+        with httpx.Client(timeout=60) as client, client.stream("GET", url) as response:
+            response.raise_for_status()
+            for chunk in response.iter_bytes():
+                received += len(chunk)
+        assert received == size, (received, size)
+
+    return _timed(work)
+
+
+def fill_sink(size: int) -> dict[str, float]:
+    """The same parts as ours, from memory, one after another: what the sink accepts."""
+    s3 = boto3.session.Session(region_name=REGION).client("s3")
+    part = os.urandom(PART)
+    crc = base64_crc(zlib.crc32(part))
+
+    def work() -> None:
+        upload = s3.create_multipart_upload(
+            Bucket=BUCKET, Key="ceiling.bin", ChecksumAlgorithm="CRC32"
+        )["UploadId"]
+        parts: list[Any] = []
+        for number, offset in enumerate(range(0, size, PART), start=1):
+            body = part if offset + PART <= size else part[: size - offset]
+            checksum = crc if body is part else base64_crc(zlib.crc32(body))
+            answer = s3.upload_part(
+                Bucket=BUCKET, Key="ceiling.bin", UploadId=upload, PartNumber=number,
+                Body=body, ChecksumCRC32=checksum,
+            )  # fmt: skip
+            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        s3.complete_multipart_upload(
+            Bucket=BUCKET, Key="ceiling.bin", UploadId=upload, MultipartUpload={"Parts": parts}
+        )
+
+    return _timed(work)
+
+
+def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
+    """The downloader's own composition: Settings, the container, transfer_video."""
+    settings = Settings(
+        table_name=TABLE,
+        bucket_name=BUCKET,
+        kms_key_id=KMS_KEY,
+        alert_topic_arn=TOPIC,
+        gopro_api_url=config["api"],
+        gopro_allow_loopback=True,
+    )
+    container = Container(settings=settings)
+    ports = transfer_ports(container, "gopro")
+    outcome: list[Any] = []
+    figures: dict[str, Any] = _timed(
+        lambda: outcome.append(transfer_video(config["media_id"], "bench", ports))
+    )
+    container.shutdown_resources()
+    assert outcome[0].result is TransferResult.COMPLETED, outcome[0]
+    figures["key"] = outcome[0].object_key
+    return figures
+
+
+def base64_crc(value: int) -> str:
+    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
+
+
+def main() -> None:
+    role, config = sys.argv[1], json.loads(sys.argv[2])
+    if role == "source":
+        figures: dict[str, Any] = read_source(config["url"], config["size"])
+    elif role == "ceiling":
+        figures = fill_sink(config["size"])
+    elif role == "ours":
+        figures = transfer_ours(config)
+    else:
+        raise SystemExit(f"unknown role {role!r}: source, ceiling or ours")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
