@@ -129,6 +129,13 @@ class SyncTracker(Protocol):
 
     def create(self, record: SyncRecord) -> None: ...
 
+    def create_many(self, records: Sequence[SyncRecord]) -> set[str]:
+        """Create each of `records` where no record of its media id exists, in as few calls
+        as the store allows; the ids that had one already (a concurrent writer won) are
+        returned, and those records are left as they are. StorageError when the store
+        refuses the batch as a whole: `create` them one by one to find the one at fault."""
+        ...
+
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None: ...
 
 

@@ -232,10 +232,22 @@ def _discover_page(
     skipped.update(plan.skipped)
     created = refreshed = 0
     unstorable: set[str] = set()
+    # The page's new records in one batch; item by item only when the batch is refused,
+    # so that the one record the tracker cannot take is found and skipped alone.
+    new = {i.media_id: i for i in plan.to_sync if i.media_id not in records}
+    batched = False
+    if new:
+        try:
+            taken = tracker.create_many([SyncRecord.discovered(i, now) for i in new.values()])
+            created, batched = len(new) - len(taken), True
+        except StorageError:
+            batched = False
     for item in plan.to_sync:
         record = records.get(item.media_id)
         try:
             if record is None:
+                if batched:
+                    continue
                 tracker.create(SyncRecord.discovered(item, now))
                 created += 1
             elif record.item != item and record.status in WAITING:

@@ -198,6 +198,20 @@ class InMemorySyncTracker:
         self.records[record.media_id] = record
         self.writes += 1
 
+    def create_many(self, records: Sequence[SyncRecord]) -> set[str]:
+        """As the DynamoDB tracker: every record is checked before any is written."""
+        if len({r.media_id for r in records}) != len(records):
+            raise StorageError("a batch names one media id twice")
+        for new in records:
+            if new.version != 1:
+                raise StorageError(f"a new record starts at version 1, not {new.version}")
+        taken = {r.media_id for r in records if r.media_id in self.records}
+        for new in records:
+            if new.media_id not in taken:
+                self.records[new.media_id] = new
+        self.writes += 1
+        return taken
+
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
         """As the DynamoDB tracker: only along the transition table, and only over the
         version and status that were read."""

@@ -1,9 +1,12 @@
 """DynamoDbSyncTracker: the sync-tracker port over one DynamoDB table.
 
 Partition key `media_id` (R4.1); a `provider` attribute (R11.2); no TTL, records stay
-(R4.4). Every write is one conditional PutItem: a new record only where none exists, a
-change only over the version (and status) that was read, and only along the domain's
-transition table. A failed condition is a ConcurrentUpdateError, never an overwrite.
+(R4.4). Every write is conditional: a new record only where none exists, a change only
+over the version (and status) that was read, and only along the domain's transition table.
+A failed condition is a ConcurrentUpdateError, never an overwrite. A change is one PutItem;
+new records go 100 to a TransactWriteItems (each Put with its condition), so discovery
+records a page of new videos in one call. A transaction is all or nothing: when it is
+cancelled because some records exist already, it is sent again without them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
 
 BATCH = 100
 """BatchGetItem takes at most 100 keys."""
+TRANSACTION = 100
+"""TransactWriteItems takes at most 100 actions (and 4 MB; a record is a few KB at most)."""
+NEW = "attribute_not_exists(media_id)"
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,52 @@ class DynamoDbSyncTracker:
     def create(self, record: SyncRecord) -> None:
         if record.version != 1:
             raise StorageError(f"a new record starts at version 1, not {record.version}")
-        self._put(record, "attribute_not_exists(media_id)", {})
+        self._put(record, NEW, {})
+
+    def create_many(self, records: Sequence[SyncRecord]) -> set[str]:
+        for record in records:
+            if record.version != 1:
+                raise StorageError(f"a new record starts at version 1, not {record.version}")
+        taken: set[str] = set()
+        for start in range(0, len(records), TRANSACTION):
+            taken |= self._create_batch(list(records[start : start + TRANSACTION]))
+        return taken
+
+    def _create_batch(self, batch: list[SyncRecord]) -> set[str]:
+        """One transaction of new records; sent again without those that exist already,
+        and after a back-off when it clashed with another transaction."""
+        taken: set[str] = set()
+        for attempt in range(self._settings.unprocessed_attempts):
+            if not batch:
+                return taken
+            puts: Any = [
+                {"Put": {"TableName": self._settings.table, "Item": self._encode(record),
+                         "ConditionExpression": NEW}}
+                for record in batch
+            ]  # fmt: skip
+            try:
+                self._db.transact_write_items(TransactItems=puts)
+                return taken
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise StorageError(f"DynamoDB TransactWriteItems failed: {error}") from None
+                reasons = error.response.get("CancellationReasons", [])
+                exist = {
+                    record.media_id
+                    for record, reason in zip(batch, reasons, strict=False)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                }
+            except BotoCoreError as error:
+                raise StorageError(f"DynamoDB TransactWriteItems failed: {error}") from None
+            if exist:
+                taken |= exist
+                batch = [record for record in batch if record.media_id not in exist]
+            else:  # a conflict with another transaction, or throttling: wait, then again
+                self._settings.sleep(self._settings.backoff * 2**attempt)
+        raise StorageError(
+            f"DynamoDB cancelled the transaction of {len(batch)} new records "
+            f"{self._settings.unprocessed_attempts} times"
+        )
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
         check_change(previous, new)

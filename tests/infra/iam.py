@@ -193,6 +193,33 @@ class UnmappedCallError(AssertionError):
     """A call this module cannot turn into IAM actions: add a mapping."""
 
 
+TRANSACTION_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def dynamodb_needs(call: AwsCall, t: Translation) -> list[Need]:
+    """The action of the call's name on each table it names. TransactWriteItems has no
+    action of its own: each action in it needs its own (the DynamoDB guide, "Using IAM
+    with DynamoDB transactions")."""
+    p, op = call.parameters, call.operation
+    if op != "TransactWriteItems":
+        tables = list(p["RequestItems"]) if "RequestItems" in p else [p["TableName"]]
+        return [Need(f"dynamodb:{op}", t.table_arn(table), f"dynamodb:{op}") for table in tables]
+    found: dict[tuple[str, str], Need] = {}
+    for entry in call.parameters["TransactItems"]:
+        for kind, body in entry.items():
+            action = f"dynamodb:{TRANSACTION_ACTIONS[kind]}"
+            arn = t.table_arn(body["TableName"])
+            found.setdefault(
+                (action, arn), Need(action, arn, f"dynamodb:{call.operation} ({kind})")
+            )
+    return list(found.values())
+
+
 def needs(call: AwsCall, t: Translation) -> list[Need]:
     p, op = call.parameters, call.operation
     why = f"{call.service}:{op}"
@@ -215,8 +242,7 @@ def needs(call: AwsCall, t: Translation) -> list[Need]:
     if call.service == "s3" and op in ("ListObjectsV2", "ListObjects"):
         return [Need("s3:ListBucket", t.object_arn(p["Bucket"], "").rstrip("/"), why)]
     if call.service == "dynamodb":
-        tables = list(p["RequestItems"]) if "RequestItems" in p else [p["TableName"]]
-        return [Need(f"dynamodb:{op}", t.table_arn(table), why) for table in tables]
+        return dynamodb_needs(call, t)
     if call.service == "secretsmanager":
         return [Need(f"secretsmanager:{op}", t.secret_arn(p["SecretId"]), why)]
     if call.service == "sns" and op == "Publish":

@@ -114,6 +114,26 @@ def test_a_record_is_created_once(tracker: SyncTracker) -> None:
     assert tracker.get("m1") == record()
 
 
+def test_new_records_are_created_together_and_an_existing_one_is_left(
+    tracker: SyncTracker,
+) -> None:
+    tracker.create(replace(record("m2"), error="written first by another worker"))
+    batch = [record(f"m{n}") for n in range(1, 151)]  # more than one batch of 100
+    assert tracker.create_many(batch) == {"m2"}
+    assert tracker.get("m2") == replace(record("m2"), error="written first by another worker")
+    found = tracker.get_many([r.media_id for r in batch])
+    assert len(found) == 150
+    assert found["m150"] == record("m150")
+    assert tracker.create_many(batch[:3]) == {"m1", "m2", "m3"}  # all exist now: no change
+    assert tracker.create_many([]) == set()
+
+
+def test_a_batch_of_new_records_refuses_a_version_other_than_1(tracker: SyncTracker) -> None:
+    with pytest.raises(StorageError, match="version 1"):
+        tracker.create_many([record("m1"), replace(record("m2"), version=2)])
+    assert tracker.get_many(["m1", "m2"]) == {}
+
+
 def test_a_new_record_starts_at_version_1(tracker: SyncTracker) -> None:
     with pytest.raises(StorageError, match="version 1"):
         tracker.create(replace(record(), version=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -23,7 +24,15 @@ from domain.rules import SelectionPolicy, SkipReason
 from domain.services import discover
 from domain.status import SyncStatus
 from domain.transfer import DEFAULT_LEASE, TransferResult, transfer_video
-from tests.fakes import EPOCH, FakeVideo, RecordingMetrics, World, content_for, make_item
+from tests.fakes import (
+    EPOCH,
+    FakeVideo,
+    InMemorySyncTracker,
+    RecordingMetrics,
+    World,
+    content_for,
+    make_item,
+)
 
 
 def world_with(*videos: FakeVideo) -> World:
@@ -60,6 +69,54 @@ def test_discovery_records_new_videos_as_pending_and_skips_the_rest() -> None:
     assert first.skipped == {SkipReason.NOT_A_VIDEO: 1, SkipReason.NOT_READY: 1}
     assert {r.status for r in world.tracker.records.values()} == {SyncStatus.PENDING}
     assert set(world.tracker.records) == {"v1", "v2"}
+
+
+class TrackerRefusing(InMemorySyncTracker):
+    """A tracker that cannot take one record (as DynamoDB refuses an item it finds invalid):
+    a batch holding it is refused as a whole, as a transaction is."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+        self.batches: list[int] = []
+
+    def create_many(self, records: Sequence[SyncRecord]) -> set[str]:
+        self.batches.append(len(records))
+        if any(r.media_id == self.refused for r in records):
+            raise StorageError("DynamoDB TransactWriteItems failed: ValidationException")
+        return super().create_many(records)
+
+    def create(self, record: SyncRecord) -> None:
+        if record.media_id == self.refused:
+            raise StorageError("DynamoDB PutItem failed: ValidationException")
+        super().create(record)
+
+
+def test_a_page_of_new_videos_is_recorded_in_one_batch() -> None:
+    tracker = TrackerRefusing(refused="none")
+    world = World(tracker=tracker)
+    for n in range(250):
+        world.source.add(video(f"v{n:03d}"))
+    world.tracker.create(SyncRecord.discovered(make_item("v007"), EPOCH))  # known already
+    outcome = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    assert outcome.new_records == 249
+    assert tracker.batches == [99, 100, 50]  # one per page of 100
+    assert len(outcome.media_ids) == 250
+
+
+def test_a_record_the_tracker_refuses_is_skipped_alone() -> None:
+    # Given a page whose batch the tracker refuses because of one record
+    world = World(tracker=TrackerRefusing(refused="v003"))
+    for n in range(6):
+        world.source.add(video(f"v{n:03d}"))
+    # When discovery runs
+    outcome = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy())
+    # Then the others are recorded one by one and the refused one is skipped with its reason
+    assert outcome.new_records == 5
+    assert "v003" not in outcome.media_ids
+    assert len(outcome.media_ids) == 5
+    assert outcome.skipped == {SkipReason.UNSTORABLE: 1}
+    assert set(world.tracker.records) == {f"v{n:03d}" for n in range(6)} - {"v003"}
 
 
 def test_a_video_arrives_byte_for_byte_and_exactly_once() -> None:
