@@ -45,9 +45,10 @@ def wait_for(url: str, process: subprocess.Popen[bytes], what: str, verify: str 
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    """moto's server in a process of its own, with the sandbox's TransactWriteItems."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - moto's own server, fixed arguments
-        [sys.executable, "-m", "moto.server", "-p", str(port)],
+        [sys.executable, "-m", "sandbox.moto_server", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -26,6 +26,7 @@ from infra.catalog import (
 )
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
+from sandbox.moto_dynamodb import install as install_transactions
 from sandbox.provision import BUCKET, REGION, SETTINGS, deploy_workflow, provision_resources
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -118,6 +119,7 @@ def local_world(
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
+    install_transactions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     with ExitStack() as stack:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.moto_dynamodb import install
 from tests.infra.iam import USAGE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _emulated_transactions() -> None:
+    """moto's TransactWriteItems at DynamoDB's cost (sandbox.moto_dynamodb), as the
+    sandbox runs it; tests/integration/test_moto_shims.py holds it to moto's answers."""
+    install()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
