@@ -26,8 +26,9 @@ What is counted, and why:
   lister, and the invocations.
 - **Step Functions**: the state transitions of one video (Prepare, Download, Route, done)
   and of one execution's own states, every night.
-- **DynamoDB** on demand: five writes a video (discovered, claimed, key reserved,
-  completed, counted) and one read a video a night (discovery's BatchGetItem).
+- **DynamoDB** on demand: six write units a video (discovered, two as it is written in a
+  transaction; claimed, key reserved, completed, counted) and one read a video a night
+  (discovery's BatchGetItem).
 - **Secrets Manager**, **KMS** (the archive key; S3 Bucket Keys make KMS requests about one
   per object), **CloudWatch** metrics, alarms and log ingestion.
 """
@@ -63,7 +64,9 @@ RUN_FILE_PUTS = 4
 """A night's working files: the lister's part and run list, the Map's manifest and results."""
 RUN_FILE_GETS = 3
 """The lister joining its part, the Map reading the run list, the summary reading it."""
-WRITES_PER_VIDEO = 5
+WRITES_PER_VIDEO = 6
+"""Write units: the discovered record (in a transaction, so two), claimed, key reserved,
+completed, counted."""
 HEADS_PER_VIDEO = 3
 INDEX_STANDARD_BYTES = 8 * 1024
 INDEX_DEEP_BYTES = 32 * 1024

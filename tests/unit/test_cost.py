@@ -79,7 +79,7 @@ def test_lambda_from_the_cpu_a_gib_costs_at_the_memory_by_hand() -> None:
 def test_step_functions_dynamodb_and_the_fixed_costs_by_hand() -> None:
     result = estimate(Usage(100, 400), PRICES)
     assert line(result, "Step Functions")[0] == pytest.approx((400 * 4 + 30 * 8) * 0.025 / 1000)
-    writes, reads = 400 * 5, 400 + 400 * 30
+    writes, reads = 400 * (2 + 4), 400 + 400 * 30  # the first write is transactional
     assert line(result, "DynamoDB")[0] == pytest.approx(
         writes * 0.625 / 1e6 + reads * 0.125 / 1e6 + 400 * 1024 / GB * 0.25
     )
