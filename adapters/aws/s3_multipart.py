@@ -1,8 +1,8 @@
 """A multipart upload into S3, new or resumed from a checkpoint.
 
-Part N uploads on a worker thread while part N+1 is read from the source: memory holds two
-parts, as the blocks the network read gave, and no byte is copied between the network read
-and the request body. Each part's CRC32 is computed once, on the
+Part N uploads on a worker thread while part N+1 is read from the source into the other of
+two part buffers, allocated once and reused: memory holds two parts, and no byte is copied
+between the network read and the request body. Each part's CRC32 is computed once, on the
 part thread, and goes with its UploadPart; the whole-object CRC32 (FULL_OBJECT) that goes
 with CompleteMultipartUpload, which is conditional (`If-None-Match: *`), is combined from
 the parts' without reading a byte again. Any failure aborts the upload; only a requested
@@ -17,7 +17,7 @@ import contextvars
 import io
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -48,22 +48,17 @@ def key_taken(error: ClientError) -> bool:
     return error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
-Block = bytes | bytearray | memoryview
-
-
 class PartBody(io.RawIOBase):
-    """A part's bytes as a seekable file over the blocks they arrived in, not a copy of
-    them: the HTTP client reads it block by block as it sends (a whole block as it is,
-    when it asks for at least that much), and botocore seeks back to its start to retry."""
+    """A part's bytes as a seekable file over its buffer, not a copy of it: the HTTP client
+    reads it in blocks as it sends, and botocore seeks back to its start to retry."""
 
-    def __init__(self, blocks: Sequence[Block]) -> None:
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
         super().__init__()
-        self._blocks = list(blocks)
-        self._size = sum(len(block) for block in self._blocks)
-        self._index = self._inside = self._at = 0
+        self._view = memoryview(data)
+        self._at = 0
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._view)
 
     def readable(self) -> bool:
         return True
@@ -75,49 +70,26 @@ class PartBody(io.RawIOBase):
         return self._at
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
-        target = min(max(0, base + offset), self._size)
-        self._index = self._inside = self._at = 0
-        while self._at < target:  # from the start: a retry seeks to 0, a length probe to the end
-            length = len(self._blocks[self._index])
-            if self._at + length > target:
-                self._inside = target - self._at
-                self._at = target
-                break
-            self._at += length
-            self._index += 1
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: len(self._view)}[whence]
+        self._at = min(max(0, base + offset), len(self._view))
         return self._at
 
-    def _next(self, limit: int) -> Block:
-        """At most `limit` bytes from the current position, moving past them."""
-        while self._index < len(self._blocks) and self._inside == len(self._blocks[self._index]):
-            self._index, self._inside = self._index + 1, 0
-        if self._index == len(self._blocks) or limit <= 0:
-            return b""
-        block = self._blocks[self._index]
-        if self._inside == 0 and len(block) <= limit:
-            piece: Block = block
-        else:
-            piece = memoryview(block)[self._inside : self._inside + limit]
-        self._inside += len(piece)
-        self._at += len(piece)
-        return piece
-
     def readinto(self, buffer: Any) -> int:
-        piece = self._next(len(buffer))
-        buffer[: len(piece)] = piece
-        return len(piece)
+        taken = min(len(buffer), len(self._view) - self._at)
+        buffer[:taken] = self._view[self._at : self._at + taken]
+        self._at += taken
+        return taken
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            return b"".join(iter(lambda: self._next(self._size), b""))
-        piece = self._next(size)
-        return piece if isinstance(piece, bytes) else bytes(piece)
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._at + size)
+        block = bytes(self._view[self._at : end])
+        self._at = end
+        return block
 
 
-def part_body(blocks: Sequence[Block]) -> IO[bytes]:
-    """`blocks` as the request body botocore takes: a file over them (PartBody)."""
-    return cast("IO[bytes]", PartBody(blocks))
+def part_body(data: bytes | bytearray | memoryview) -> IO[bytes]:
+    """`data` as the request body botocore takes: a file over it (PartBody)."""
+    return cast("IO[bytes]", PartBody(data))
 
 
 @dataclass(frozen=True)
@@ -207,24 +179,21 @@ class MultipartUpload:
             )
         return [found[number] for number in sorted(found)]
 
-    def _send(self, number: int, blocks: list[Block]) -> SentPart:
-        crc = 0
-        for block in blocks:  # zlib lets go of the GIL: the reader goes on meanwhile
-            crc = zlib.crc32(block, crc)
+    def _send(self, number: int, body: bytearray | memoryview) -> SentPart:
+        crc = zlib.crc32(body)  # zlib lets go of the GIL: the reader goes on meanwhile
         checksum = crc32_base64(crc)
-        body = part_body(blocks)
         answer = self.s3.upload_part(
             Bucket=self.bucket,
             Key=self.key,
             UploadId=self.upload_id,
             PartNumber=number,
-            Body=body,
+            Body=part_body(body),
             ChecksumCRC32=checksum,
         )
         return SentPart(
             {"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC32": checksum},
             crc,
-            sum(len(block) for block in blocks),
+            len(body),
         )
 
     def run(
@@ -262,10 +231,11 @@ class MultipartUpload:
         """Send the stream part by part; True when paused on request."""
         in_flight: Future[SentPart] | None = None
         size = self.part_size
-        # The next part, as the blocks the stream gave (a block that crosses a part's end is
-        # split there, by views): the part being sent holds its own, so no byte is copied.
-        blocks: list[Block] = []
-        filled = 0
+        # A buffer is filled while the other one's part is sent; it is filled again only
+        # once that part has settled.
+        buffers = (bytearray(size), bytearray(size))
+        current, filled = 0, 0
+        view = memoryview(buffers[current])
 
         def settle() -> None:
             nonlocal in_flight
@@ -275,33 +245,32 @@ class MultipartUpload:
                 self.crc = crc32_combine(self.crc, sent.crc, sent.size)
                 in_flight = None
 
-        def submit(part: list[Block], length: int) -> None:
+        def submit(body: bytearray | memoryview) -> None:
             nonlocal in_flight
             settle()  # at most one part in flight while the next one is read
-            self.offset += length
+            self.offset += len(body)
             # The part thread runs in the caller's context (its correlation id, for one).
             context = contextvars.copy_context()
-            in_flight = pool.submit(context.run, self._send, len(self.parts) + 1, part)
+            in_flight = pool.submit(context.run, self._send, len(self.parts) + 1, body)
 
         try:
             for chunk in chunks:
-                data: Block = chunk
-                while len(data):
-                    room = size - filled
-                    if len(data) < room:
-                        blocks.append(data)
-                        filled += len(data)
-                        break
-                    view = memoryview(data)
-                    blocks.append(view[:room])
-                    data = view[room:]
-                    submit(blocks, size)
-                    blocks, filled = [], 0
+                data, position = memoryview(chunk), 0
+                while position < len(data):
+                    taken = min(size - filled, len(data) - position)
+                    view[filled : filled + taken] = data[position : position + taken]
+                    filled += taken
+                    position += taken
+                    if filled < size:
+                        continue
+                    submit(buffers[current])
+                    current, filled = 1 - current, 0
+                    view = memoryview(buffers[current])
                     if self.offset < self.size and pause is not None and pause():
                         settle()
                         return True
             if filled:
-                submit(blocks, filled)
+                submit(view[:filled])  # the last part: the head of its buffer, not a copy
             settle()
         except BaseException:
             if in_flight is not None:

@@ -173,18 +173,17 @@ class S3ObjectStore:
         )
 
     def _put(self, key: str, media_id: str, chunks: Iterable[bytes], size: int) -> StoredObject:
-        blocks, crc, length = [], 0, 0
+        body = bytearray()
         for chunk in chunks:
-            blocks.append(chunk)
-            crc, length = zlib.crc32(chunk, crc), length + len(chunk)
-        if length != size:
-            raise StorageError(f"{key!r}: {length} bytes arrived, {size} announced")
+            body += chunk
+        if len(body) != size:
+            raise StorageError(f"{key!r}: {len(body)} bytes arrived, {size} announced")
         try:
             self._s3.put_object(
                 Key=key,
-                Body=part_body(blocks),
+                Body=part_body(body),
                 ChecksumAlgorithm="CRC32",
-                ChecksumCRC32=crc32_base64(crc),
+                ChecksumCRC32=crc32_base64(zlib.crc32(body)),
                 IfNoneMatch="*",
                 **self._creation_arguments(media_id),
             )

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from hypothesis import given
-from hypothesis import strategies as st
 
-from adapters.aws.s3_multipart import PartBody
 from adapters.aws.s3_store import MIB, S3Settings, part_size_for
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import UploadCheckpoint
@@ -82,41 +78,6 @@ def test_bodies_go_unsigned_with_a_crc32_and_are_never_hashed_twice(account: Acc
         crc32_of(content("m2", n * 5 * MIB, min(11 * MIB, (n + 1) * 5 * MIB))) for n in range(3)
     ]
     assert [crc for *_, crc in sent[1:]] == [part.value for part in parts]
-
-
-@given(
-    st.lists(st.binary(max_size=40), max_size=8),
-    st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=20),
-    st.data(),
-)
-def test_a_part_body_reads_as_its_blocks_joined_at_any_read_size(
-    blocks: list[bytes], sizes: list[int], data: st.DataObject
-) -> None:
-    whole = b"".join(blocks)
-    split = [memoryview(b)[: len(b) // 2] for b in blocks] + [b[len(b) // 2 :] for b in blocks]
-    body = PartBody(blocks)
-    assert len(body) == len(whole)
-    assert body.seek(0, io.SEEK_END) == len(whole)
-    body.seek(0)
-    read = b""
-    for size in sizes * (len(whole) // len(sizes) + 2):
-        piece = body.read(size)
-        assert isinstance(piece, bytes)
-        assert len(piece) <= size
-        read += piece
-        if not piece and body.tell() == len(whole):
-            break
-    assert read == whole
-    at = data.draw(st.integers(min_value=0, max_value=len(whole)))
-    assert body.seek(at) == at  # a retry seeks back
-    assert body.read() == whole[at:]
-    buffer = bytearray(len(whole) + 1)
-    body.seek(0)
-    filled = 0
-    while count := body.readinto(memoryview(buffer)[filled:]):
-        filled += count
-    assert bytes(buffer[:filled]) == whole
-    assert PartBody(split).read() == b"".join(split)
 
 
 def test_an_existing_object_is_never_overwritten(account: Account) -> None:
