@@ -3,7 +3,8 @@ videos from the GoPro emulator against a tracker on DynamoDB (moto's server in i
 process) holding a realistic mix: 60 % of the library COMPLETED, 10 % FAILED, the rest
 never seen. Each size runs in a process of its own, so its peak RSS is the lister's.
 
-Figures per size: wall time, GoPro requests and DynamoDB calls per 100 videos, peak RSS.
+Figures per size: wall time, GoPro requests and DynamoDB calls per 100 videos, peak RSS,
+and the peak before discovery began (the emulator, in the same process, holds the library).
 Reference, in the same run and on the same data: a naive lister that asks the tracker
 with one GetItem per video.
 
@@ -181,12 +182,13 @@ def main() -> None:
             process.kill()
         figures.append(json.loads(answer.stdout.strip().splitlines()[-1]))
     print(f"{'videos':>8} {'seconds':>8} {'naive s':>8} {'GoPro/100':>10} {'DynamoDB/100':>13} "
-          f"{'naive DDB/100':>14} {'peak RSS MiB':>13}")  # fmt: skip
+          f"{'naive DDB/100':>14} {'peak RSS MiB':>13} {'before MiB':>11}")  # fmt: skip
     for f in figures:
         print(
             f"{f['videos']:>8} {f['seconds']:>8.2f} {f['naive_seconds']:>8.2f} "
             f"{f['gopro_per_100']:>10.2f} {f['dynamodb_per_100']:>13.2f} "
-            f"{f['naive_dynamodb_per_100']:>14.2f} {f['peak_rss_mib']:>13.1f}"
+            f"{f['naive_dynamodb_per_100']:>14.2f} {f['peak_rss_mib']:>13.1f} "
+            f"{f['rss_before_discovery_mib']:>11.1f}"
         )
     pairs = []
     for f in figures:
@@ -197,6 +199,7 @@ def main() -> None:
             f"gopro_per_100_{n}={f['gopro_per_100']:.2f}",
             f"dynamodb_per_100_{n}={f['dynamodb_per_100']:.2f}",
             f"peak_rss_mib_{n}={f['peak_rss_mib']:.1f}",
+            f"rss_growth_mib_{n}={f['peak_rss_mib'] - f['rss_before_discovery_mib']:.1f}",
         ]
     print(" ".join(pairs))
 

@@ -173,7 +173,8 @@ def bench_world() -> Iterator[Bench]:
         tls = ["--cert", str(cert), "--key", str(key)]
         http_port, s3_port = free_port(), free_port()
         source_url, sink_url = f"https://127.0.0.1:{http_port}", f"https://127.0.0.1:{s3_port}"
-        http = [rclone(), "serve", "http", str(root / "source")]
+        # No directory cache: each size's file is written while the server runs.
+        http = [rclone(), "serve", "http", str(root / "source"), "--dir-cache-time", "0s"]
         s3 = [rclone(), "serve", "s3", str(root / "sink"), "--auth-key", f"{KEY_ID},{SECRET}"]
         address = ["--addr", f"127.0.0.1:{http_port}"]
         stack.enter_context(

@@ -48,12 +48,13 @@ def key_taken(error: ClientError) -> bool:
     return error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
-class PartBody(io.RawIOBase):
+class PartBody:
     """A part's bytes as a seekable file over its buffer, not a copy of it: the HTTP client
-    reads it in blocks as it sends, and botocore seeks back to its start to retry."""
+    reads it in blocks as it sends (botocore asks for 128 KiB at a time) and gets views of
+    the buffer, and botocore seeks back to its start to retry. Only `read()` of the whole
+    copies. The buffer is not written again before the part has settled."""
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
-        super().__init__()
         self._view = memoryview(data)
         self._at = 0
 
@@ -74,15 +75,13 @@ class PartBody(io.RawIOBase):
         self._at = min(max(0, base + offset), len(self._view))
         return self._at
 
-    def readinto(self, buffer: Any) -> int:
-        taken = min(len(buffer), len(self._view) - self._at)
-        buffer[:taken] = self._view[self._at : self._at + taken]
-        self._at += taken
-        return taken
-
-    def read(self, size: int | None = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._at + size)
-        block = bytes(self._view[self._at : end])
+    def read(self, size: int | None = -1) -> bytes | memoryview:
+        if size is None or size < 0:
+            whole = bytes(self._view[self._at :])
+            self._at = len(self._view)
+            return whole
+        end = min(len(self._view), self._at + size)
+        block = self._view[self._at : end]
         self._at = end
         return block
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from hypothesis import given
+from hypothesis import strategies as st
 
+from adapters.aws.s3_multipart import PartBody
 from adapters.aws.s3_store import MIB, S3Settings, part_size_for
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import UploadCheckpoint
@@ -78,6 +82,29 @@ def test_bodies_go_unsigned_with_a_crc32_and_are_never_hashed_twice(account: Acc
         crc32_of(content("m2", n * 5 * MIB, min(11 * MIB, (n + 1) * 5 * MIB))) for n in range(3)
     ]
     assert [crc for *_, crc in sent[1:]] == [part.value for part in parts]
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(1, 70), min_size=1, max_size=20), st.data())
+def test_a_part_body_reads_as_its_buffer_at_any_read_size(
+    data: bytes, sizes: list[int], draw: st.DataObject
+) -> None:
+    buffer = bytearray(data)
+    body = PartBody(buffer)
+    assert len(body) == len(data)
+    assert body.seek(0, io.SEEK_END) == len(data)
+    body.seek(0)
+    read = b""
+    for size in sizes * (len(data) // len(sizes) + 2):
+        piece = body.read(size)
+        assert len(piece) <= size
+        read += bytes(piece)
+    assert read == data
+    assert body.read(10) == b""
+    at = draw.draw(st.integers(min_value=0, max_value=len(data)))
+    assert body.seek(at) == at  # a retry seeks back
+    whole = body.read()
+    assert isinstance(whole, bytes)
+    assert whole == data[at:]
 
 
 def test_an_existing_object_is_never_overwritten(account: Account) -> None:
