@@ -307,7 +307,7 @@ def report(sizes: list[float], all_figures: list[dict[str, dict[str, float]]]) -
         lambda_mb_s = LAMBDA_VCPU_AT_512 / ours["cpu_s_per_gib"] * GIB / 1e6
         print(
             f"\n{gib:g} GiB: ours {ours['mb_s'] / other['mb_s']:.2f}x rclone's throughput, "
-            f"{other['cpu_s_per_gib'] / ours['cpu_s_per_gib']:.2f}x less CPU per GiB, "
+            f"rclone's CPU per GiB {other['cpu_s_per_gib'] / ours['cpu_s_per_gib']:.2f}x ours, "
             f"{ours['mb_s'] / figures['ceiling']['mb_s']:.2f} of the sink's ceiling, "
             f"{ours['mb_s'] / figures['source']['mb_s']:.2f} of the source's limit.\n"
             f"  In a 512 MB Lambda ({LAMBDA_VCPU_AT_512:.2f} vCPU) CPU bounds it near "

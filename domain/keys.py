@@ -83,6 +83,11 @@ def _fit(name: str, suffix: str, limit: int) -> str:
     return f"{cut}{suffix}{extension}"
 
 
+def archive_prefix(provider: str) -> str:
+    """`{provider}-videos/`: everything the provider's archive holds is under it."""
+    return f"{provider}-videos/"
+
+
 def month_prefix(provider: str, when: datetime) -> str:
     """`{provider}-videos/{yyyy}/{mm}/` for an instant, in UTC."""
     utc = when.astimezone(UTC)

@@ -138,6 +138,20 @@ class SyncTracker(Protocol):
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None: ...
 
+    def completed(self, provider: str) -> Iterator[SyncRecord]:
+        """Every COMPLETED record of `provider` (a scan of the whole tracker)."""
+        ...
+
+
+class CatalogStore(Protocol):
+    """Where the archive's catalog is kept, whole: a write replaces it at once."""
+
+    def write(self, provider: str, text: str) -> None: ...
+
+    def read(self, provider: str) -> str | None:
+        """The catalog, or None when none was written yet."""
+        ...
+
 
 class ObjectStore(Protocol):
     """The archive. Objects are created, never overwritten."""

@@ -7,6 +7,7 @@
     cloudsync status [--stack prod|dev] [--table NAME] [--state-machine ARN]
     cloudsync credentials set [--provider gopro] [--stack prod|dev] [--mode oauth|session]
                               [--client-id ID] [--user-id ID] [--from-stdin]
+    cloudsync verify [--provider gopro] [--bucket B] [--source] [--json] [--stack prod|dev]
     cloudsync credentials login [--provider gopro] [--stack prod|dev] [--email E]
                                 [--gopro-url URL] [--from-stdin]
 
@@ -20,6 +21,7 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from entrypoints.cost import LIFECYCLES, CostInputError, Usage, estimate, load_p
 from entrypoints.operations import (
     Target,
     UserError,
+    check_provider,
     login,
     read_credentials,
     read_sign_in,
@@ -44,7 +47,26 @@ from entrypoints.operations import (
     status,
 )
 from entrypoints.providers import UnknownProviderError
+from entrypoints.verify import run_verify
 from infra.config import StackConfigError, StackSettings
+
+
+def _verify_parser(commands: Any, stack_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    check = commands.add_parser(
+        "verify", help="check the archive against the tracker (and GoPro), restoring nothing"
+    )
+    check.add_argument("--provider", default="gopro")
+    check.add_argument(
+        "--bucket", default=os.environ.get("ARCHIVE_BUCKET"), help="the archive bucket"
+    )
+    check.add_argument("--source", action="store_true", help="compare with the GoPro listing too")
+    check.add_argument(
+        "--gopro-url",
+        default=os.environ.get("GOPRO_API_URL"),
+        help="the GoPro API (default: the stack's goproApiUrl)",
+    )
+    check.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    stack_options(check)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     stack_options(login)
 
+    _verify_parser(commands, stack_options)
+
     cost = commands.add_parser("cost", help="estimate what a month costs, for a library")
     cost.add_argument("--archive-gb", type=float, required=True, help="the library today")
     cost.add_argument("--videos", type=int, required=True, help="videos in it")
@@ -120,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--lifecycle", choices=sorted(LIFECYCLES), default="default")
     cost.add_argument("--memory-mb", type=int, default=512, help="the downloader's memory")
     cost.add_argument(
-        "--cpu-seconds-per-gib", type=float, default=7.7,
+        "--cpu-seconds-per-gib", type=float, default=3.8,
         help="CPU seconds one GiB of transfer costs (python -m bench.transfer)",
     )  # fmt: skip
     cost.add_argument("--json", action="store_true", help="one JSON object, for scripts")
@@ -183,6 +207,13 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR09
         return start(_target(args), args.provider, args.follow, console)
     if args.command == "status":
         return status(_target(args), console)
+    if args.command == "verify":
+        check_provider(args.provider)
+        return run_verify(
+            _target(args), bucket=args.bucket, provider=args.provider, source=args.source,
+            gopro_url=args.gopro_url or _target(args).stack.gopro_api_url, as_json=args.json,
+            console=console,
+        )  # fmt: skip
     if args.action == "login":
         email, password = read_sign_in(args.email, args.from_stdin)
         url = args.gopro_url or _target(args).stack.gopro_api_url

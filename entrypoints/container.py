@@ -15,6 +15,7 @@ import boto3
 import httpx
 from dependency_injector import containers, providers
 
+from adapters.aws.catalog_store import S3CatalogStore
 from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
@@ -81,6 +82,12 @@ class Container(containers.DeclarativeContainer):
     )
     manifest = providers.ThreadSafeSingleton(
         S3RunManifest,
+        client=providers.ThreadSafeSingleton(s3_client, session),
+        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
+        kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
+    )
+    catalog = providers.ThreadSafeSingleton(
+        S3CatalogStore,
         client=providers.ThreadSafeSingleton(s3_client, session),
         bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
         kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),

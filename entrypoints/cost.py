@@ -53,21 +53,28 @@ DAYS = 30
 NIGHTS = 30
 STATES_PER_VIDEO = 4
 """Prepare, Download, Route, VideoDone: the child execution of one archived video."""
-STATES_PER_EXECUTION = 8
-"""Authenticate, StartListing, List, Listed, DownloadVideos, Summarize, AnyFailures, Done,
-once a night (a listing longer than one invocation adds two per extra invocation)."""
+STATES_PER_EXECUTION = 9
+"""Authenticate, StartListing, List, Listed, DownloadVideos, Summarize, AnyFailures,
+AnyDiscrepancies, Done, once a night (a listing longer than one invocation adds two per
+extra invocation)."""
 FIXED_INVOCATION_SECONDS = 2.0
 """What one authenticator, lister or summary invocation runs, about."""
 FIXED_INVOCATIONS_PER_NIGHT = 3
 """Authenticate, List, Summarize."""
-RUN_FILE_PUTS = 4
-"""A night's working files: the lister's part and run list, the Map's manifest and results."""
+RUN_FILE_PUTS = 5
+"""A night's working files: the lister's part and run list, the Map's manifest and results,
+and the catalog."""
 RUN_FILE_GETS = 3
 """The lister joining its part, the Map reading the run list, the summary reading it."""
 WRITES_PER_VIDEO = 6
 """Write units: the discovered record (in a transaction, so two), claimed, key reserved,
 completed, counted."""
 HEADS_PER_VIDEO = 3
+NIGHTLY_CHECK_HEADS_PER_VIDEO_MONTH = 1
+"""The nightly check reads each archived object's head once a month (a thirtieth a night)."""
+CATALOG_SCAN_UNITS_PER_RECORD = 1 / 8
+"""The summary's nightly Scan for the catalog: a record of about 1 KB, 4 KB a read unit,
+eventually consistent at half a unit."""
 INDEX_STANDARD_BYTES = 8 * 1024
 INDEX_DEEP_BYTES = 32 * 1024
 METRIC_SERIES = 10
@@ -109,7 +116,7 @@ class Usage:
     """None: the library's average video size."""
     lifecycle: str = "default"
     memory_mb: int = 512
-    cpu_seconds_per_gib: float = 7.7
+    cpu_seconds_per_gib: float = 3.8
 
     def __post_init__(self) -> None:
         for name in ("archive_gb", "monthly_gb", "cpu_seconds_per_gib"):
@@ -244,12 +251,14 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
 
     runs = NIGHTS * (RUN_FILE_PUTS * s3["put_per_1000"] + RUN_FILE_GETS * s3["get_per_1000"])
 
+    check = usage.videos * NIGHTLY_CHECK_HEADS_PER_VIDEO_MONTH * s3["get_per_1000"]
+
     def s3_requests(gb: float, n: int) -> float:
         if n == 0:
-            return runs / 1000
+            return (runs + check) / 1000
         writes = n * requests_per_video(gb * GB / n)
         videos = writes * s3["put_per_1000"] + n * HEADS_PER_VIDEO * s3["get_per_1000"]
-        return (videos + runs) / 1000 + _transitions(n, lifecycle, s3)
+        return (videos + runs + check) / 1000 + _transitions(n, lifecycle, s3)
 
     share = min(1.0, usage.memory_mb / FULL_VCPU_MB)
     memory_gb = usage.memory_mb / 1024
@@ -268,7 +277,7 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
 
     def dynamodb(n: int, listed: int) -> float:
         writes = n * WRITES_PER_VIDEO
-        reads = n + listed * NIGHTS
+        reads = n + listed * NIGHTS * (1 + CATALOG_SCAN_UNITS_PER_RECORD)
         return (
             writes / 1e6 * ddb["write_request_units_per_million"]
             + reads / 1e6 * ddb["read_request_units_per_million"]

@@ -30,7 +30,7 @@ from entrypoints.operations import UserError, deserialise, scan_table
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
-from sandbox.provision import BUCKET
+from sandbox.provision import BUCKET, SETTINGS
 from sandbox.world import World, local_world
 
 MIB = 1 << 20
@@ -272,6 +272,9 @@ def run_sandbox(videos: int, seed: int, env_file: Path | None, console: Console)
         exports = {k: v for k, v in world.environment.items() if k.startswith("AWS_")}
         exports["CLOUDSYNC_STATE_MACHINE"] = world.state_machine_arn
         exports["TRACKER_TABLE"] = world.table
+        exports["ARCHIVE_BUCKET"] = world.environment["ARCHIVE_BUCKET"]
+        exports["GOPRO_API_URL"] = world.gopro_url
+        exports["CLOUDSYNC_STACK"] = SETTINGS.environment
         lines = [f"export {name}={value}" for name, value in sorted(exports.items())]
         console.print("\n".join(lines))
         if env_file:

@@ -222,7 +222,7 @@ def login(
     target: Target, provider: str, *, email: str, password: str, gopro_url: str, console: Console
 ) -> int:
     """Sign in once; store refreshable tokens in the stack's secret, never the password."""
-    store, name = _deployed_store(target, provider)
+    store, name = deployed_store(target, provider)
     try:
         settings = GoProSettings(
             base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
@@ -242,7 +242,7 @@ def login(
     return 0
 
 
-def _deployed_store(target: Target, provider: str) -> tuple[SecretsManagerCredentialStore, str]:
+def deployed_store(target: Target, provider: str) -> tuple[SecretsManagerCredentialStore, str]:
     """The stack's credential store for `provider`, and its secret's name; the secret must
     exist (the stack creates it, without a value)."""
     check_provider(provider)
@@ -261,7 +261,7 @@ def _deployed_store(target: Target, provider: str) -> tuple[SecretsManagerCreden
 def set_credentials(
     target: Target, provider: str, credentials: Credentials, console: Console
 ) -> int:
-    store, name = _deployed_store(target, provider)
+    store, name = deployed_store(target, provider)
     version = store.save(provider, credentials)
     console.print(f"stored {type(credentials).__name__} in {name} (version {version})")
     return 0

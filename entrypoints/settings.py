@@ -31,8 +31,8 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    text = env.get(name, "false").strip().lower()
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    text = env.get(name, str(default)).strip().lower()
     if text not in ("true", "false", "1", "0", "yes", "no", ""):
         raise SettingsError(f"environment variable {name} must be true or false, not {text!r}")
     return text in ("true", "1", "yes")
@@ -62,6 +62,8 @@ class Settings:
     """The GoPro adapter's first back-off inside one call (it doubles)."""
     retry_base_seconds: float = 30.0
     """R8.1: the first wait before a failed download is tried again; it doubles."""
+    nightly_verify: bool = True
+    """The summary also checks tonight's objects and a rotating slice of the archive."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -93,4 +95,5 @@ class Settings:
             single_put_limit_mib=int(_number(env, "SINGLE_PUT_LIMIT_MIB", 100)),
             retry_base_seconds=_number(env, "RETRY_BASE_SECONDS", 30),
             gopro_retry_wait_seconds=_number(env, "GOPRO_RETRY_WAIT_SECONDS", 1),
+            nightly_verify=_flag(env, "NIGHTLY_VERIFY", default=True),
         )

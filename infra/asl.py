@@ -13,7 +13,9 @@ Distributed Map over the run list in S3, MaxConcurrency 5) -> Summarize.
   the downloader says (R8.1: 30 s doubling, three times) and tries again; the child then
   ends as "ok" or as its media id.
 - Summarize counts the failures from the tracker; one or more publishes a partial-failure
-  notification with the count and the execution still succeeds (R6.6).
+  notification with the count and the execution still succeeds (R6.6). It also rewrites
+  the catalog and checks tonight's objects and a slice of the archive; a discrepancy
+  publishes an alert of its own. A run with nothing to download is summarized too.
 - Nothing in the state grows with the library: the ids to sync are in S3 (the lister's run
   list, read by the Map's ItemReader) and so are the children's results (ResultWriter);
   Step Functions' 256 KiB payload limit is a terminal error no Catch handles.
@@ -254,7 +256,8 @@ def state_machine_definition(
                 "Type": "Choice",
                 "Choices": [
                     {"Variable": "$.listing.status", "StringEquals": "continue", "Next": "List"},
-                    {"Variable": "$.listing.to_sync", "NumericEquals": 0, "Next": "Done"},
+                    # Nothing to download: still summarized, for the catalog and the check
+                    {"Variable": "$.listing.to_sync", "NumericEquals": 0, "Next": "Summarize"},
                 ],
                 "Default": "DownloadVideos",
             },
@@ -271,7 +274,7 @@ def state_machine_definition(
                         "Next": "NotifyPartialFailure",
                     }
                 ],
-                "Default": "Done",
+                "Default": "AnyDiscrepancies",
             },
             "NotifyPartialFailure": _notify(
                 targets.alert_topic_arn,
@@ -279,6 +282,27 @@ def state_machine_definition(
                 "States.Format('{} of {} videos failed to sync in execution {}. Their sync "
                 "records hold each error; the next run retries them.', "
                 "$.summary.failures, $.summary.videos, $$.Execution.Name)",
+                "AnyDiscrepancies",
+            ),
+            # The nightly check of tonight's objects and a slice of the archive.
+            "AnyDiscrepancies": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.summary.discrepancies",
+                        "NumericGreaterThan": 0,
+                        "Next": "NotifyDiscrepancies",
+                    }
+                ],
+                "Default": "Done",
+            },
+            "NotifyDiscrepancies": _notify(
+                targets.alert_topic_arn,
+                "cloud-sync: the archive differs from its records",
+                "States.Format('The nightly check of execution {} found {} discrepancies "
+                "among {} archived objects: {}. Run cloudsync verify for the whole list.', "
+                "$$.Execution.Name, $.summary.discrepancies, $.summary.verified, "
+                "$.summary.report)",
                 "Done",
             ),
             "NotifyCriticalFailure": _notify(

@@ -12,6 +12,8 @@ PYTHON = "3.12"
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 RUNS_KEPT_DAYS = 14
 """How long a run's working files stay (old versions: a day), for looking into a run."""
+CATALOG_VERSIONS_KEPT_DAYS = 30
+"""A replaced catalog stays this long as an old version; the current one stays."""
 
 
 @dataclass(frozen=True)
@@ -52,4 +54,5 @@ def handler_environment(settings: StackSettings) -> dict[str, str]:
         "CREDENTIALS_SECRET": settings.name("{provider}/credentials"),
         "GOPRO_API_URL": settings.gopro_api_url,
         "METRICS": "emf",
+        "NIGHTLY_VERIFY": "true" if settings.nightly_verify else "false",
     }

@@ -28,6 +28,9 @@ class StackSettings:
     alert_email: str | None = None
     deletion_protection: bool = False
     gopro_api_url: str = "https://api.gopro.com"
+    nightly_verify: bool = True
+    """After each run, check tonight's archived objects and a rotating thirtieth of the
+    rest against the tracker (HeadObject only), and alert on a discrepancy."""
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -98,8 +101,8 @@ class StackSettings:
                     f"cloud-sync:{key} must be a whole number, not {text!r}"
                 ) from None
 
-        def flag(key: str) -> bool:
-            text = (get(key) or "false").lower()
+        def flag(key: str, default: bool = False) -> bool:
+            text = (get(key) or str(default)).lower()
             if text not in ("true", "false"):
                 raise StackConfigError(f"cloud-sync:{key} must be true or false, not {text!r}")
             return text == "true"
@@ -113,6 +116,7 @@ class StackSettings:
             alert_email=get("alertEmail") or None,
             deletion_protection=flag("deletionProtection"),
             gopro_api_url=get("goproApiUrl") or "https://api.gopro.com",
+            nightly_verify=flag("nightlyVerify", default=True),
         )
 
 

@@ -31,6 +31,7 @@ Document = dict[str, Any]
 WILDCARD_EXCEPTIONS = frozenset({"StateMachineLogDelivery", "XRayTracing"})
 ARCHIVE_PREFIX = "gopro-videos/"
 RUNS_PREFIX = "runs/"
+CATALOG_PREFIX = "catalog/"
 """The runs' working files (not archive): the lister's run lists and the Map's results."""
 RESULTS_PREFIX = "runs/results/"
 
@@ -85,8 +86,17 @@ def lister_policy(
 ) -> Document:
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
-        _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]),
+        # Scan: the summary reads every record to rewrite the catalog.
+        _tracker(
+            table_arn,
+            ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"],
+        ),
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
+        allow("WriteCatalog", ["s3:PutObject"], [f"{bucket_arn}/{CATALOG_PREFIX}*"]),
+        # The nightly check: HeadObject of archived objects (and ListBucket, so that a
+        # missing one answers 404, not 403); IAM has no action of HeadObject's own.
+        allow("CheckArchive", ["s3:GetObject"], [f"{bucket_arn}/{ARCHIVE_PREFIX}*"]),
+        allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
         _logs(log_group_arn),
     )

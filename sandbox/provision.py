@@ -18,13 +18,14 @@ import boto3
 from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
 from infra.catalog import (
     ABORT_INCOMPLETE_UPLOADS_DAYS,
+    CATALOG_VERSIONS_KEPT_DAYS,
     RUNS_KEPT_DAYS,
     RUNTIME,
     SPECS,
     archive_tiers,
 )
 from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX, RUNS_PREFIX
+from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
 
 REGION = "eu-central-1"
 BUCKET = "gopro-archive-sandbox"
@@ -59,6 +60,12 @@ def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
                 "Filter": {"Prefix": RUNS_PREFIX},
                 "Expiration": {"Days": RUNS_KEPT_DAYS},
                 "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            },
+            {
+                "ID": "expire-old-catalogs",
+                "Status": "Enabled",
+                "Filter": {"Prefix": CATALOG_PREFIX},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": CATALOG_VERSIONS_KEPT_DAYS},
             },
         ]
     }

@@ -29,6 +29,7 @@ from domain.model import (
     check_change,
 )
 from domain.ports import (
+    CatalogStore,
     Clock,
     CredentialStore,
     MediaDownload,
@@ -40,6 +41,7 @@ from domain.ports import (
     RunManifest,
     SyncTracker,
 )
+from domain.status import SyncStatus
 from domain.transfer import TransferPorts
 from domain.verification import Crc32, crc32_of
 
@@ -212,6 +214,12 @@ class InMemorySyncTracker:
         self.writes += 1
         return taken
 
+    def completed(self, provider: str) -> Iterator[SyncRecord]:
+        snapshot = list(self.records.values())
+        return iter(
+            [r for r in snapshot if r.status is SyncStatus.COMPLETED and r.provider == provider]
+        )
+
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
         """As the DynamoDB tracker: only along the transition table, and only over the
         version and status that were read."""
@@ -224,6 +232,17 @@ class InMemorySyncTracker:
             raise ConcurrentUpdateError(previous.media_id, previous.version)
         self.records[new.media_id] = new
         self.writes += 1
+
+
+class InMemoryCatalogStore:
+    def __init__(self) -> None:
+        self.catalogs: dict[str, str] = {}
+
+    def write(self, provider: str, text: str) -> None:
+        self.catalogs[provider] = text
+
+    def read(self, provider: str) -> str | None:
+        return self.catalogs.get(provider)
 
 
 @dataclass
@@ -470,6 +489,7 @@ class World:
     notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
     clock: FixedClock = field(default_factory=FixedClock)
     manifest: InMemoryRunManifest = field(default_factory=InMemoryRunManifest)
+    catalog: InMemoryCatalogStore = field(default_factory=InMemoryCatalogStore)
 
     def ports(self) -> TransferPorts:
         return TransferPorts(
@@ -489,6 +509,7 @@ def _conformance(world: World) -> None:
         CredentialStore,
         ProviderAuth,
         RunManifest,
+        CatalogStore,
     ] = (
         world.source,
         world.tracker,
@@ -499,5 +520,6 @@ def _conformance(world: World) -> None:
         InMemoryCredentialStore(),
         FakeProviderAuth(),
         world.manifest,
+        world.catalog,
     )
     del checks

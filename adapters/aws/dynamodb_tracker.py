@@ -12,7 +12,7 @@ cancelled because some records exist already, it is sent again without them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from adapters.aws.records import record_from_item, record_to_item
 from domain.errors import ConcurrentUpdateError, StorageError
 from domain.model import SyncRecord, check_change
+from domain.status import SyncStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -168,6 +169,23 @@ class DynamoDbSyncTracker:
             f"DynamoDB cancelled the transaction of {len(batch)} new records "
             f"{self._settings.unprocessed_attempts} times"
         )
+
+    def completed(self, provider: str) -> Iterator[SyncRecord]:
+        pages = self._db.get_paginator("scan").paginate(
+            TableName=self._settings.table,
+            FilterExpression="#status = :completed AND #provider = :provider",
+            ExpressionAttributeNames={"#status": "status", "#provider": "provider"},
+            ExpressionAttributeValues={
+                ":completed": {"S": SyncStatus.COMPLETED.value},
+                ":provider": {"S": provider},
+            },
+        )
+        try:
+            for page in pages:
+                for item in page.get("Items", []):
+                    yield self._decode(item)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError(f"DynamoDB Scan failed: {error}") from None
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:
         check_change(previous, new)

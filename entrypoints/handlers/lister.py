@@ -11,7 +11,11 @@ list's `bucket`, `key` and `to_sync` count. The counts (`listed`, `new_records`,
 are the run's so far.
 
 `step: "summarize"` reads the sealed list and the videos' records and answers `videos` and
-`failures` (the videos not archived), which the partial-failure alert reports.
+`failures` (the videos not archived), which the partial-failure alert reports. It then
+rewrites the catalog (`catalog/{provider}.csv`) from the tracker's COMPLETED records and,
+unless NIGHTLY_VERIFY is false, checks the objects of tonight's videos and of a rotating
+thirtieth of the rest (HeadObject only), answering `verified`, `discrepancies` and a
+`report` naming the first ten, which the discrepancy alert sends.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from domain.audit import Discrepancy, archived_objects, nightly_check
+from domain.catalog import write_catalog
 from domain.model import ManifestLocation
 from domain.ports import RunManifest
 from domain.services import discover, summarize
@@ -96,11 +102,31 @@ def _list(
     }
 
 
-def _summarize(container: Container, fields: Mapping[str, Any]) -> dict[str, Any]:
+REPORT_LINES = 10
+"""Discrepancies named in the answer (and so in the alert); the count is always whole."""
+
+
+def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -> dict[str, Any]:
     location = ManifestLocation(text(fields, "bucket"), text(fields, "key"), 0)
     manifest: RunManifest = container.manifest()
-    summary = summarize(manifest.read(location), container.tracker(), container.clock().now())
-    return {"videos": summary.videos, "failures": summary.failures}
+    tonight = manifest.read(location)
+    now = container.clock().now()
+    summary = summarize(tonight, container.tracker(), now)
+    records = write_catalog(provider, container.tracker(), container.catalog())
+    checked, found = 0, list[Discrepancy]()
+    if container.settings().nightly_verify:
+        checked, found = nightly_check(records, tonight, container.store(), now.toordinal())
+    report = "; ".join(d.line() for d in found[:REPORT_LINES])
+    if len(found) > REPORT_LINES:
+        report += f"; and {len(found) - REPORT_LINES} more (cloudsync verify lists them all)"
+    return {
+        "videos": summary.videos,
+        "failures": summary.failures,
+        "catalog_rows": sum(len(archived_objects(r)) for r in records),
+        "verified": checked,
+        "discrepancies": len(found),
+        "report": report[:2000] or "none",
+    }
 
 
 def handler(event: object, context: LambdaContext) -> dict[str, Any]:
@@ -109,5 +135,5 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
         if step == "list":
             return _list(container, fields, provider, context)
         if step == "summarize":
-            return _summarize(container, fields)
+            return _summarize(container, fields, provider)
         raise BadEventError(f"event field 'step' must be 'list' or 'summarize', got {step!r:.60}")

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.catalog import ABORT_INCOMPLETE_UPLOADS_DAYS, RUNS_KEPT_DAYS, archive_tiers
+from infra.catalog import (
+    ABORT_INCOMPLETE_UPLOADS_DAYS,
+    CATALOG_VERSIONS_KEPT_DAYS,
+    RUNS_KEPT_DAYS,
+    archive_tiers,
+)
 from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX, RUNS_PREFIX, bucket_policy, key_policy
+from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX, bucket_policy, key_policy
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,8 @@ def lifecycle_rules(
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
     """R5.1-R5.3 on `gopro-videos/`, plus: old versions follow the same tiers, unfinished
     multipart uploads are removed after 7 days (longer than any paused transfer waits), and
-    the runs' working files under `runs/` expire after 14 days."""
+    the runs' working files under `runs/` expire after 14 days; the catalog (`catalog/`,
+    STANDARD, outside the archive tiers) keeps its replaced versions for 30 days."""
     tiers = archive_tiers(settings)
     return [
         {
@@ -125,5 +131,11 @@ def lifecycle_rules(
             "filter": {"prefix": RUNS_PREFIX},
             "expiration": {"days": RUNS_KEPT_DAYS},
             "noncurrent_version_expiration": {"noncurrent_days": 1},
+        },
+        {
+            "id": "expire-old-catalogs",
+            "status": "Enabled",
+            "filter": {"prefix": CATALOG_PREFIX},
+            "noncurrent_version_expiration": {"noncurrent_days": CATALOG_VERSIONS_KEPT_DAYS},
         },
     ]

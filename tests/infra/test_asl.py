@@ -53,7 +53,7 @@ def test_authenticate_then_list_then_download_then_summarize(definition: dict[st
     assert states["Summarize"]["Next"] == "AnyFailures"
 
 
-def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_ends(
+def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_is_summarized(
     definition: dict[str, Any],
 ) -> None:
     continues, nothing = definition["States"]["Listed"]["Choices"]
@@ -64,7 +64,8 @@ def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_ends(
     }
     assert nothing["Variable"] == "$.listing.to_sync"
     assert nothing["NumericEquals"] == 0
-    assert nothing["Next"] == "Done"
+    # Still summarized: the catalog is rewritten and the nightly check runs on quiet nights
+    assert nothing["Next"] == "Summarize"
 
 
 def test_downloads_run_five_at_a_time_in_child_executions(definition: dict[str, Any]) -> None:
@@ -127,7 +128,24 @@ def test_partial_failure_notifies_and_succeeds(definition: dict[str, Any]) -> No
     states = definition["States"]
     notify = states["NotifyPartialFailure"]
     assert "$.summary.failures" in notify["Parameters"]["Message.$"]
+    after = states[notify["Next"]]
+    assert after["Type"] == "Choice"  # the nightly check's outcome, then success
+    assert states[after["Default"]]["Type"] == "Succeed"
+
+
+def test_a_discrepancy_from_the_nightly_check_alerts_and_the_run_succeeds(
+    definition: dict[str, Any],
+) -> None:
+    states = definition["States"]
+    (rule,) = states["AnyDiscrepancies"]["Choices"]
+    assert rule["Variable"] == "$.summary.discrepancies"
+    assert rule["NumericGreaterThan"] == 0
+    notify = states[rule["Next"]]
+    message = notify["Parameters"]["Message.$"]
+    assert "$.summary.report" in message
+    assert "$.summary.verified" in message
     assert states[notify["Next"]]["Type"] == "Succeed"
+    assert states["AnyFailures"]["Default"] == "AnyDiscrepancies"
 
 
 def test_waits_and_intervals_follow_the_options() -> None:

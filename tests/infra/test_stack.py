@@ -242,7 +242,7 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
     assert "secretsmanager:PutSecretValue" not in all_actions
 
 
-def test_the_lister_reads_the_secret_tracker_items_and_only_the_run_lists(
+def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_heads(
     stack: tuple[str, Recorder],
 ) -> None:
     _, r = stack
@@ -253,17 +253,26 @@ def test_the_lister_reads_the_secret_tracker_items_and_only_the_run_lists(
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:Scan",
         "s3:PutObject",
         "s3:GetObject",
+        "s3:ListBucket",
         "kms:GenerateDataKey",
         "kms:Decrypt",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
-    (s3,) = {res for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
-    assert s3.startswith("arn:aws:s3:::")
-    assert s3.endswith("/runs/*")  # its run lists, never the archive's videos
-    assert allowed[s3] == {"s3:PutObject", "s3:GetObject"}
+    s3 = {res: acts for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
+    prefixes = {
+        res.split(":::", 1)[1].split("/", 1)[-1] if "/" in res else "": acts
+        for res, acts in s3.items()
+    }
+    assert prefixes == {
+        "runs/*": {"s3:PutObject", "s3:GetObject"},
+        "catalog/*": {"s3:PutObject"},
+        "gopro-videos/*": {"s3:GetObject"},  # the nightly check's HeadObject; never a write
+        "": {"s3:ListBucket"},
+    }, s3
     (key,) = [res for res in allowed if ":kms:" in res]
     assert allowed[key] == {"kms:GenerateDataKey", "kms:Decrypt"}
 

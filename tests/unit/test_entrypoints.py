@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from dependency_injector import providers
 
+from domain.catalog import parse
 from domain.credentials import SessionCredentials
 from domain.errors import TransientSourceError
 from entrypoints.container import Container
@@ -57,6 +58,7 @@ def world() -> Iterator[World]:
     container.notifier.override(providers.Object(world.notifier))
     container.clock.override(providers.Object(world.clock))
     container.manifest.override(providers.Object(world.manifest))
+    container.catalog.override(providers.Object(world.catalog))
     container.credential_store.override(
         providers.Object(InMemoryCredentialStore(SessionCredentials("sess-token", "u1")))
     )
@@ -93,7 +95,14 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
          "bucket": listing["bucket"], "key": listing["key"]},
         Context(),
     )  # fmt: skip
-    assert summary == {"videos": 1, "failures": 0}
+    assert summary == {
+        "videos": 1, "failures": 0, "catalog_rows": 1, "verified": 1, "discrepancies": 0,
+        "report": "none",
+    }  # fmt: skip
+    catalog = parse(world.catalog.catalogs["gopro"])
+    assert [(row.media_id, row.key) for row in catalog] == [
+        ("v1", world.tracker.records["v1"].object_key)
+    ]
 
 
 def test_a_listing_short_of_time_goes_on_from_its_cursor_in_the_next_call(world: World) -> None:

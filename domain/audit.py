@@ -1,0 +1,215 @@
+"""The archive audited against the tracker and the source, with no restore: what `cloudsync
+verify` and the catalog rest on.
+
+- Every object a COMPLETED record names (its one object, or each chapter) must be in the
+  store at its key, with the recorded size and, where both say, the recorded checksum
+  (the whole-object CRC32 S3 holds: a HeadObject, never a read of the bytes).
+- Every object under the archive prefix must be claimed by a COMPLETED record; one that
+  is not is reported (a stray: left by hand, or by a record that was changed).
+- Against the source's listing: an archived video the source no longer lists is the
+  archive's only copy (reported, not a fault); a video the source lists as ready that is
+  neither archived nor FAILED is not archived yet.
+
+Each finding is reported once, with the media id and key it concerns.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.keys import archive_prefix
+from domain.model import Checksum, MediaItem, StoredObject, SyncRecord
+from domain.ports import ObjectStore
+from domain.rules import SelectionPolicy
+from domain.status import SyncStatus
+
+
+class Finding(StrEnum):
+    MISSING = "missing"
+    """A COMPLETED record names an object the store does not hold."""
+    SIZE_DIFFERS = "size_differs"
+    CHECKSUM_DIFFERS = "checksum_differs"
+    OWNER_DIFFERS = "owner_differs"
+    """The object's owner metadata names another video."""
+    UNCLAIMED = "unclaimed"
+    """An object under the archive prefix that no COMPLETED record names."""
+    NOT_ARCHIVED = "not_archived"
+    """The source lists it as ready; it is neither archived nor FAILED."""
+    ONLY_COPY = "only_copy"
+    """Archived, and no longer in the source: the archive is the only copy."""
+    UNREADABLE = "unreadable"
+    """A tracker record that cannot be read as one."""
+
+
+FAULTS = frozenset(Finding) - {Finding.ONLY_COPY}
+"""The findings that make a verification fail; ONLY_COPY is information."""
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    finding: Finding
+    media_id: str | None
+    key: str | None
+    detail: str
+
+    @property
+    def is_fault(self) -> bool:
+        return self.finding in FAULTS
+
+    def line(self) -> str:
+        where = " ".join(part for part in (self.media_id, self.key) if part)
+        return f"{self.finding.value}: {where}: {self.detail}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "finding": self.finding.value,
+            "media_id": self.media_id,
+            "key": self.key,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class ArchivedObject:
+    """One object a COMPLETED record says the archive holds."""
+
+    media_id: str
+    key: str
+    size_bytes: int | None
+    checksum: Checksum | None
+    chapter: int | None
+    """1-based for a chaptered recording; None for a video of one file."""
+
+
+def archived_objects(record: SyncRecord) -> list[ArchivedObject]:
+    """The objects a COMPLETED record names (none for any other status)."""
+    if record.status is not SyncStatus.COMPLETED:
+        return []
+    if record.chapters:
+        return [
+            ArchivedObject(record.media_id, c.key, c.size_bytes, c.checksum, c.number)
+            for c in record.chapters
+        ]
+    if record.object_key is None:
+        return []
+    return [
+        ArchivedObject(
+            record.media_id, record.object_key, record.stored_size, record.checksum, None
+        )
+    ]
+
+
+def check_object(expected: ArchivedObject, found: StoredObject | None) -> Discrepancy | None:
+    """The first way `found` (what the store says is at the key) differs from what the
+    record says, or None."""
+    media_id, key = expected.media_id, expected.key
+    if found is None:
+        return Discrepancy(Finding.MISSING, media_id, key, "the record says archived; no object")
+    if expected.size_bytes is not None and found.size_bytes != expected.size_bytes:
+        return Discrepancy(
+            Finding.SIZE_DIFFERS,
+            media_id,
+            key,
+            f"recorded {expected.size_bytes} bytes, the object has {found.size_bytes}",
+        )
+    recorded, held = expected.checksum, found.checksum
+    if (
+        recorded is not None
+        and held is not None
+        and recorded.algorithm == held.algorithm
+        and recorded.value != held.value
+    ):
+        return Discrepancy(
+            Finding.CHECKSUM_DIFFERS,
+            media_id,
+            key,
+            f"recorded {recorded.algorithm} {recorded.value}, the object has {held.value}",
+        )
+    if found.owner_media_id is not None and found.owner_media_id != media_id:
+        return Discrepancy(
+            Finding.OWNER_DIFFERS, media_id, key, f"the object belongs to {found.owner_media_id}"
+        )
+    return None
+
+
+def unclaimed(
+    provider: str, keys: Iterable[str], records: Iterable[SyncRecord]
+) -> list[Discrepancy]:
+    """Objects under the provider's archive prefix that no COMPLETED record names."""
+    prefix = archive_prefix(provider)
+    claimed = {obj.key for record in records for obj in archived_objects(record)}
+    return [
+        Discrepancy(Finding.UNCLAIMED, None, key, "no archived record names this object")
+        for key in sorted(keys)
+        if key.startswith(prefix) and key not in claimed
+    ]
+
+
+def against_source(
+    records: Mapping[str, SyncRecord], listed: Iterable[MediaItem], policy: SelectionPolicy
+) -> list[Discrepancy]:
+    """The archive against the source's listing (see the module docstring)."""
+    seen: set[str] = set()
+    found: list[Discrepancy] = []
+    for item in listed:
+        seen.add(item.media_id)
+        record = records.get(item.media_id)
+        if policy.rejects(item) is not None:
+            continue  # not a video the sync takes (a photo, still processing)
+        if record is None or record.status not in (SyncStatus.COMPLETED, SyncStatus.FAILED):
+            status = "never recorded" if record is None else f"the record is {record.status}"
+            found.append(
+                Discrepancy(
+                    Finding.NOT_ARCHIVED,
+                    item.media_id,
+                    None,
+                    f"{item.filename}: ready in the source, {status}",
+                )
+            )
+    for media_id, record in sorted(records.items()):
+        if record.status is SyncStatus.COMPLETED and media_id not in seen:
+            found.append(
+                Discrepancy(
+                    Finding.ONLY_COPY,
+                    media_id,
+                    record.object_key,
+                    f"{record.item.filename}: no longer in the source; the archive is "
+                    "the only copy",
+                )
+            )
+    return found
+
+
+NIGHTLY_SLICES = 30
+"""The nightly check takes a thirtieth of the archive each night: all of it in a month."""
+
+
+def in_tonights_slice(media_id: str, night: int, slices: int = NIGHTLY_SLICES) -> bool:
+    """Whether `media_id` falls in night number `night`'s slice (a stable hash, so each
+    video is checked once in every `slices` nights)."""
+    return zlib.crc32(media_id.encode("utf-8")) % slices == night % slices
+
+
+def nightly_check(
+    records: Iterable[SyncRecord],
+    tonight: Iterable[str],
+    store: ObjectStore,
+    night: int,
+    slices: int = NIGHTLY_SLICES,
+) -> tuple[int, list[Discrepancy]]:
+    """Check the objects of tonight's videos and of the night's slice of the rest against
+    their records (one `describe` each): (objects checked, discrepancies)."""
+    wanted = set(tonight)
+    checked, found = 0, []
+    for record in records:
+        if record.media_id not in wanted and not in_tonights_slice(record.media_id, night, slices):
+            continue
+        for obj in archived_objects(record):
+            checked += 1
+            problem = check_object(obj, store.describe(obj.key))
+            if problem is not None:
+                found.append(problem)
+    return checked, found

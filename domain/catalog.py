@@ -1,0 +1,134 @@
+"""The catalog: one row per archived object, so the archive describes itself without the
+tracker (`catalog/{provider}.csv` in the bucket, rewritten after each run).
+
+Rows come from COMPLETED records only, whose every object was verified against S3's own
+checksum when it was stored, so the catalog never lists an object that was not there. It
+is CSV (RFC 4180, UTF-8, a header row), ordered by key, so that two catalogs of the same
+archive are the same bytes. `parse` reads one back, refusing a file that is not a catalog.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.audit import archived_objects
+from domain.errors import DomainError
+from domain.model import SyncRecord
+from domain.ports import CatalogStore, SyncTracker
+
+COLUMNS = (
+    "media_id", "chapter", "key", "size_bytes", "checksum_algorithm", "checksum",
+    "filename", "captured_at", "uploaded_at", "duration_seconds", "media_type", "archived_at",
+)  # fmt: skip
+
+
+class CatalogError(DomainError):
+    """A catalog file that cannot be read as one."""
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    media_id: str
+    chapter: int | None
+    key: str
+    size_bytes: int | None
+    checksum_algorithm: str | None
+    checksum: str | None
+    filename: str
+    captured_at: datetime | None
+    uploaded_at: datetime
+    duration_seconds: float | None
+    media_type: str | None
+    archived_at: datetime | None
+
+
+def rows(records: Iterable[SyncRecord]) -> list[CatalogRow]:
+    found = []
+    for record in records:
+        item = record.item
+        for obj in archived_objects(record):
+            found.append(
+                CatalogRow(
+                    media_id=record.media_id,
+                    chapter=obj.chapter,
+                    key=obj.key,
+                    size_bytes=obj.size_bytes,
+                    checksum_algorithm=obj.checksum.algorithm if obj.checksum else None,
+                    checksum=obj.checksum.value if obj.checksum else None,
+                    filename=item.filename,
+                    captured_at=item.captured_at,
+                    uploaded_at=item.uploaded_at,
+                    duration_seconds=item.duration_seconds,
+                    media_type=item.media_type,
+                    archived_at=record.transferred_at,
+                )
+            )
+    return sorted(found, key=lambda row: row.key)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def render(catalog: Iterable[CatalogRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in catalog:
+        writer.writerow([_text(getattr(row, name)) for name in COLUMNS])
+    return out.getvalue()
+
+
+def parse(text: str) -> list[CatalogRow]:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or tuple(header) != COLUMNS:
+        raise CatalogError(f"not a catalog: the header is {header!r}, not {list(COLUMNS)}")
+    found = []
+    for number, values in enumerate(reader, start=2):
+        if len(values) != len(COLUMNS):
+            raise CatalogError(f"catalog line {number} has {len(values)} fields")
+        cells = dict(zip(COLUMNS, values, strict=True))
+        if not cells["uploaded_at"]:
+            raise CatalogError(f"catalog line {number} has no uploaded_at")
+        try:
+            found.append(
+                CatalogRow(
+                    media_id=cells["media_id"],
+                    chapter=int(cells["chapter"]) if cells["chapter"] else None,
+                    key=cells["key"],
+                    size_bytes=int(cells["size_bytes"]) if cells["size_bytes"] else None,
+                    checksum_algorithm=cells["checksum_algorithm"] or None,
+                    checksum=cells["checksum"] or None,
+                    filename=cells["filename"],
+                    captured_at=_time(cells["captured_at"]),
+                    uploaded_at=datetime.fromisoformat(cells["uploaded_at"]),
+                    duration_seconds=(
+                        float(cells["duration_seconds"]) if cells["duration_seconds"] else None
+                    ),
+                    media_type=cells["media_type"] or None,
+                    archived_at=_time(cells["archived_at"]),
+                )
+            )
+        except ValueError as error:
+            raise CatalogError(f"catalog line {number}: {error}") from None
+    return found
+
+
+def _time(text: str) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def write_catalog(provider: str, tracker: SyncTracker, store: CatalogStore) -> list[SyncRecord]:
+    """Rewrite the provider's catalog from the tracker; the COMPLETED records it was made of."""
+    records = list(tracker.completed(provider))
+    store.write(provider, render(rows(records)))
+    return records
