@@ -223,12 +223,7 @@ def login(
 ) -> int:
     """Sign in once; store refreshable tokens in the stack's secret, never the password."""
     store, name = deployed_store(target, provider)
-    try:
-        settings = GoProSettings(
-            base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
-        )
-    except DomainError as error:
-        raise UserError(f"--gopro-url: {error}") from None
+    settings = gopro_settings(gopro_url)
     with make_client(settings) as client:
         outcome = sign_in(
             provider, email, password, signer=GoProAuth(client, settings), store=store,
@@ -240,6 +235,16 @@ def login(
         "the password was not stored"
     )
     return 0
+
+
+def gopro_settings(gopro_url: str) -> GoProSettings:
+    """The GoPro adapter's settings for `--gopro-url` (loopback http only for an emulator)."""
+    try:
+        return GoProSettings(
+            base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
+        )
+    except DomainError as error:
+        raise UserError(f"--gopro-url: {error}") from None
 
 
 def deployed_store(target: Target, provider: str) -> tuple[SecretsManagerCredentialStore, str]:

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import httpx
 from rich.console import Console
 from rich.progress import Progress
 
 from adapters.aws.records import record_from_item
 from adapters.aws.s3_store import S3ObjectStore, S3Settings
-from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, make_client
+from adapters.gopro.settings import make_client
 from adapters.gopro.source import GoProMediaSource
 from domain.audit import (
     ArchivedObject,
@@ -38,7 +37,13 @@ from domain.errors import DomainError
 from domain.keys import archive_prefix
 from domain.model import MediaItem, SyncRecord
 from domain.rules import SelectionPolicy
-from entrypoints.operations import Target, UserError, deployed_store, deserialise
+from entrypoints.operations import (
+    Target,
+    UserError,
+    deployed_store,
+    deserialise,
+    gopro_settings,
+)
 
 HEAD_WORKERS = 16
 
@@ -212,12 +217,7 @@ def run_verify(
         else:
             store, _ = deployed_store(target, provider)
             credentials = store.load(provider)
-            try:
-                settings = GoProSettings(
-                    base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
-                )
-            except DomainError as error:
-                raise UserError(f"--gopro-url: {error}") from None
+            settings = gopro_settings(gopro_url)
             with make_client(settings) as client:
                 media = GoProMediaSource(client, settings, credentials)
                 report = checked(media.list_media)
