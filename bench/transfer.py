@@ -52,6 +52,7 @@ from adapters.aws.secrets_store import credentials_to_json, secret_id_for
 from adapters.gopro.settings import GoProSettings, make_client
 from adapters.gopro.source import GoProMediaSource
 from bench.common import REGION, ChildRun, Clock, free_port, run_child, start_moto, wait_for
+from bench.transfer_roles import BUCKET, MIB, TABLE
 from domain.credentials import SessionCredentials
 from domain.rules import SelectionPolicy
 from domain.services import discover
@@ -60,13 +61,7 @@ from sandbox.gopro.library import EmulatedMedia
 from sandbox.gopro.server import GoProEmulator
 
 GIB = 1 << 30
-MIB = 1 << 20
-PART = 50 * MIB
-BUCKET = "bench-archive"
-TABLE = "bench-tracker"
 KEY_ID, SECRET = "benchaccess", "benchsecret"  # the local sink's own pair
-KMS_KEY = f"arn:aws:kms:{REGION}:123456789012:key/bench"
-TOPIC = f"arn:aws:sns:{REGION}:123456789012:bench"
 LAMBDA_VCPU_AT_512 = 512 / 1769
 """A Lambda function's share of a vCPU at 512 MB: a full vCPU comes at 1,769 MB."""
 ROLES = ("source", "ceiling", "rclone", "ours")

@@ -7,7 +7,6 @@ the imports.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import resource
@@ -20,11 +19,13 @@ from typing import Any
 import boto3
 import httpx
 
+from adapters.aws.s3_multipart import crc32_base64
+from adapters.aws.s3_store import s3_client
+from bench.common import REGION
 from domain.transfer import TransferResult, transfer_video
 from entrypoints.container import Container, transfer_ports
 from entrypoints.settings import Settings
 
-REGION = "eu-central-1"
 MIB = 1 << 20
 PART = 50 * MIB
 BUCKET = "bench-archive"
@@ -60,9 +61,9 @@ def read_source(url: str, size: int) -> dict[str, float]:
 
 def fill_sink(size: int) -> dict[str, float]:
     """The same parts as ours, from memory, one after another: what the sink accepts."""
-    s3 = boto3.session.Session(region_name=REGION).client("s3")
+    s3 = s3_client(boto3.session.Session(region_name=REGION))
     part = os.urandom(PART)
-    crc = base64_crc(zlib.crc32(part))
+    crc = crc32_base64(zlib.crc32(part))
 
     def work() -> None:
         upload = s3.create_multipart_upload(
@@ -71,7 +72,7 @@ def fill_sink(size: int) -> dict[str, float]:
         parts: list[Any] = []
         for number, offset in enumerate(range(0, size, PART), start=1):
             body = part if offset + PART <= size else part[: size - offset]
-            checksum = crc if body is part else base64_crc(zlib.crc32(body))
+            checksum = crc if body is part else crc32_base64(zlib.crc32(body))
             answer = s3.upload_part(
                 Bucket=BUCKET, Key="ceiling.bin", UploadId=upload, PartNumber=number,
                 Body=body, ChecksumCRC32=checksum,
@@ -104,10 +105,6 @@ def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
     assert outcome[0].result is TransferResult.COMPLETED, outcome[0]
     figures["key"] = outcome[0].object_key
     return figures
-
-
-def base64_crc(value: int) -> str:
-    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
 
 
 def main() -> None:
