@@ -8,13 +8,9 @@ not touch.
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from adapters.aws.s3_multipart import crc32_base64, error_code
-from domain.errors import StorageError
+from adapters.aws.s3_files import find_file, put_file
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -33,35 +29,12 @@ class S3CatalogStore:
         self._kms_key_id = kms_key_id
 
     def write(self, provider: str, text: str) -> None:
-        body = text.encode("utf-8")
-        key = catalog_key(provider)
-        try:
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=body,
-                ChecksumAlgorithm="CRC32",
-                ChecksumCRC32=crc32_base64(zlib.crc32(body)),
-                ContentType="text/csv; charset=utf-8",
-                StorageClass="STANDARD",
-                ServerSideEncryption="aws:kms",
-                SSEKMSKeyId=self._kms_key_id,
-                BucketKeyEnabled=True,
-            )
-        except ClientError as error:
-            raise StorageError(f"S3 PutObject {key!r} failed: {error_code(error)}") from None
-        except BotoCoreError as error:
-            raise StorageError(f"S3 PutObject {key!r} failed: {error}") from None
+        put_file(
+            self._s3, self._bucket, catalog_key(provider), text.encode("utf-8"),
+            kms_key_id=self._kms_key_id, content_type="text/csv; charset=utf-8",
+        )  # fmt: skip
 
     def read(self, provider: str) -> str | None:
         """The catalog, or None when none was written yet."""
-        key = catalog_key(provider)
-        try:
-            answer = self._s3.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if error_code(error) in ("NoSuchKey", "404"):
-                return None
-            raise StorageError(f"S3 GetObject {key!r} failed: {error_code(error)}") from None
-        except BotoCoreError as error:
-            raise StorageError(f"S3 GetObject {key!r} failed: {error}") from None
-        return answer["Body"].read().decode("utf-8")
+        body = find_file(self._s3, self._bucket, catalog_key(provider))
+        return None if body is None else body.decode("utf-8")

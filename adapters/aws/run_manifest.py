@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from adapters.aws.s3_multipart import error_code
-from domain.errors import StorageAccessDeniedError, StorageError
+from adapters.aws.s3_files import get_file, put_file
+from domain.errors import StorageError
 from domain.model import ManifestLocation
 
 if TYPE_CHECKING:
@@ -42,28 +40,14 @@ class S3RunManifest:
         return f"{RUNS_PREFIX}{quote(run, safe='-_.')}/{name}"
 
     def _put(self, key: str, media_ids: Sequence[str]) -> None:
-        try:
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=json.dumps(list(media_ids), separators=(",", ":")).encode(),
-                ContentType="application/json",
-                ServerSideEncryption="aws:kms",
-                SSEKMSKeyId=self._kms_key_id,
-                BucketKeyEnabled=True,
-            )
-        except ClientError as error:
-            raise _failure("PutObject", key, error) from None
-        except BotoCoreError as error:
-            raise StorageError(f"S3 PutObject {key!r} failed: {error}") from None
+        body = json.dumps(list(media_ids), separators=(",", ":")).encode()
+        put_file(
+            self._s3, self._bucket, key, body,
+            kms_key_id=self._kms_key_id, content_type="application/json",
+        )  # fmt: skip
 
     def _get(self, key: str) -> list[str]:
-        try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            raise _failure("GetObject", key, error) from None
-        except BotoCoreError as error:
-            raise StorageError(f"S3 GetObject {key!r} failed: {error}") from None
+        body = get_file(self._s3, self._bucket, key)
         try:
             ids = json.loads(body)
         except ValueError:
@@ -93,12 +77,3 @@ class S3RunManifest:
                 f"(s3://{self._bucket}/{RUNS_PREFIX}…)"
             )
         return self._get(location.key)
-
-
-def _failure(action: str, key: str, error: ClientError) -> StorageError:
-    code = error_code(error)
-    if code in ("403", "AccessDenied", "Forbidden"):
-        return StorageAccessDeniedError(
-            f"S3 {action} {key!r} was refused ({code}): the function's role needs it"
-        )
-    return StorageError(f"S3 {action} {key!r} failed: {code}")

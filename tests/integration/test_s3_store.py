@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.aws.catalog_store import S3CatalogStore
 from adapters.aws.s3_multipart import PartBody
 from adapters.aws.s3_store import MIB, S3Settings, part_size_for
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
@@ -212,3 +213,19 @@ def test_a_refused_head_names_the_permissions_and_is_not_retried(account: Accoun
             store.describe("gopro-videos/2024/05/missing.MP4")
     assert "s3:GetObject" in str(caught.value)
     assert caught.value.retryable is False
+
+
+def test_the_catalog_is_written_whole_encrypted_and_read_back(account: Account) -> None:
+    account.s3.put_bucket_versioning(  # as the stack's bucket is
+        Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    catalog = S3CatalogStore(account.s3, BUCKET, account.kms_key_arn)
+    assert catalog.read("gopro") is None  # none written yet
+    catalog.write("gopro", "media_id,key\r\nm1,gopro-videos/2024/05/ä.MP4\r\n")
+    catalog.write("gopro", "media_id,key\r\nm2,gopro-videos/2024/05/ö.MP4\r\n")
+    assert catalog.read("gopro") == "media_id,key\r\nm2,gopro-videos/2024/05/ö.MP4\r\n"
+    head = account.s3.head_object(Bucket=BUCKET, Key="catalog/gopro.csv")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == account.kms_key_arn
+    versions = account.s3.list_object_versions(Bucket=BUCKET, Prefix="catalog/")["Versions"]
+    assert len(versions) == 2  # the bucket keeps the one replaced
