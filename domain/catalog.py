@@ -127,8 +127,12 @@ def _time(text: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def write_catalog(provider: str, tracker: SyncTracker, store: CatalogStore) -> list[SyncRecord]:
-    """Rewrite the provider's catalog from the tracker; the COMPLETED records it was made of."""
+def write_catalog(
+    provider: str, tracker: SyncTracker, store: CatalogStore
+) -> tuple[list[SyncRecord], int]:
+    """Rewrite the provider's catalog from the tracker: the COMPLETED records it was made
+    of, and its number of rows."""
     records = list(tracker.completed(provider))
-    store.write(provider, render(rows(records)))
-    return records
+    catalog = rows(records)
+    store.write(provider, render(catalog))
+    return records, len(catalog)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -237,11 +238,9 @@ def _discover_page(
     new = {i.media_id: i for i in plan.to_sync if i.media_id not in records}
     batched = False
     if new:
-        try:
+        with contextlib.suppress(StorageError):
             taken = tracker.create_many([SyncRecord.discovered(i, now) for i in new.values()])
             created, batched = len(new) - len(taken), True
-        except StorageError:
-            batched = False
     for item in plan.to_sync:
         record = records.get(item.media_id)
         try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.audit import Discrepancy, archived_objects, nightly_check
+from domain.audit import Discrepancy, nightly_check
 from domain.catalog import write_catalog
 from domain.model import ManifestLocation
 from domain.ports import RunManifest
@@ -112,7 +112,7 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     tonight = manifest.read(location)
     now = container.clock().now()
     summary = summarize(tonight, container.tracker(), now)
-    records = write_catalog(provider, container.tracker(), container.catalog())
+    records, catalog_rows = write_catalog(provider, container.tracker(), container.catalog())
     checked, found = 0, list[Discrepancy]()
     if container.settings().nightly_verify:
         checked, found = nightly_check(records, tonight, container.store(), now.toordinal())
@@ -122,7 +122,7 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     return {
         "videos": summary.videos,
         "failures": summary.failures,
-        "catalog_rows": sum(len(archived_objects(r)) for r in records),
+        "catalog_rows": catalog_rows,
         "verified": checked,
         "discrepancies": len(found),
         "report": report[:2000] or "none",
