@@ -67,23 +67,17 @@ def crc32_combine(first: int, second: int, second_length: int) -> int:
     object's checksum from its parts' without reading any byte a second time."""
     if second_length <= 0:
         return first
-    odd = [_CRC32_POLYNOMIAL] + [1 << n for n in range(31)]  # one zero bit
-    even = _gf2_square(odd)  # two zero bits
-    odd = _gf2_square(even)  # four zero bits
+    operator = [_CRC32_POLYNOMIAL] + [1 << n for n in range(31)]  # one zero bit
+    for _ in range(3):  # two, four, then eight zero bits: one zero byte
+        operator = _gf2_square(operator)
     length = second_length
-    while True:  # apply len(B) zero bytes to CRC32(A), squaring the operator as it goes
-        even = _gf2_square(odd)
+    while True:  # apply len(B) zero bytes to CRC32(A), a power of two at a time
         if length & 1:
-            first = _gf2_times(even, first)
+            first = _gf2_times(operator, first)
         length >>= 1
         if not length:
             break
-        odd = _gf2_square(even)
-        if length & 1:
-            first = _gf2_times(odd, first)
-        length >>= 1
-        if not length:
-            break
+        operator = _gf2_square(operator)
     return first ^ second
 
 
