@@ -10,6 +10,9 @@
     cloudsync verify [--provider gopro] [--bucket B] [--source] [--json] [--stack prod|dev]
     cloudsync credentials login [--provider gopro] [--stack prod|dev] [--email E]
                                 [--gopro-url URL] [--from-stdin]
+    cloudsync restore [request|status|fetch] [--since DAY] [--until DAY] [--media-id ID]
+                      [--name GLOB] [--catalog [PATH]] [--tier bulk|standard] [--days N]
+                      [--dry-run] [--to DIR | --urls [HOURS]] [--bucket B] [--stack prod|dev]
 
 A user's mistake prints one line and exits non-zero, without a traceback.
 """
@@ -22,6 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ from botocore.exceptions import (
 from rich.console import Console
 
 from domain.errors import DomainError
+from domain.restore import Selection, Tier
 from entrypoints.cost import LIFECYCLES, CostInputError, Usage, estimate, load_prices, table
 from entrypoints.operations import (
     Target,
@@ -47,6 +52,13 @@ from entrypoints.operations import (
     status,
 )
 from entrypoints.providers import UnknownProviderError
+from entrypoints.restore import (
+    CATALOG_IN_BUCKET,
+    Request,
+    run_fetch,
+    run_request,
+    run_status,
+)
 from entrypoints.verify import run_verify
 from infra.config import StackConfigError, StackSettings
 
@@ -69,6 +81,77 @@ def _verify_parser(commands: Any, stack_options: Callable[[argparse.ArgumentPars
     stack_options(check)
 
 
+def _sandbox_parser(commands: Any) -> None:
+    sandbox = commands.add_parser("sandbox", help="keep the local world running")
+    sandbox.add_argument("--videos", type=int, default=24)
+    sandbox.add_argument("--seed", type=int, default=1)
+    sandbox.add_argument("--env-file", type=Path, help="also write the exports here")
+    sandbox.add_argument(
+        "--restore-seconds", type=float, default=30.0,
+        help="how long a restore from Deep Archive takes here (S3: up to 12 or 48 hours)",
+    )  # fmt: skip
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day as YYYY-MM-DD") from None
+
+
+def _restore_parser(
+    commands: Any, stack_options: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    restore = commands.add_parser(
+        "restore",
+        help="get videos back: request restores, see their status, fetch the ready ones",
+        description="Select archived videos, then `restore` (request, the default), "
+        "`restore status` or `restore fetch`. Criteria combine with AND.",
+    )
+    restore.add_argument("action", nargs="?", choices=RESTORE_ACTIONS, default="request")
+    restore.add_argument("--provider", default="gopro")
+    restore.add_argument(
+        "--bucket", default=os.environ.get("ARCHIVE_BUCKET"), help="the archive bucket"
+    )
+    restore.add_argument(
+        "--catalog", nargs="?", const=CATALOG_IN_BUCKET, metavar="PATH",
+        help="select from the catalog (the bucket's, or a local copy) instead of the tracker",
+    )  # fmt: skip
+    restore.add_argument("--since", type=_day, help="captured on or after this day (UTC)")
+    restore.add_argument("--until", type=_day, help="captured on or before this day (UTC)")
+    restore.add_argument("--media-id", action="append", default=[], help="this video (repeatable)")
+    restore.add_argument("--name", help="filename glob, e.g. 'GX01*.MP4' (any case)")
+    restore.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.BULK.value)
+    restore.add_argument(
+        "--days", type=int, default=7, help="how long the restored copy stays readable"
+    )
+    restore.add_argument("--dry-run", action="store_true", help="price it; request nothing")
+    restore.add_argument("--to", type=Path, help="fetch: download into this folder")
+    restore.add_argument(
+        "--urls", nargs="?", type=float, const=24.0, metavar="HOURS",
+        help="fetch: print pre-signed links instead, valid HOURS (default 24, at most 168)",
+    )  # fmt: skip
+    stack_options(restore)
+
+
+def _restore(args: argparse.Namespace, console: Console) -> int:
+    check_provider(args.provider)
+    if not args.bucket:
+        raise UserError(
+            "which bucket? pass --bucket or set ARCHIVE_BUCKET (`pulumi stack output bucket`)"
+        )
+    request = Request(
+        provider=args.provider, bucket=args.bucket, catalog=args.catalog,
+        selection=Selection(args.since, args.until, frozenset(args.media_id), args.name),
+        tier=Tier(args.tier), days=args.days, dry_run=args.dry_run,
+    )  # fmt: skip
+    if args.action == "status":
+        return run_status(request, _target(args), console)
+    if args.action == "fetch":
+        return run_fetch(request, _target(args), console, args.to, args.urls)
+    return run_request(request, _target(args), console)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudsync", description="Archive a GoPro Cloud library into S3."
@@ -84,10 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--user-id", help="gp_user_id for --gopro-url")
     demo.add_argument("--report", type=Path, help="write a JSON report here")
 
-    sandbox = commands.add_parser("sandbox", help="keep the local world running")
-    sandbox.add_argument("--videos", type=int, default=24)
-    sandbox.add_argument("--seed", type=int, default=1)
-    sandbox.add_argument("--env-file", type=Path, help="also write the exports here")
+    _sandbox_parser(commands)
 
     def stack_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--stack", default=os.environ.get("CLOUDSYNC_STACK", "prod"))
@@ -133,6 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     stack_options(login)
 
     _verify_parser(commands, stack_options)
+    _restore_parser(commands, stack_options)
 
     cost = commands.add_parser("cost", help="estimate what a month costs, for a library")
     cost.add_argument("--archive-gb", type=float, required=True, help="the library today")
@@ -173,6 +254,7 @@ def _target(args: argparse.Namespace) -> Target:
     return Target(StackSettings(environment=args.stack), args.state_machine, args.table)
 
 
+RESTORE_ACTIONS = ("request", "status", "fetch")
 OWN_PACKAGES = ("domain", "adapters", "entrypoints", "infra", "sandbox")
 SANDBOX_EXTRA = "sandbox"
 """The extra that brings emulated AWS (moto); only `demo` and `sandbox` need it."""
@@ -200,7 +282,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR09
         )  # fmt: skip
         return int(demo.run_demo(options, console))
     if args.command == "sandbox":
-        return int(_sandbox_commands().run_sandbox(args.videos, args.seed, args.env_file, console))
+        return int(
+            _sandbox_commands().run_sandbox(
+                args.videos, args.seed, args.env_file, console, args.restore_seconds
+            )
+        )
     if args.command == "cost":
         return _cost(args)
     if args.command == "start":
@@ -214,6 +300,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR09
             gopro_url=args.gopro_url or _target(args).stack.gopro_api_url, as_json=args.json,
             console=console,
         )  # fmt: skip
+    if args.command == "restore":
+        return _restore(args, console)
     if args.action == "login":
         email, password = read_sign_in(args.email, args.from_stdin)
         url = args.gopro_url or _target(args).stack.gopro_api_url

@@ -263,8 +263,13 @@ def _summary(report: Report, console: Console) -> None:
         console.print(f"alert: {note['subject']}")
 
 
-def run_sandbox(videos: int, seed: int, env_file: Path | None, console: Console) -> int:
-    with GoProEmulator(generate_library(seed, videos)) as emulator, local_world(emulator) as world:
+def run_sandbox(
+    videos: int, seed: int, env_file: Path | None, console: Console, restore_seconds: float
+) -> int:
+    with (
+        GoProEmulator(generate_library(seed, videos)) as emulator,
+        local_world(emulator, restore_seconds=restore_seconds) as world,
+    ):
         reset_container()
         SecretsManagerCredentialStore(
             world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]

@@ -27,6 +27,7 @@ from infra.catalog import (
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
 from sandbox.moto_dynamodb import install as install_transactions
+from sandbox.moto_restore import install as install_restores
 from sandbox.provision import BUCKET, REGION, SETTINGS, deploy_workflow, provision_resources
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -96,6 +97,10 @@ class World:
         raise TimeoutError(f"execution {name} still running after {timeout:.0f}s")
 
 
+RESTORE_SECONDS = 30.0
+"""How long a sandbox restore is in progress (S3's: up to 12 or 48 hours)."""
+
+
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
@@ -112,14 +117,18 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def local_world(
-    emulator: GoProEmulator | None = None, gopro_url: str | None = None
+    emulator: GoProEmulator | None = None,
+    gopro_url: str | None = None,
+    restore_seconds: float = RESTORE_SECONDS,
 ) -> Iterator[World]:
     """Start the sandbox; `gopro_url` points the functions at another GoPro API instead of
-    `emulator` (a loopback URL also allows loopback download URLs)."""
+    `emulator` (a loopback URL also allows loopback download URLs). A restore from an
+    archive class takes `restore_seconds` (sandbox.moto_restore)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     install_transactions()
+    install_restores(restore_seconds)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     with ExitStack() as stack:

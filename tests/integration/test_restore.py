@@ -1,0 +1,192 @@
+"""`cloudsync restore` against the local world after a real sync, its objects aged into
+Deep Archive (sandbox.age) and its restores taking time (sandbox.moto_restore): price,
+request, status, fetch; the bytes fetched are the emulator's; a second fetch downloads
+nothing; a differing local file is left alone."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from moto.moto_api import state_manager
+
+from domain.catalog import parse
+from entrypoints.cli import main
+from entrypoints.handlers.runtime import reset_container
+from sandbox.age import age
+from sandbox.gopro.library import generate_library
+from sandbox.gopro.server import GoProEmulator
+from sandbox.moto_restore import MODEL, finish_restores
+from sandbox.world import World, local_world
+from tests.infra.iam import assert_granted
+
+
+@pytest.fixture(scope="module")
+def gopro() -> Iterator[GoProEmulator]:
+    with GoProEmulator(generate_library(seed=11, videos=6)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def archived(
+    gopro: GoProEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[World]:
+    """A synced archive; restores from an archive class stay pending until finished."""
+    with local_world(gopro, restore_seconds=3600) as world:
+        reset_container()
+        secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
+        monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
+        assert main(["credentials", "set", "--stack", "dev", "--from-stdin"]) == 0
+        assert main(["start", "--stack", "dev", "--follow"]) == 0
+        capsys.readouterr()
+        monkeypatch.setenv("ARCHIVE_BUCKET", world.environment["ARCHIVE_BUCKET"])
+        try:
+            yield world
+        finally:
+            state_manager.unset_transition(MODEL)
+            reset_container()
+        assert_granted(world.dispatcher.aws.calls, world.environment)
+
+
+def catalog_rows(world: World) -> list[dict[str, str]]:
+    body = world.client("s3").get_object(
+        Bucket=world.environment["ARCHIVE_BUCKET"], Key="catalog/gopro.csv"
+    )["Body"]
+    return [row.__dict__ for row in parse(body.read().decode("utf-8"))]
+
+
+def restore(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(["restore", *args, "--stack", "dev"])
+    out = capsys.readouterr()
+    return code, out.out.strip().splitlines() + out.err.strip().splitlines()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_restore_prices_requests_and_fetches_the_emulators_bytes(
+    archived: World, gopro: GoProEmulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bucket = archived.environment["ARCHIVE_BUCKET"]
+    rows = catalog_rows(archived)
+    assert rows, "the run wrote a catalog"
+    assert age(archived.client("s3"), bucket, "gopro", "DEEP_ARCHIVE") == len(rows)
+    total = sum(int(r["size_bytes"]) for r in rows)
+
+    # Dry run: every object, priced as Bulk from Deep Archive, nothing requested
+    code, lines = restore(capsys, "--dry-run", "--days", "3")
+    assert code == 0, lines
+    assert sum("would be restored (bulk)" in line for line in lines) == len(rows)
+    gb = total / 1e9
+    expected = gb * 0.0025 + len(rows) * 0.025 / 1000 + gb * 0.023 * 3 / 30 + gb * 0.09
+    summary = next(line for line in lines if line.startswith("estimated cost"))
+    assert f"= ${expected:.4f}" in summary
+    assert any(f"{len(rows)} to restore" in line and "within 48 hours" in line for line in lines)
+    code, lines = restore(capsys, "status")
+    assert lines[-1] == f"{len(rows)} not requested of {len(rows)}"
+
+    # One video by media id (all its chapters), then everything: each object asked once
+    first = rows[0]["media_id"]
+    its = [r for r in rows if r["media_id"] == first]
+    code, lines = restore(capsys, "--media-id", first, "--tier", "standard")
+    assert code == 0, lines
+    assert sum("restore started" in line for line in lines) == len(its)
+    assert any("within 12 hours (standard tier)" in line for line in lines)
+    code, lines = restore(capsys)
+    assert code == 0, lines
+    assert sum("restore started" in line for line in lines) == len(rows) - len(its)
+    assert not any("already in progress" in line for line in lines)  # looked first
+
+    # Pending: fetch downloads nothing and says so
+    code, lines = restore(capsys, "status")
+    assert lines[-1] == f"{len(rows)} pending of {len(rows)}"
+    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
+    assert code == 0, lines
+    assert f"{len(rows)} not readable yet ({len(rows)} pending); run fetch again later" in lines
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+    # Hours later: ready, with an expiry; fetch lays them out by capture month, verified
+    finish_restores()
+    code, lines = restore(capsys, "status")
+    assert lines[-1] == f"{len(rows)} ready of {len(rows)}"
+    assert all("ready until " in line for line in lines[:-1])
+    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
+    assert code == 0, lines
+    assert sum("downloaded and verified" in line for line in lines) == len(rows)
+    for row in rows:
+        local = tmp_path / row["key"].removeprefix("gopro-videos/")
+        content_id, size = gopro.original_files(row["media_id"])[(row["chapter"] or 1) - 1]
+        assert sha256(local) == gopro.file_sha256(content_id, size), row["key"]
+    assert not list(tmp_path.rglob(".cloudsync-*"))
+
+    # Again: nothing downloaded
+    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
+    assert code == 0, lines
+    assert lines[-1] == f"0 downloaded (0 B), {len(rows)} already here, into {tmp_path}"
+
+    # A local file that differs is never overwritten, and the fetch says so
+    changed = tmp_path / rows[-1]["key"].removeprefix("gopro-videos/")
+    changed.write_bytes(b"someone else's edit")
+    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
+    assert code == 1
+    assert any("exists and differs from the archived video; left alone" in li for li in lines)
+    assert changed.read_bytes() == b"someone else's edit"
+
+    # Links instead of downloads, from the catalog alone, each fetching the object's bytes
+    code, lines = restore(capsys, "fetch", "--urls", "2", "--catalog", "--media-id", first)
+    assert code == 0, lines
+    links = [line.split("\t") for line in lines if "\t" in line]
+    assert len(links) == len(its)
+    assert lines[-1].startswith(f"{len(its)} links, valid until ")
+    for key, url in links:
+        assert "X-Amz-Expires=7200" in url
+        got = httpx.get(url)
+        assert got.status_code == 200, got.text
+        assert hashlib.sha256(got.content).hexdigest() == sha256(
+            tmp_path / key.removeprefix("gopro-videos/")
+        )
+
+
+def test_restore_mistakes_are_one_line(
+    archived: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, lines = restore(capsys, "--name", "*.nothing")
+    assert (code, lines) == (1, ["cloudsync: error: nothing archived matches filename '*.nothing'"])
+    code, lines = restore(capsys, "--since", "2030-01-01", "--until", "2031-01-01")
+    assert lines == ["cloudsync: error: nothing archived matches captured 2030-01-01 to 2031-01-01"]
+    code, lines = restore(capsys, "--since", "2030-01-02", "--until", "2030-01-01")
+    assert lines == ["cloudsync: error: --since 2030-01-02 is after --until 2030-01-01"]
+    code, lines = restore(capsys, "--days", "0")
+    assert lines == ["cloudsync: error: --days must be 1 to 30000, got 0"]
+    code, lines = restore(capsys, "fetch")
+    assert lines == ["cloudsync: error: fetch needs either --to DIR (download) or --urls (links)"]
+    code, lines = restore(capsys, "--catalog", str(tmp_path / "none.csv"))
+    assert code == 1
+    assert lines == [f"cloudsync: error: cannot read the catalog {tmp_path / 'none.csv'}: "
+                     "No such file or directory"]  # fmt: skip
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    code, lines = restore(capsys, "--catalog", str(tmp_path / "bad.csv"))
+    assert len(lines) == 1
+    assert lines[0].startswith("cloudsync: error: not a catalog: the header is ['a', 'b']")
+    code, lines = restore(capsys, "fetch", "--urls", "200")
+    assert lines == ["cloudsync: error: a link lasts 1 second to 7 days (604800 s), not 720000 s"]
+
+
+def test_an_object_outside_an_archive_class_needs_no_restore(
+    archived: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bucket = archived.environment["ARCHIVE_BUCKET"]
+    assert age(archived.client("s3"), bucket, "gopro", "GLACIER_IR") > 0
+    code, lines = restore(capsys)
+    assert code == 0, lines
+    assert all("readable now (GLACIER_IR, no restore needed)" in line for line in lines[:-2])
+    assert "0 to restore" in lines[-2]
+    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
+    assert code == 0, lines
+    assert "downloaded and verified" in lines[0]
