@@ -15,7 +15,7 @@ import httpx
 import pytest
 from moto.moto_api import state_manager
 
-from domain.catalog import parse
+from domain.catalog import CatalogRow, parse
 from entrypoints.cli import main
 from entrypoints.handlers.runtime import reset_container
 from sandbox.age import age
@@ -53,11 +53,11 @@ def archived(
         assert_granted(world.dispatcher.aws.calls, world.environment)
 
 
-def catalog_rows(world: World) -> list[dict[str, str]]:
+def catalog_rows(world: World) -> list[CatalogRow]:
     body = world.client("s3").get_object(
         Bucket=world.environment["ARCHIVE_BUCKET"], Key="catalog/gopro.csv"
     )["Body"]
-    return [row.__dict__ for row in parse(body.read().decode("utf-8"))]
+    return parse(body.read().decode("utf-8"))
 
 
 def restore(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -70,6 +70,35 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def a_local_file_that_differs_is_left_alone(
+    capsys: pytest.CaptureFixture[str], folder: Path, key: str
+) -> None:
+    changed = folder / key.removeprefix("gopro-videos/")
+    changed.write_bytes(b"someone else's edit")
+    code, lines = restore(capsys, "fetch", "--to", str(folder))
+    assert code == 1
+    assert any("exists and differs from the archived video; left alone" in li for li in lines)
+    assert changed.read_bytes() == b"someone else's edit"
+
+
+def links_fetch_the_same_bytes(
+    capsys: pytest.CaptureFixture[str], folder: Path, media_id: str, objects: int
+) -> None:
+    """Links instead of downloads, from the bucket's catalog alone."""
+    code, lines = restore(capsys, "fetch", "--urls", "2", "--catalog", "--media-id", media_id)
+    assert code == 0, lines
+    links = [line.split("\t") for line in lines if "\t" in line]
+    assert len(links) == objects
+    assert lines[-1].startswith(f"{objects} links, valid until ")
+    for key, url in links:
+        assert "X-Amz-Expires=7200" in url
+        got = httpx.get(url)
+        assert got.status_code == 200, got.text
+        assert hashlib.sha256(got.content).hexdigest() == sha256(
+            folder / key.removeprefix("gopro-videos/")
+        )
+
+
 def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     archived: World, gopro: GoProEmulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -77,7 +106,7 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     rows = catalog_rows(archived)
     assert rows, "the run wrote a catalog"
     assert age(archived.client("s3"), bucket, "gopro", "DEEP_ARCHIVE") == len(rows)
-    total = sum(int(r["size_bytes"]) for r in rows)
+    total = sum(r.size_bytes or 0 for r in rows)
 
     # Dry run: every object, priced as Bulk from Deep Archive, nothing requested
     code, lines = restore(capsys, "--dry-run", "--days", "3")
@@ -92,8 +121,8 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     assert lines[-1] == f"{len(rows)} not requested of {len(rows)}"
 
     # One video by media id (all its chapters), then everything: each object asked once
-    first = rows[0]["media_id"]
-    its = [r for r in rows if r["media_id"] == first]
+    first = rows[0].media_id
+    its = [r for r in rows if r.media_id == first]
     code, lines = restore(capsys, "--media-id", first, "--tier", "standard")
     assert code == 0, lines
     assert sum("restore started" in line for line in lines) == len(its)
@@ -120,9 +149,9 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     assert code == 0, lines
     assert sum("downloaded and verified" in line for line in lines) == len(rows)
     for row in rows:
-        local = tmp_path / row["key"].removeprefix("gopro-videos/")
-        content_id, size = gopro.original_files(row["media_id"])[(row["chapter"] or 1) - 1]
-        assert sha256(local) == gopro.file_sha256(content_id, size), row["key"]
+        local = tmp_path / row.key.removeprefix("gopro-videos/")
+        content_id, size = gopro.original_files(row.media_id)[(row.chapter or 1) - 1]
+        assert sha256(local) == gopro.file_sha256(content_id, size), row.key
     assert not list(tmp_path.rglob(".cloudsync-*"))
 
     # Again: nothing downloaded
@@ -130,27 +159,8 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     assert code == 0, lines
     assert lines[-1] == f"0 downloaded (0 B), {len(rows)} already here, into {tmp_path}"
 
-    # A local file that differs is never overwritten, and the fetch says so
-    changed = tmp_path / rows[-1]["key"].removeprefix("gopro-videos/")
-    changed.write_bytes(b"someone else's edit")
-    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
-    assert code == 1
-    assert any("exists and differs from the archived video; left alone" in li for li in lines)
-    assert changed.read_bytes() == b"someone else's edit"
-
-    # Links instead of downloads, from the catalog alone, each fetching the object's bytes
-    code, lines = restore(capsys, "fetch", "--urls", "2", "--catalog", "--media-id", first)
-    assert code == 0, lines
-    links = [line.split("\t") for line in lines if "\t" in line]
-    assert len(links) == len(its)
-    assert lines[-1].startswith(f"{len(its)} links, valid until ")
-    for key, url in links:
-        assert "X-Amz-Expires=7200" in url
-        got = httpx.get(url)
-        assert got.status_code == 200, got.text
-        assert hashlib.sha256(got.content).hexdigest() == sha256(
-            tmp_path / key.removeprefix("gopro-videos/")
-        )
+    a_local_file_that_differs_is_left_alone(capsys, tmp_path, rows[-1].key)
+    links_fetch_the_same_bytes(capsys, tmp_path, first, len(its))
 
 
 def test_restore_mistakes_are_one_line(
