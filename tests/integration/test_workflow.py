@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from domain.catalog import CatalogRow, parse
 from domain.status import SyncStatus
 from sandbox.gopro.library import EmulatedMedia
 from sandbox.lambda_dispatch import MotoChangedError, check_moto
@@ -48,6 +49,19 @@ def test_a_library_is_archived_five_at_a_time_and_a_second_run_downloads_nothing
     assert len(workflow.objects()) == files
 
 
+def assert_catalog_matches_bucket(workflow: Workflow) -> list[CatalogRow]:
+    """The run's catalog lists exactly the objects under the archive prefix, each with the
+    size and CRC32 S3 holds."""
+    s3 = workflow.account.s3
+    body = s3.get_object(Bucket=BUCKET, Key="catalog/gopro.csv")["Body"].read()
+    catalog = parse(body.decode("utf-8"))
+    assert sorted(row.key for row in catalog) == sorted(workflow.objects())
+    for row in catalog:
+        head = s3.head_object(Bucket=BUCKET, Key=row.key, ChecksumMode="ENABLED")
+        assert (head["ContentLength"], head.get("ChecksumCRC32")) == (row.size_bytes, row.checksum)
+    return catalog
+
+
 def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
     workflow: Workflow,
 ) -> None:
@@ -69,11 +83,14 @@ def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
     assert len(partial) == 1
     assert partial[0]["Message"].startswith(f"2 of {len(ready)} videos failed")
     assert sum("failed verification" in a["Subject"] for a in alerts) == 2
+    catalog = assert_catalog_matches_bucket(workflow)
+    assert {row.media_id for row in catalog} == set(ready) - set(broken)
 
-    # The next execution retries the FAILED videos (R8.5)
+    # The next execution retries the FAILED videos (R8.5), and the catalog takes them in
     workflow.emulator.faults.head_size_override.clear()
     assert workflow.run()["status"] == "SUCCEEDED"
     assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
+    assert {row.media_id for row in assert_catalog_matches_bucket(workflow)} == set(ready)
     assert [a["Subject"] for a in workflow.account.alerts()] == []
 
 
@@ -114,6 +131,7 @@ def test_a_failed_download_waits_and_tries_again(workflow: Workflow) -> None:
     record = workflow.records()["flaky01"]
     assert record.status is SyncStatus.COMPLETED
     assert record.retry_count == 1
+    assert [row.media_id for row in assert_catalog_matches_bucket(workflow)] == ["flaky01"]
 
 
 def test_a_long_transfer_completes_through_continue_loops(
