@@ -198,18 +198,25 @@ def nightly_check(
     tonight: Iterable[str],
     store: ObjectStore,
     night: int,
+    present: Mapping[str, int],
+    *,
     slices: int = NIGHTLY_SLICES,
 ) -> tuple[int, list[Discrepancy]]:
-    """Check the objects of tonight's videos and of the night's slice of the rest against
-    their records (one `describe` each): (objects checked, discrepancies)."""
+    """Every record's objects against the archive's listing (`present`: key -> size), and
+    the objects of tonight's videos and of the night's slice of the rest against their
+    records with one `describe` each: (objects described, discrepancies)."""
     wanted = set(tonight)
     checked, found = 0, []
     for record in records:
-        if record.media_id not in wanted and not in_tonights_slice(record.media_id, night, slices):
-            continue
+        deep = record.media_id in wanted or in_tonights_slice(record.media_id, night, slices)
         for obj in archived_objects(record):
+            if obj.key not in present:
+                found.append(check_object(obj, None))
+                continue
+            if not deep:
+                continue
             checked += 1
             problem = check_object(obj, store.describe(obj.key))
             if problem is not None:
                 found.append(problem)
-    return checked, found
+    return checked, [d for d in found if d is not None]

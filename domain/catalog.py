@@ -2,7 +2,8 @@
 tracker (`catalog/{provider}.csv` in the bucket, rewritten after each run).
 
 Rows come from COMPLETED records only, whose every object was verified against S3's own
-checksum when it was stored, so the catalog never lists an object that was not there. It
+checksum when it was stored, and only for objects the archive's listing holds at the
+recorded size, so the catalog never lists an object that is not there. It
 is CSV (RFC 4180, UTF-8, a header row), ordered by key, so that two catalogs of the same
 archive are the same bytes. `parse` reads one back, refusing a file that is not a catalog.
 """
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from domain.audit import archived_objects
 from domain.errors import DomainError
 from domain.model import SyncRecord
-from domain.ports import CatalogStore, SyncTracker
+from domain.ports import CatalogStore
 
 COLUMNS = (
     "media_id", "chapter", "key", "size_bytes", "checksum_algorithm", "checksum",
@@ -128,11 +129,14 @@ def _time(text: str) -> datetime | None:
 
 
 def write_catalog(
-    provider: str, tracker: SyncTracker, store: CatalogStore
-) -> tuple[list[SyncRecord], int]:
-    """Rewrite the provider's catalog from the tracker: the COMPLETED records it was made
-    of, and its number of rows."""
-    records = list(tracker.completed(provider))
-    catalog = rows(records)
+    provider: str, records: Iterable[SyncRecord], present: Mapping[str, int], store: CatalogStore
+) -> int:
+    """Rewrite the provider's catalog from its COMPLETED records, leaving out any object
+    the archive's listing (`present`: key -> size) does not hold as recorded; its rows."""
+    catalog = [
+        row
+        for row in rows(records)
+        if row.key in present and row.size_bytes in (None, present[row.key])
+    ]
     store.write(provider, render(catalog))
-    return records, len(catalog)
+    return len(catalog)

@@ -153,6 +153,14 @@ class CatalogStore(Protocol):
         ...
 
 
+class ArchiveListing(Protocol):
+    """What the archive holds, from its listing (no object read)."""
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Key -> size of every object whose key starts with `prefix`."""
+        ...
+
+
 class ObjectStore(Protocol):
     """The archive. Objects are created, never overwritten."""
 

@@ -19,7 +19,9 @@ What is counted, and why:
   but a lifecycle that leaves Glacier IR before 90 days would pay them, which is why the
   stack refuses one.
 - **S3 requests**: a PutObject per video up to 100 MiB, else CreateMultipartUpload, one
-  UploadPart per 50 MiB and CompleteMultipartUpload; three HEAD-class reads per video.
+  UploadPart per 50 MiB and CompleteMultipartUpload; three HEAD-class reads per video;
+  each night, the archive listed (a ListObjectsV2 per 1,000 objects) and a thirtieth of it
+  read by HeadObject (the nightly check).
 - **Lambda**: the downloader's GB-seconds from the CPU seconds one GiB costs (measured by
   the transfer benchmark) at the configured memory: below 1,769 MB a function gets that
   share of one vCPU, and the transfer is CPU-bound; plus the nightly authenticator and
@@ -72,6 +74,9 @@ completed, counted."""
 HEADS_PER_VIDEO = 3
 NIGHTLY_CHECK_HEADS_PER_VIDEO_MONTH = 1
 """The nightly check reads each archived object's head once a month (a thirtieth a night)."""
+LIST_PAGE_OBJECTS = 1000
+"""The summary lists the archive each night (one ListObjectsV2, a PUT-class request, per
+1,000 objects) so the catalog and the nightly check know what is there."""
 CATALOG_SCAN_UNITS_PER_RECORD = 1 / 8
 """The summary's nightly Scan for the catalog: a record of about 1 KB, 4 KB a read unit,
 eventually consistent at half a unit."""
@@ -252,6 +257,7 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
     runs = NIGHTS * (RUN_FILE_PUTS * s3["put_per_1000"] + RUN_FILE_GETS * s3["get_per_1000"])
 
     check = usage.videos * NIGHTLY_CHECK_HEADS_PER_VIDEO_MONTH * s3["get_per_1000"]
+    check += NIGHTS * max(1, math.ceil(usage.videos / LIST_PAGE_OBJECTS)) * s3["put_per_1000"]
 
     def s3_requests(gb: float, n: int) -> float:
         if n == 0:

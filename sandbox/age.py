@@ -1,8 +1,8 @@
-"""Age the sandbox's archive as its lifecycle would: every object under `{provider}-videos/`
+"""Age the sandbox's archive as its lifecycle would: every object under `gopro-videos/`
 moves to DEEP_ARCHIVE (or the class asked for), keeping its bytes, checksum and metadata.
 moto runs no lifecycle, so without this the sandbox never holds an object to restore.
 
-    python -m sandbox.age [--provider gopro] [--storage-class DEEP_ARCHIVE]
+    python -m sandbox.age [--storage-class DEEP_ARCHIVE]
 
 It talks to the sandbox `cloudsync sandbox` started (its exports in the environment) and
 refuses any other endpoint: on a real bucket the lifecycle does this, and a copy would bill.
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from domain.keys import archive_prefix
+from infra.policies import ARCHIVE_PREFIX
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CLASSES = ("STANDARD", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
@@ -39,13 +39,11 @@ def sandbox_endpoint() -> str:
     return endpoint
 
 
-def age(s3: Any, bucket: str, provider: str, storage_class: str) -> int:
+def age(s3: Any, bucket: str, storage_class: str, prefix: str = ARCHIVE_PREFIX) -> int:
     """Copy each archived object in a warmer class onto itself in `storage_class`; the
     number moved (an object already as cold or colder stays, as under a lifecycle)."""
     moved = 0
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=archive_prefix(provider)
-    )
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     for page in pages:
         for entry in page.get("Contents", []):
             if CLASSES.index(entry.get("StorageClass", "STANDARD")) >= CLASSES.index(storage_class):
@@ -64,7 +62,6 @@ def age(s3: Any, bucket: str, provider: str, storage_class: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.age", description=__doc__)
-    parser.add_argument("--provider", default="gopro")
     parser.add_argument("--bucket", default=os.environ.get("ARCHIVE_BUCKET"))
     parser.add_argument("--storage-class", choices=CLASSES, default="DEEP_ARCHIVE")
     args = parser.parse_args(argv)

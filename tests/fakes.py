@@ -275,6 +275,9 @@ class InMemoryObjectStore:
         stored = self.objects.get(key)
         return None if stored is None else self._describe(key, stored)
 
+    def sizes(self, prefix: str) -> dict[str, int]:
+        return {k: len(v.data) for k, v in self.objects.items() if k.startswith(prefix)}
+
     def create(
         self,
         key: str,

@@ -121,6 +121,27 @@ class S3ObjectStore:
             owner_media_id=head.get("Metadata", {}).get(OWNER_METADATA),
         )
 
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Key -> size under `prefix`: one ListObjectsV2 page per 1,000 objects."""
+        found: dict[str, int] = {}
+        try:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._settings.bucket, Prefix=prefix
+            )
+            for page in pages:
+                for entry in page.get("Contents", []):
+                    found[entry["Key"]] = entry["Size"]
+        except ClientError as error:
+            if error_code(error) in ("403", "AccessDenied", "Forbidden"):
+                raise StorageAccessDeniedError(
+                    f"S3 ListObjectsV2 {prefix!r} was refused: the role needs s3:ListBucket "
+                    f"on the bucket {self._settings.bucket!r}"
+                ) from None
+            raise StorageError(f"S3 ListObjectsV2 {prefix!r} failed: {error_code(error)}") from None
+        except BotoCoreError as error:
+            raise StorageError(f"S3 ListObjectsV2 {prefix!r} failed: {error}") from None
+        return found
+
     def _stored(self, key: str) -> StoredObject:
         stored = self.describe(key)
         if stored is None:

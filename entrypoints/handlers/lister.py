@@ -25,6 +25,7 @@ from typing import Any
 
 from domain.audit import Discrepancy, nightly_check
 from domain.catalog import write_catalog
+from domain.keys import archive_prefix
 from domain.model import ManifestLocation
 from domain.ports import RunManifest
 from domain.services import discover, summarize
@@ -112,10 +113,13 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     tonight = manifest.read(location)
     now = container.clock().now()
     summary = summarize(tonight, container.tracker(), now)
-    records, catalog_rows = write_catalog(provider, container.tracker(), container.catalog())
+    records = list(container.tracker().completed(provider))
+    store = container.store()
+    present = store.sizes(archive_prefix(provider))
+    catalog_rows = write_catalog(provider, records, present, container.catalog())
     checked, found = 0, list[Discrepancy]()
     if container.settings().nightly_verify:
-        checked, found = nightly_check(records, tonight, container.store(), now.toordinal())
+        checked, found = nightly_check(records, tonight, store, now.toordinal(), present)
     report = "; ".join(d.line() for d in found[:REPORT_LINES])
     if len(found) > REPORT_LINES:
         report += f"; and {len(found) - REPORT_LINES} more (cloudsync verify lists them all)"

@@ -105,7 +105,7 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     bucket = archived.environment["ARCHIVE_BUCKET"]
     rows = catalog_rows(archived)
     assert rows, "the run wrote a catalog"
-    assert age(archived.client("s3"), bucket, "gopro", "DEEP_ARCHIVE") == len(rows)
+    assert age(archived.client("s3"), bucket, "DEEP_ARCHIVE") == len(rows)
     total = sum(r.size_bytes or 0 for r in rows)
 
     # Dry run: every object, priced as Bulk from Deep Archive, nothing requested
@@ -192,7 +192,7 @@ def test_an_object_outside_an_archive_class_needs_no_restore(
     archived: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     bucket = archived.environment["ARCHIVE_BUCKET"]
-    assert age(archived.client("s3"), bucket, "gopro", "GLACIER_IR") > 0
+    assert age(archived.client("s3"), bucket, "GLACIER_IR") > 0
     code, lines = restore(capsys)
     assert code == 0, lines
     assert all("readable now (GLACIER_IR, no restore needed)" in line for line in lines[:-2])

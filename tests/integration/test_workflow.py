@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+from domain.audit import in_tonights_slice
 from domain.catalog import CatalogRow, parse
 from domain.status import SyncStatus
 from sandbox.gopro.library import EmulatedMedia
@@ -92,6 +93,27 @@ def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
     assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
     assert {row.media_id for row in assert_catalog_matches_bucket(workflow)} == set(ready)
     assert [a["Subject"] for a in workflow.account.alerts()] == []
+
+
+def test_the_nightly_check_alerts_on_an_object_gone_from_tonights_slice(
+    workflow: Workflow,
+) -> None:
+    night = datetime.now(UTC).toordinal()  # the lister's clock names the night's slice
+    media_id = next(
+        f"slice{n:04d}" for n in range(1000) if in_tonights_slice(f"slice{n:04d}", night)
+    )
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    workflow.emulator.add(EmulatedMedia(media_id, "S.MP4", "MP4", "Video", when, when, 40_000))
+    assert workflow.run()["status"] == "SUCCEEDED"
+    assert workflow.account.alerts() == []
+    key = workflow.records()[media_id].object_key
+    workflow.account.s3.delete_object(Bucket=BUCKET, Key=key)
+
+    assert workflow.run()["status"] == "SUCCEEDED"  # nothing new tonight: the slice is checked
+    (alert,) = workflow.account.alerts()
+    assert alert["Subject"] == "cloud-sync: the archive differs from its records"
+    assert f"missing: {media_id} {key}: the record says archived; no object" in alert["Message"]
+    assert key not in {row.key for row in assert_catalog_matches_bucket(workflow)} | {None}
 
 
 def test_rejected_credentials_alert_and_fail_without_downloading(workflow: Workflow) -> None:

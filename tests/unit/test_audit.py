@@ -19,11 +19,11 @@ from domain.audit import (
     nightly_check,
     unclaimed,
 )
-from domain.catalog import CatalogError, parse, render, rows
+from domain.catalog import CatalogError, parse, render, rows, write_catalog
 from domain.model import Checksum, StoredObject, SyncRecord
 from domain.rules import SelectionPolicy
 from domain.status import SyncStatus
-from tests.fakes import EPOCH, InMemoryObjectStore, make_item
+from tests.fakes import EPOCH, InMemoryCatalogStore, InMemoryObjectStore, StoredBytes, make_item
 
 CRC = Checksum("CRC32", "q83vEg==")
 OTHER = Checksum("CRC32", "AAAAAA==")
@@ -93,16 +93,24 @@ def test_the_nightly_slices_cover_every_video_once_a_month() -> None:
     assert 40 < len(tonight) < 160  # about a thirtieth
 
 
-def test_the_nightly_check_takes_tonights_videos_and_the_slice() -> None:
+def test_the_nightly_check_lists_everything_and_describes_tonights_videos_and_the_slice() -> None:
     store = InMemoryObjectStore()
     records = [archived(f"v{n:03d}") for n in range(90)]
+    for record in records:  # 100 bytes each, none with the recorded CRC32
+        assert record.object_key is not None
+        store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
     night = 3
     sliced = {r.media_id for r in records if in_tonights_slice(r.media_id, night)}
+    outside = sorted({r.media_id for r in records} - sliced)
+    gone = outside[5]  # not in tonight's slice: the listing alone finds it missing
+    del store.objects[f"gopro-videos/2024/05/{gone}.MP4"]
     tonight = {"v000", "v001"} - sliced
-    checked, found = nightly_check(records, tonight, store, night)
-    assert checked == len(sliced | tonight)
-    assert {d.media_id for d in found} == sliced | tonight  # the store is empty: all missing
-    assert {d.finding for d in found} == {Finding.MISSING}
+    checked, found = nightly_check(records, tonight, store, night, store.sizes("gopro-videos/"))
+    assert checked == len(sliced | tonight)  # one describe each, and none for the rest
+    assert {(d.media_id, d.finding) for d in found} == {
+        *((m, Finding.CHECKSUM_DIFFERS) for m in sliced | tonight),
+        (gone, Finding.MISSING),
+    }
 
 
 text_values = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
@@ -129,3 +137,11 @@ def test_a_catalog_lists_only_archived_objects_in_key_order() -> None:
 def test_a_file_that_is_not_a_catalog_is_refused(text: str) -> None:
     with pytest.raises(CatalogError):
         parse(text)
+
+
+def test_the_catalog_never_lists_an_object_the_archive_does_not_hold_as_recorded() -> None:
+    catalogs = InMemoryCatalogStore()
+    records = [archived("m1"), archived("m2"), archived("m3")]
+    present = {"gopro-videos/2024/05/m1.MP4": 100, "gopro-videos/2024/05/m3.MP4": 99}
+    assert write_catalog("gopro", records, present, catalogs) == 1
+    assert [row.media_id for row in parse(catalogs.catalogs["gopro"])] == ["m1"]

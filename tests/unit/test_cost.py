@@ -60,6 +60,7 @@ def test_requests_follow_the_store_s_part_sizes() -> None:
     heads = 400 * 3 * 0.0004 / 1000
     run_files = 30 * (5 * 0.005 + 3 * 0.0004) / 1000  # run list, results, the catalog
     nightly_check = 400 * 0.0004 / 1000  # each object's head once a month
+    nightly_check += 30 * 1 * 0.005 / 1000  # and a ListObjectsV2 page (400 objects) a night
     assert line(result, "S3 requests and transitions")[0] == pytest.approx(
         puts + heads + run_files + nightly_check + 400 * 0.05 / 1000
     )
