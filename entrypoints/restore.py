@@ -136,7 +136,8 @@ def survey(archive: S3Archive, chosen: Sequence[CatalogRow], console: Console) -
 def _bar(console: Console, what: str, total: int, *, in_bytes: bool = False) -> Progress:
     columns: list[Any] = [TextColumn(what), BarColumn()]
     columns += [DownloadColumn(), TransferSpeedColumn()] if in_bytes else []
-    bar = Progress(*columns, console=Console(stderr=True), transient=True)
+    err = Console(stderr=True)
+    bar = Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
     bar.add_task(what, total=total)
     return bar
 

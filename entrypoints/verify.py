@@ -200,7 +200,8 @@ def run_verify(
             "which bucket? pass --bucket or set ARCHIVE_BUCKET (`pulumi stack output bucket`)"
         )
     s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("HeadObject", total=None)
 
         def progress(done: int, total: int) -> None:

@@ -93,8 +93,9 @@ def lister_policy(
         ),
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
         allow("WriteCatalog", ["s3:PutObject"], [f"{bucket_arn}/{CATALOG_PREFIX}*"]),
-        # The nightly check: HeadObject of archived objects (and ListBucket, so that a
-        # missing one answers 404, not 403); IAM has no action of HeadObject's own.
+        # The nightly check: HeadObject of archived objects (IAM has no action of its own),
+        # and the archive's listing, which the catalog and the check rest on (ListBucket,
+        # which also makes a missing key answer 404, not 403).
         allow("CheckArchive", ["s3:GetObject"], [f"{bucket_arn}/{ARCHIVE_PREFIX}*"]),
         allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),

@@ -75,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             "sandbox.age: error: which bucket? set ARCHIVE_BUCKET or pass --bucket", file=sys.stderr
         )
         return 1
-    moved = age(
-        boto3.client("s3", endpoint_url=endpoint), args.bucket, args.provider, args.storage_class
-    )
+    moved = age(boto3.client("s3", endpoint_url=endpoint), args.bucket, args.storage_class)
     print(f"{moved} objects moved to {args.storage_class}")
     return 0
 

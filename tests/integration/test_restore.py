@@ -19,6 +19,7 @@ from domain.catalog import CatalogRow, parse
 from entrypoints.cli import main
 from entrypoints.handlers.runtime import reset_container
 from sandbox.age import age
+from sandbox.age import main as age_main
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.moto_restore import MODEL, finish_restores
@@ -191,12 +192,27 @@ def test_restore_mistakes_are_one_line(
 def test_an_object_outside_an_archive_class_needs_no_restore(
     archived: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    bucket = archived.environment["ARCHIVE_BUCKET"]
-    assert age(archived.client("s3"), bucket, "GLACIER_IR") > 0
+    assert age_main(["--storage-class", "GLACIER_IR"]) == 0  # as the README runs it
+    assert (
+        capsys.readouterr().out.strip()
+        == f"{len(catalog_rows(archived))} objects moved to GLACIER_IR"
+    )
     code, lines = restore(capsys)
     assert code == 0, lines
     assert all("readable now (GLACIER_IR, no restore needed)" in line for line in lines[:-2])
     assert "0 to restore" in lines[-2]
-    code, lines = restore(capsys, "fetch", "--to", str(tmp_path))
-    assert code == 0, lines
-    assert "downloaded and verified" in lines[0]
+    assert main(["restore", "fetch", "--to", str(tmp_path), "--stack", "dev"]) == 0
+    out = capsys.readouterr()
+    assert "downloaded and verified" in out.out.splitlines()[0]
+    assert out.err == ""  # no progress bar, nor its blank line, where stderr is no terminal
+
+
+def test_sandbox_age_refuses_anything_but_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://s3.eu-central-1.amazonaws.com")
+    assert age_main([]) == 1
+    assert capsys.readouterr().err.startswith(
+        "sandbox.age: error: AWS_ENDPOINT_URL is https://s3.eu-central-1.amazonaws.com, not "
+        "the sandbox on loopback"
+    )

@@ -101,7 +101,9 @@ def test_verify_passes_after_a_sync_and_reports_each_damage_once(
 
     # The plain output: one line per discrepancy, then the summary
     assert main(["verify", "--stack", "dev"]) == 1
-    lines = capsys.readouterr().out.strip().splitlines()
+    out = capsys.readouterr()
+    assert out.err == ""  # no progress bar, nor its blank line, where stderr is no terminal
+    lines = out.out.strip().splitlines()
     assert len(lines) == 4  # without --source: no only_copy
     assert lines[-1].startswith("3 discrepancies (0 notes)")
     assert any(line.startswith("unclaimed: " + stray) for line in lines)
