@@ -289,6 +289,23 @@ def test_no_wildcard_beyond_the_documented_exceptions(stack: tuple[str, Recorder
                 assert statement["Sid"] in WILDCARD_EXCEPTIONS, statement
 
 
+def test_no_role_can_restore_copy_or_delete_an_archived_object(
+    stack: tuple[str, Recorder],
+) -> None:
+    """Restores bill per GB and are the operator's own act (`cloudsync restore`, with their
+    credentials); the archive is never rewritten."""
+    _, r = stack
+    granted = {
+        action
+        for policy in r.of_type(ROLE_POLICY)
+        for statement in statements(policy)
+        for action in statement["Action"]
+    }
+    assert len(granted) > 10
+    forbidden = {"s3:RestoreObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"}
+    assert not granted & forbidden
+
+
 def test_the_state_machine_runs_the_definition_traced_and_logged(
     stack: tuple[str, Recorder],
 ) -> None:
