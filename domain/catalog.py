@@ -23,8 +23,11 @@ from domain.ports import CatalogStore
 
 COLUMNS = (
     "media_id", "chapter", "key", "size_bytes", "checksum_algorithm", "checksum",
-    "filename", "captured_at", "uploaded_at", "duration_seconds", "media_type", "archived_at",
+    "filename", "captured_at", "uploaded_at", "camera_model", "duration_seconds", "media_type",
+    "archived_at",
 )  # fmt: skip
+OPTIONAL_COLUMNS = frozenset({"camera_model"})
+"""Columns a catalog written before they existed lacks: read as empty."""
 
 
 class CatalogError(DomainError):
@@ -42,6 +45,7 @@ class CatalogRow:
     filename: str
     captured_at: datetime | None
     uploaded_at: datetime
+    camera_model: str | None
     duration_seconds: float | None
     media_type: str | None
     archived_at: datetime | None
@@ -63,6 +67,7 @@ def rows(records: Iterable[SyncRecord]) -> list[CatalogRow]:
                     filename=item.filename,
                     captured_at=item.captured_at,
                     uploaded_at=item.uploaded_at,
+                    camera_model=item.camera_model,
                     duration_seconds=item.duration_seconds,
                     media_type=item.media_type,
                     archived_at=record.transferred_at,
@@ -91,13 +96,13 @@ def render(catalog: Iterable[CatalogRow]) -> str:
 def parse(text: str) -> list[CatalogRow]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header is None or tuple(header) != COLUMNS:
+    if header is None or tuple(header) not in _HEADERS:
         raise CatalogError(f"not a catalog: the header is {header!r}, not {list(COLUMNS)}")
     found = []
     for number, values in enumerate(reader, start=2):
-        if len(values) != len(COLUMNS):
+        if len(values) != len(header):
             raise CatalogError(f"catalog line {number} has {len(values)} fields")
-        cells = dict(zip(COLUMNS, values, strict=True))
+        cells = dict.fromkeys(OPTIONAL_COLUMNS, "") | dict(zip(header, values, strict=True))
         if not cells["uploaded_at"]:
             raise CatalogError(f"catalog line {number} has no uploaded_at")
         try:
@@ -112,6 +117,7 @@ def parse(text: str) -> list[CatalogRow]:
                     filename=cells["filename"],
                     captured_at=_time(cells["captured_at"]),
                     uploaded_at=datetime.fromisoformat(cells["uploaded_at"]),
+                    camera_model=cells["camera_model"] or None,
                     duration_seconds=(
                         float(cells["duration_seconds"]) if cells["duration_seconds"] else None
                     ),
@@ -122,6 +128,9 @@ def parse(text: str) -> list[CatalogRow]:
         except ValueError as error:
             raise CatalogError(f"catalog line {number}: {error}") from None
     return found
+
+
+_HEADERS = {COLUMNS, tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)}
 
 
 def _time(text: str) -> datetime | None:

@@ -39,6 +39,7 @@ def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> Media
             duration_seconds=reader.optional_milliseconds("source_duration"),
             media_type=reader.optional_text("type"),
             readiness=reader.optional_text("ready_to_view"),
+            camera_model=reader.optional_text("camera_model"),
         )
     except InvalidSettingError as error:
         raise MalformedMediaError(error.setting, str(error), media_id) from error

@@ -54,6 +54,8 @@ class MediaItem:
     """Open-ended: whatever the provider calls it ("Video", "TimeLapseVideo", …)."""
     readiness: str | None
     """Open-ended: whatever the provider says ("ready", "transcoding", …)."""
+    camera_model: str | None = None
+    """What shot it, as the provider names it ("HERO12 Black"); for the catalog."""
 
     def __post_init__(self) -> None:
         if not PROVIDER_PATTERN.fullmatch(self.provider):

@@ -104,6 +104,7 @@ def media_items(
         duration_seconds=draw(st.one_of(st.none(), st.floats(0, 10**6))),
         media_type=draw(media_type),
         readiness=draw(readiness),
+        camera_model=draw(st.one_of(st.none(), st.sampled_from(["HERO12 Black", "", "Max"]))),
     )
 
 

@@ -35,6 +35,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         ),
         "media_type": item.media_type,
         "readiness": item.readiness,
+        "camera_model": item.camera_model,
         "object_key": record.object_key,
         "stored_size": record.stored_size,
         "transferred_at": _time(record.transferred_at),
@@ -139,6 +140,7 @@ def record_from_item(item: Mapping[str, Any]) -> SyncRecord:
         duration_seconds=None if duration is None else float(duration),
         media_type=read.text("media_type"),
         readiness=read.text("readiness"),
+        camera_model=read.text("camera_model"),
     )
     holder, until = read.text("lease_holder"), read.time("lease_expires_at")
     algorithm, checksum = read.text("checksum_algorithm"), read.text("checksum")

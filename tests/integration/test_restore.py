@@ -106,6 +106,7 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     bucket = archived.environment["ARCHIVE_BUCKET"]
     rows = catalog_rows(archived)
     assert rows, "the run wrote a catalog"
+    assert {row.camera_model for row in rows} == {"HERO12 Black"}  # as the listing says
     assert age(archived.client("s3"), bucket, "DEEP_ARCHIVE") == len(rows)
     total = sum(r.size_bytes or 0 for r in rows)
 

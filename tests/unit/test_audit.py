@@ -19,7 +19,7 @@ from domain.audit import (
     nightly_check,
     unclaimed,
 )
-from domain.catalog import CatalogError, parse, render, rows, write_catalog
+from domain.catalog import COLUMNS, CatalogError, parse, render, rows, write_catalog
 from domain.model import Checksum, StoredObject, SyncRecord
 from domain.rules import SelectionPolicy
 from domain.status import SyncStatus
@@ -145,3 +145,15 @@ def test_the_catalog_never_lists_an_object_the_archive_does_not_hold_as_recorded
     present = {"gopro-videos/2024/05/m1.MP4": 100, "gopro-videos/2024/05/m3.MP4": 99}
     assert write_catalog("gopro", records, present, catalogs) == 1
     assert [row.media_id for row in parse(catalogs.catalogs["gopro"])] == ["m1"]
+
+
+def test_a_catalog_carries_the_camera_model_and_one_written_before_it_still_reads() -> None:
+    record = archived("m1")
+    record = replace(record, item=replace(record.item, camera_model="HERO12 Black"))
+    written = rows([record])
+    assert parse(render(written)) == written
+    assert written[0].camera_model == "HERO12 Black"
+    older = render(written).splitlines()
+    cut = COLUMNS.index("camera_model")
+    legacy = [",".join(c for i, c in enumerate(line.split(",")) if i != cut) for line in older]
+    assert parse("\r\n".join(legacy) + "\r\n") == [replace(written[0], camera_model=None)]

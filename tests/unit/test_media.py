@@ -45,6 +45,7 @@ def test_the_contract_example_maps_field_by_field() -> None:
         duration_seconds=109.71,
         media_type="Video",
         readiness="ready",
+        camera_model="HERO8 Black",
     )
 
 

@@ -48,7 +48,7 @@ def row(
         media_id=media_id, chapter=chapter,
         key=f"gopro-videos/{when:%Y}/{when:%m}/{filename}", size_bytes=size,
         checksum_algorithm="CRC32" if checksum else None, checksum=checksum,
-        filename=filename, captured_at=captured, uploaded_at=UPLOADED,
+        filename=filename, captured_at=captured, uploaded_at=UPLOADED, camera_model=None,
         duration_seconds=None, media_type="Video", archived_at=None,
     )  # fmt: skip
 
