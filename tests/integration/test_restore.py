@@ -6,8 +6,6 @@ nothing; a differing local file is left alone."""
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +15,13 @@ from moto.moto_api import state_manager
 
 from domain.catalog import CatalogRow, parse
 from entrypoints.cli import main
-from entrypoints.handlers.runtime import reset_container
 from sandbox.age import age
 from sandbox.age import main as age_main
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.moto_restore import MODEL, finish_restores
-from sandbox.world import World, local_world
-from tests.infra.iam import assert_granted
+from sandbox.world import World
+from tests.integration.synced import synced_world
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +35,11 @@ def archived(
     gopro: GoProEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[World]:
     """A synced archive; restores from an archive class stay pending until finished."""
-    with local_world(gopro, restore_seconds=3600) as world:
-        reset_container()
-        secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
-        monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
-        assert main(["credentials", "set", "--stack", "dev", "--from-stdin"]) == 0
-        assert main(["start", "--stack", "dev", "--follow"]) == 0
-        capsys.readouterr()
-        monkeypatch.setenv("ARCHIVE_BUCKET", world.environment["ARCHIVE_BUCKET"])
-        try:
+    try:
+        with synced_world(gopro, monkeypatch, capsys, restore_seconds=3600) as world:
             yield world
-        finally:
-            state_manager.unset_transition(MODEL)
-            reset_container()
-        assert_granted(world.dispatcher.aws.calls, world.environment)
+    finally:
+        state_manager.unset_transition(MODEL)
 
 
 def catalog_rows(world: World) -> list[CatalogRow]:

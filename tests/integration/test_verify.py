@@ -3,7 +3,6 @@ of damage is reported exactly once, with the requests it took."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,11 +10,10 @@ from typing import Any
 import pytest
 
 from entrypoints.cli import main
-from entrypoints.handlers.runtime import reset_container
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
-from sandbox.world import World, local_world
-from tests.infra.iam import assert_granted
+from sandbox.world import World
+from tests.integration.synced import synced_world
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +26,8 @@ def gopro() -> Iterator[GoProEmulator]:
 def synced(
     gopro: GoProEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[World]:
-    with local_world(gopro) as world:
-        reset_container()
-        secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
-        monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
-        assert main(["credentials", "set", "--stack", "dev", "--from-stdin"]) == 0
-        assert main(["start", "--stack", "dev", "--follow"]) == 0
-        capsys.readouterr()
-        monkeypatch.setenv("ARCHIVE_BUCKET", world.environment["ARCHIVE_BUCKET"])
-        monkeypatch.setenv("GOPRO_API_URL", world.gopro_url)
+    with synced_world(gopro, monkeypatch, capsys) as world:
         yield world
-        reset_container()
-        assert_granted(world.dispatcher.aws.calls, world.environment)
 
 
 def run_verify(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any]]:
