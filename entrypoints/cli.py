@@ -12,7 +12,8 @@
                                 [--gopro-url URL] [--from-stdin]
     cloudsync restore [request|status|fetch] [--since DAY] [--until DAY] [--media-id ID]
                       [--name GLOB] [--catalog [PATH]] [--tier bulk|standard] [--days N]
-                      [--dry-run] [--to DIR | --urls [HOURS]] [--bucket B] [--stack prod|dev]
+                      [--dry-run] [--all] [--to DIR | --urls [HOURS]] [--bucket B]
+                      [--stack prod|dev]
 
 A user's mistake prints one line and exits non-zero, without a traceback.
 """
@@ -126,6 +127,10 @@ def _restore_parser(
         "--days", type=int, default=7, help="how long the restored copy stays readable"
     )
     restore.add_argument("--dry-run", action="store_true", help="price it; request nothing")
+    restore.add_argument(
+        "--all", action="store_true", dest="everything",
+        help="restore the whole archive (a request needs a selection otherwise)",
+    )  # fmt: skip
     restore.add_argument("--to", type=Path, help="fetch: download into this folder")
     restore.add_argument(
         "--urls", nargs="?", type=float, const=24.0, metavar="HOURS",
@@ -143,7 +148,7 @@ def _restore(args: argparse.Namespace, console: Console) -> int:
     request = Request(
         provider=args.provider, bucket=args.bucket, catalog=args.catalog,
         selection=Selection(args.since, args.until, frozenset(args.media_id), args.name),
-        tier=Tier(args.tier), days=args.days, dry_run=args.dry_run,
+        tier=Tier(args.tier), days=args.days, dry_run=args.dry_run, everything=args.everything,
     )  # fmt: skip
     if args.action == "status":
         return run_status(request, _target(args), console)

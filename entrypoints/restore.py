@@ -28,7 +28,7 @@ from botocore.config import Config
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from adapters.aws.archive import S3Archive, check_link_seconds
+from adapters.aws.archive import Requested, S3Archive, check_link_seconds
 from adapters.aws.catalog_store import S3CatalogStore, catalog_key
 from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from domain.catalog import CatalogRow, parse, rows
@@ -70,6 +70,8 @@ class Request:
     tier: Tier = Tier.BULK
     days: int = 7
     dry_run: bool = False
+    everything: bool = False
+    """`--all`: a request without a selection restores the whole archive."""
 
 
 def archive_client() -> Any:
@@ -162,43 +164,60 @@ def _quote_text(found: Quote, request: Request) -> list[str]:
     ]
 
 
+def _chosen(request: Request, target: Target, s3: Any) -> list[CatalogRow]:
+    return select(
+        load_rows(request, target, s3, lambda: boto3.client("dynamodb")), request.selection
+    )
+
+
 def run_request(request: Request, target: Target, console: Console) -> int:
     """Start a restore of every selected object that needs one (or, dry, price it)."""
     check_days(request.days)
+    if not request.dry_run and not request.everything and request.selection == Selection():
+        raise UserError(
+            "restore what? select with --since/--until, --media-id or --name, or pass --all "
+            "for the whole archive (--dry-run shows what it would cost)"
+        )
     s3 = archive_client()
-    chosen = select(
-        load_rows(request, target, s3, lambda: boto3.client("dynamodb")), request.selection
-    )
+    chosen = _chosen(request, target, s3)
     archive = S3Archive(s3, request.bucket)
     states = survey(archive, chosen, console)
     found = quote(chosen, states, request.tier, request.days, restore_prices(load_prices()))
-    lines, missing = [], 0
-    with _bar(console, "RestoreObject", found.to_restore) as bar:
-        for row, state in zip(chosen, states, strict=True):
-            note = None
-            if state.state is State.NOT_REQUESTED and not request.dry_run:
-                note = archive.request(row.key, request.tier, request.days).value
+    wanted = [
+        row.key for row, s in zip(chosen, states, strict=True) if s.state is State.NOT_REQUESTED
+    ]
+    outcomes: dict[str, str] = {}
+    if request.dry_run:
+        outcomes = dict.fromkeys(wanted, f"would be restored ({request.tier.value})")
+    else:
+        with (
+            _bar(console, "RestoreObject", len(wanted)) as bar,
+            ThreadPoolExecutor(HEAD_WORKERS, thread_name_prefix="restore") as pool,
+        ):
+
+            def ask(key: str) -> Requested:
+                return archive.request(key, request.tier, request.days)
+
+            for key, answer in zip(wanted, pool.map(ask, wanted), strict=True):
+                outcomes[key] = answer.value
                 bar.advance(bar.tasks[0].id)
-            elif state.state is State.NOT_REQUESTED:
-                note = f"would be restored ({request.tier.value})"
-            missing += state.state is State.MISSING
-            lines.append(_line(row, state, note))
-    print("\n".join([*lines, *_quote_text(found, request)]))
+    for row, state in zip(chosen, states, strict=True):
+        print(_line(row, state, outcomes.get(row.key)))
+    print("\n".join(_quote_text(found, request)))
+    started = sum(note == Requested.STARTED.value for note in outcomes.values())
     if request.dry_run:
         print("dry run: nothing was requested")
-    elif found.to_restore:
+    elif started:
         print(
-            f"{found.to_restore} restores started; `cloudsync restore status` shows them, "
+            f"{started} restores started; `cloudsync restore status` shows them, "
             "`cloudsync restore fetch --to DIR` downloads the ready ones"
         )
-    return 1 if missing else 0
+    return 1 if any(s.state is State.MISSING for s in states) else 0
 
 
 def run_status(request: Request, target: Target, console: Console) -> int:
     s3 = archive_client()
-    chosen = select(
-        load_rows(request, target, s3, lambda: boto3.client("dynamodb")), request.selection
-    )
+    chosen = _chosen(request, target, s3)
     states = survey(S3Archive(s3, request.bucket), chosen, console)
     print("\n".join(_line(row, state) for row, state in zip(chosen, states, strict=True)))
     counts = {kind: sum(s.state is kind for s in states) for kind in State}
@@ -268,9 +287,7 @@ def run_fetch(
         raise UserError("fetch needs either --to DIR (download) or --urls (links)")
     seconds = check_link_seconds(round(link_hours * 3600)) if link_hours is not None else 0
     s3 = archive_client()
-    chosen = select(
-        load_rows(request, target, s3, lambda: boto3.client("dynamodb")), request.selection
-    )
+    chosen = _chosen(request, target, s3)
     archive = S3Archive(s3, request.bucket)
     states = survey(archive, chosen, console)
     ready = [(r, s) for r, s in zip(chosen, states, strict=True) if s.can_read]

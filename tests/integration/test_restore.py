@@ -117,7 +117,7 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     assert code == 0, lines
     assert sum("restore started" in line for line in lines) == len(its)
     assert any("within 12 hours (standard tier)" in line for line in lines)
-    code, lines = restore(capsys)
+    code, lines = restore(capsys, "--all")
     assert code == 0, lines
     assert sum("restore started" in line for line in lines) == len(rows) - len(its)
     assert not any("already in progress" in line for line in lines)  # looked first
@@ -156,6 +156,11 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
 def test_restore_mistakes_are_one_line(
     archived: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    code, lines = restore(capsys)
+    assert (code, lines) == (1, [
+        "cloudsync: error: restore what? select with --since/--until, --media-id or --name, "
+        "or pass --all for the whole archive (--dry-run shows what it would cost)"
+    ])  # fmt: skip
     code, lines = restore(capsys, "--name", "*.nothing")
     assert (code, lines) == (1, ["cloudsync: error: nothing archived matches filename '*.nothing'"])
     code, lines = restore(capsys, "--since", "2030-01-01", "--until", "2031-01-01")
@@ -166,12 +171,12 @@ def test_restore_mistakes_are_one_line(
     assert lines == ["cloudsync: error: --days must be 1 to 30000, got 0"]
     code, lines = restore(capsys, "fetch")
     assert lines == ["cloudsync: error: fetch needs either --to DIR (download) or --urls (links)"]
-    code, lines = restore(capsys, "--catalog", str(tmp_path / "none.csv"))
+    code, lines = restore(capsys, "status", "--catalog", str(tmp_path / "none.csv"))
     assert code == 1
     assert lines == [f"cloudsync: error: cannot read the catalog {tmp_path / 'none.csv'}: "
                      "No such file or directory"]  # fmt: skip
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    code, lines = restore(capsys, "--catalog", str(tmp_path / "bad.csv"))
+    code, lines = restore(capsys, "status", "--catalog", str(tmp_path / "bad.csv"))
     assert len(lines) == 1
     assert lines[0].startswith("cloudsync: error: not a catalog: the header is ['a', 'b']")
     code, lines = restore(capsys, "fetch", "--urls", "200")
@@ -186,7 +191,7 @@ def test_an_object_outside_an_archive_class_needs_no_restore(
         capsys.readouterr().out.strip()
         == f"{len(catalog_rows(archived))} objects moved to GLACIER_IR"
     )
-    code, lines = restore(capsys)
+    code, lines = restore(capsys, "--all")
     assert code == 0, lines
     assert all("readable now (GLACIER_IR, no restore needed)" in line for line in lines[:-2])
     assert "0 to restore" in lines[-2]
