@@ -54,6 +54,10 @@ from entrypoints.cost import load_prices
 from entrypoints.operations import Target, UserError, human_size
 
 HEAD_WORKERS = 16
+FETCH_WORKERS = 4
+"""Downloads at once (rclone's default `--transfers`): one stream alternates between the
+network and the disk."""
+DOWNLOADED = "downloaded and verified"
 CATALOG_IN_BUCKET = "bucket"
 """`--catalog` with no path: the catalog the workflow keeps in the archive bucket."""
 READ_CHUNK = 1024 * 1024
@@ -273,8 +277,8 @@ def download(
         try:
             os.link(temporary, path)  # fails, rather than replaces, when the name is taken
         except FileExistsError:
-            return "a file appeared here meanwhile; left alone"
-        return "downloaded and verified"
+            return f"a file appeared at {path} meanwhile; left alone"
+        return DOWNLOADED
     finally:
         Path(temporary).unlink(missing_ok=True)
 
@@ -338,17 +342,27 @@ def _fetch_into(
         else:
             plan.append((row, path))
     total = sum(row.size_bytes or 0 for row, _ in plan)
-    with _bar(console, "downloading", total, in_bytes=True) as bar:
+    done = 0
+    with (
+        _bar(console, "downloading", total, in_bytes=True) as bar,
+        ThreadPoolExecutor(FETCH_WORKERS, thread_name_prefix="fetch") as pool,
+    ):
         task = bar.tasks[0].id
-        for row, path in plan:
+
+        def fetch(planned: tuple[CatalogRow, Path]) -> str:
+            row, path = planned
             try:
-                outcome = download(archive, row, path, lambda n: bar.advance(task, n))
+                return download(archive, row, path, lambda n: bar.advance(task, n))
             except RestoreError as error:
+                return f"failed: {error}"
+
+        for (row, path), outcome in zip(plan, pool.map(fetch, plan), strict=True):
+            if outcome == DOWNLOADED:
+                fetched += 1
+                done += row.size_bytes or 0
+                print(f"{row.key}  {outcome}: {path}")
+            else:
                 faults += 1
-                print(f"{row.key}  failed: {error}", file=sys.stderr)
-                continue
-            fetched += outcome.startswith("downloaded")
-            faults += not outcome.startswith("downloaded")
-            print(f"{row.key}  {outcome}: {path}")
-    print(f"{fetched} downloaded ({human_size(total)}), {same} already here, into {folder}")
+                print(f"{row.key}  {outcome}", file=sys.stderr)
+    print(f"{fetched} downloaded ({human_size(done)}), {same} already here, into {folder}")
     return faults
