@@ -9,7 +9,7 @@ resource, is only reached through one).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import boto3
 import httpx
@@ -22,6 +22,7 @@ from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.s3_store import MIB, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.clock import SystemClock
 from adapters.gopro.settings import GoProSettings, make_client
 from adapters.logs import LogRedactor
 from domain.credentials import Credentials, OAuthCredentials
@@ -30,11 +31,6 @@ from domain.rules import SelectionPolicy
 from domain.transfer import TransferPorts
 from entrypoints.providers import ProviderRegistry, gopro_adapters
 from entrypoints.settings import Settings
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def _metrics(settings: Settings, session: boto3.session.Session) -> Metrics:

@@ -23,12 +23,12 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.clock import SystemClock
 from adapters.gopro.auth import GoProAuth
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, make_client
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
 from domain.errors import DomainError
 from domain.services import sign_in
-from entrypoints.container import SystemClock
 from entrypoints.providers import UnknownProviderError
 from infra.config import StackSettings
 
