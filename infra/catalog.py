@@ -4,8 +4,10 @@ so the two cannot drift apart."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from infra.config import StackSettings
+from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
 
 RUNTIME = "python3.12"
 PYTHON = "3.12"
@@ -46,6 +48,50 @@ def archive_tiers(settings: StackSettings) -> list[Tier]:
         *([Tier(glacier_ir, "GLACIER_IR")] if glacier_ir is not None else []),
         Tier(settings.deep_archive_after_days, "DEEP_ARCHIVE"),
     ]
+
+
+def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
+    """The stack's lifecycle rules, in S3's API shape (the sandbox puts them as they are;
+    the Pulumi program converts them): R5.1-R5.3 on `gopro-videos/`, plus: old versions
+    follow the same tiers, unfinished multipart uploads are removed after 7 days (longer
+    than any paused transfer waits), and the runs' working files under `runs/` expire
+    after 14 days; the catalog (`catalog/`, STANDARD, outside the archive tiers) keeps its
+    replaced versions for 30 days."""
+    tiers = archive_tiers(settings)
+    return {
+        "Rules": [
+            {
+                "ID": "archive-tiers",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ARCHIVE_PREFIX},
+                "Transitions": [{"Days": t.days, "StorageClass": t.storage_class} for t in tiers],
+                "NoncurrentVersionTransitions": [
+                    {"NoncurrentDays": t.days, "StorageClass": t.storage_class} for t in tiers
+                ],
+            },
+            {
+                "ID": "abort-incomplete-uploads",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "AbortIncompleteMultipartUpload": {
+                    "DaysAfterInitiation": ABORT_INCOMPLETE_UPLOADS_DAYS
+                },
+            },
+            {
+                "ID": "expire-run-files",
+                "Status": "Enabled",
+                "Filter": {"Prefix": RUNS_PREFIX},
+                "Expiration": {"Days": RUNS_KEPT_DAYS},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            },
+            {
+                "ID": "expire-old-catalogs",
+                "Status": "Enabled",
+                "Filter": {"Prefix": CATALOG_PREFIX},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": CATALOG_VERSIONS_KEPT_DAYS},
+            },
+        ]
+    }
 
 
 def handler_environment(settings: StackSettings) -> dict[str, str]:

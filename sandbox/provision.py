@@ -16,59 +16,12 @@ from typing import Any
 import boto3
 
 from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
-from infra.catalog import (
-    ABORT_INCOMPLETE_UPLOADS_DAYS,
-    CATALOG_VERSIONS_KEPT_DAYS,
-    RUNS_KEPT_DAYS,
-    RUNTIME,
-    SPECS,
-    archive_tiers,
-)
+from infra.catalog import RUNTIME, SPECS, lifecycle_configuration
 from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
 
 REGION = "eu-central-1"
 BUCKET = "gopro-archive-sandbox"
 SETTINGS = StackSettings(environment="dev")
-
-
-def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
-    """The stack's lifecycle rules in S3's API shape."""
-    tiers = archive_tiers(settings)
-    return {
-        "Rules": [
-            {
-                "ID": "archive-tiers",
-                "Status": "Enabled",
-                "Filter": {"Prefix": ARCHIVE_PREFIX},
-                "Transitions": [{"Days": t.days, "StorageClass": t.storage_class} for t in tiers],
-                "NoncurrentVersionTransitions": [
-                    {"NoncurrentDays": t.days, "StorageClass": t.storage_class} for t in tiers
-                ],
-            },
-            {
-                "ID": "abort-incomplete-uploads",
-                "Status": "Enabled",
-                "Filter": {"Prefix": ""},
-                "AbortIncompleteMultipartUpload": {
-                    "DaysAfterInitiation": ABORT_INCOMPLETE_UPLOADS_DAYS
-                },
-            },
-            {
-                "ID": "expire-run-files",
-                "Status": "Enabled",
-                "Filter": {"Prefix": RUNS_PREFIX},
-                "Expiration": {"Days": RUNS_KEPT_DAYS},
-                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
-            },
-            {
-                "ID": "expire-old-catalogs",
-                "Status": "Enabled",
-                "Filter": {"Prefix": CATALOG_PREFIX},
-                "NoncurrentVersionExpiration": {"NoncurrentDays": CATALOG_VERSIONS_KEPT_DAYS},
-            },
-        ]
-    }
 
 
 def _zip() -> bytes:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.catalog import (
-    ABORT_INCOMPLETE_UPLOADS_DAYS,
-    CATALOG_VERSIONS_KEPT_DAYS,
-    RUNS_KEPT_DAYS,
-    archive_tiers,
-)
+from infra.catalog import lifecycle_configuration
 from infra.config import StackSettings
-from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX, bucket_policy, key_policy
+from infra.policies import bucket_policy, key_policy
 
 
 @dataclass(frozen=True)
@@ -102,40 +99,22 @@ class Storage(pulumi.ComponentResource):
 def lifecycle_rules(
     settings: StackSettings,
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
-    """R5.1-R5.3 on `gopro-videos/`, plus: old versions follow the same tiers, unfinished
-    multipart uploads are removed after 7 days (longer than any paused transfer waits), and
-    the runs' working files under `runs/` expire after 14 days; the catalog (`catalog/`,
-    STANDARD, outside the archive tiers) keeps its replaced versions for 30 days."""
-    tiers = archive_tiers(settings)
-    return [
-        {
-            "id": "archive-tiers",
-            "status": "Enabled",
-            "filter": {"prefix": ARCHIVE_PREFIX},
-            "transitions": [{"days": t.days, "storage_class": t.storage_class} for t in tiers],
-            "noncurrent_version_transitions": [
-                {"noncurrent_days": t.days, "storage_class": t.storage_class} for t in tiers
-            ],
-        },
-        {
-            "id": "abort-incomplete-uploads",
-            "status": "Enabled",
-            "filter": {"prefix": ""},
-            "abort_incomplete_multipart_upload": {
-                "days_after_initiation": ABORT_INCOMPLETE_UPLOADS_DAYS
-            },
-        },
-        {
-            "id": "expire-run-files",
-            "status": "Enabled",
-            "filter": {"prefix": RUNS_PREFIX},
-            "expiration": {"days": RUNS_KEPT_DAYS},
-            "noncurrent_version_expiration": {"noncurrent_days": 1},
-        },
-        {
-            "id": "expire-old-catalogs",
-            "status": "Enabled",
-            "filter": {"prefix": CATALOG_PREFIX},
-            "noncurrent_version_expiration": {"noncurrent_days": CATALOG_VERSIONS_KEPT_DAYS},
-        },
-    ]
+    """infra.catalog's lifecycle rules in Pulumi's shape (snake_case keys)."""
+    rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = pulumi_shape(
+        lifecycle_configuration(settings)["Rules"]
+    )
+    return rules
+
+
+def pulumi_shape(value: Any) -> Any:
+    """S3's API shape (`NoncurrentDays`, `ID`) as Pulumi's arguments (`noncurrent_days`,
+    `id`): keys renamed, values kept."""
+    if isinstance(value, list):
+        return [pulumi_shape(item) for item in value]
+    if isinstance(value, dict):
+        return {_snake(key): pulumi_shape(item) for key, item in value.items()}
+    return value
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
