@@ -109,7 +109,11 @@ def _restore_parser(
         description="Select archived videos, then `restore` (request, the default), "
         "`restore status` or `restore fetch`. Criteria combine with AND.",
     )
-    restore.add_argument("action", nargs="?", choices=RESTORE_ACTIONS, default="request")
+    restore.add_argument(
+        "action", nargs="?", choices=RESTORE_ACTIONS, default="request",
+        help="request restores (the default), show their status, or fetch the ready ones; "
+        "put it first: --catalog and --urls take an optional value",
+    )  # fmt: skip
     restore.add_argument("--provider", default="gopro")
     restore.add_argument(
         "--bucket", default=os.environ.get("ARCHIVE_BUCKET"), help="the archive bucket"
@@ -118,11 +122,22 @@ def _restore_parser(
         "--catalog", nargs="?", const=CATALOG_IN_BUCKET, metavar="PATH",
         help="select from the catalog (the bucket's, or a local copy) instead of the tracker",
     )  # fmt: skip
-    restore.add_argument("--since", type=_day, help="captured on or after this day (UTC)")
-    restore.add_argument("--until", type=_day, help="captured on or before this day (UTC)")
-    restore.add_argument("--media-id", action="append", default=[], help="this video (repeatable)")
-    restore.add_argument("--name", help="filename glob, e.g. 'GX01*.MP4' (any case)")
-    restore.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.BULK.value)
+    restore.add_argument(
+        "--since", type=_day, metavar="YYYY-MM-DD", help="captured on or after this day (UTC)"
+    )
+    restore.add_argument(
+        "--until", type=_day, metavar="YYYY-MM-DD", help="captured on or before this day (UTC)"
+    )
+    restore.add_argument(
+        "--media-id", action="append", default=[], metavar="ID", help="this video (repeatable)"
+    )
+    restore.add_argument(
+        "--name", metavar="GLOB", help="filename glob, e.g. 'GX01*.MP4' (any case)"
+    )
+    restore.add_argument(
+        "--tier", choices=[t.value for t in Tier], default=Tier.BULK.value,
+        help="bulk: within 48 hours, cheapest (default); standard: within 12 hours",
+    )  # fmt: skip
     restore.add_argument(
         "--days", type=int, default=7, help="how long the restored copy stays readable"
     )
@@ -131,7 +146,7 @@ def _restore_parser(
         "--all", action="store_true", dest="everything",
         help="restore the whole archive (a request needs a selection otherwise)",
     )  # fmt: skip
-    restore.add_argument("--to", type=Path, help="fetch: download into this folder")
+    restore.add_argument("--to", type=Path, metavar="DIR", help="fetch: download into this folder")
     restore.add_argument(
         "--urls", nargs="?", type=float, const=24.0, metavar="HOURS",
         help="fetch: print pre-signed links instead, valid HOURS (default 24, at most 168)",
