@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws.s3_multipart import error_code
+from adapters.aws.s3_multipart import access_denied, error_code, not_found
 from domain.restore import ObjectState, RestoreError, Tier, object_state
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Requested(StrEnum):
 
 def refused(action: str, bucket: str, key: str, error: ClientError) -> RestoreError:
     code = error_code(error)
-    if code in ("403", "AccessDenied", "Forbidden", "AccessDeniedException"):
+    if access_denied(error):
         return RestoreError(
             f"AWS refused {action} on s3://{bucket}/{key} ({code}): your credentials need "
             f"{_ACTIONS.get(action, action)}"
@@ -76,7 +76,7 @@ class S3Archive:
         try:
             head = self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            if not_found(error):
                 return None
             raise refused("HeadObject", self.bucket, key, error) from None
         except BotoCoreError as error:

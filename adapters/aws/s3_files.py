@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws.s3_multipart import crc32_base64, error_code
+from adapters.aws.s3_multipart import access_denied, crc32_base64, error_code, not_found
 from domain.errors import StorageAccessDeniedError, StorageError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def find_file(s3: S3Client, bucket: str, key: str) -> bytes | None:
     try:
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as error:
-        if error_code(error) in ("NoSuchKey", "404"):
+        if not_found(error):
             return None
         raise failure("GetObject", key, error) from None
     except BotoCoreError as error:
@@ -61,7 +61,7 @@ def find_file(s3: S3Client, bucket: str, key: str) -> bytes | None:
 
 def failure(action: str, key: str, error: ClientError) -> StorageError:
     code = error_code(error)
-    if code in ("403", "AccessDenied", "Forbidden"):
+    if access_denied(error):
         return StorageAccessDeniedError(
             f"S3 {action} {key!r} was refused ({code}): the function's role needs it"
         )

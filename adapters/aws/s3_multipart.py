@@ -43,6 +43,15 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
+def not_found(error: ClientError) -> bool:
+    """True when S3 says there is no object at the key (HeadObject answers a bare 404)."""
+    return error_code(error) in ("404", "NoSuchKey", "NotFound")
+
+
+def access_denied(error: ClientError) -> bool:
+    return error_code(error) in ("403", "AccessDenied", "Forbidden")
+
+
 def key_taken(error: ClientError) -> bool:
     """True when a conditional create (`If-None-Match: *`) met an existing object."""
     return error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict")

@@ -34,9 +34,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from adapters.aws.s3_multipart import (
     MultipartUpload,
     UploadTarget,
+    access_denied,
     crc32_base64,
     error_code,
     key_taken,
+    not_found,
     part_body,
 )
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
@@ -101,9 +103,9 @@ class S3ObjectStore:
                 Bucket=self._settings.bucket, Key=key, ChecksumMode="ENABLED"
             )
         except ClientError as error:
-            if error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            if not_found(error):
                 return None
-            if error_code(error) in ("403", "AccessDenied", "Forbidden"):
+            if access_denied(error):
                 # S3 answers 403, not 404, for a missing key unless the caller may list.
                 raise StorageAccessDeniedError(
                     f"S3 HeadObject {key!r} was refused (403): the role needs s3:GetObject on "
@@ -132,7 +134,7 @@ class S3ObjectStore:
                 for entry in page.get("Contents", []):
                     found[entry["Key"]] = entry["Size"]
         except ClientError as error:
-            if error_code(error) in ("403", "AccessDenied", "Forbidden"):
+            if access_denied(error):
                 raise StorageAccessDeniedError(
                     f"S3 ListObjectsV2 {prefix!r} was refused: the role needs s3:ListBucket "
                     f"on the bucket {self._settings.bucket!r}"
