@@ -10,6 +10,7 @@ answer HeadObject as any other. The tracker is read with one Scan.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from adapters.aws.records import record_from_item
-from adapters.aws.s3_store import S3ObjectStore, S3Settings
+from adapters.aws.s3_store import LIST_PAGE_KEYS, S3ObjectStore, S3Settings
 from adapters.gopro.settings import make_client
 from adapters.gopro.source import GoProMediaSource
 from domain.audit import (
@@ -122,16 +123,6 @@ def read_records(dynamodb: Any, table: str, report: VerifyReport) -> list[SyncRe
     return records
 
 
-def list_archive(s3: Any, bucket: str, prefix: str, report: VerifyReport) -> dict[str, int]:
-    """Key -> size of every object under `prefix`."""
-    found: dict[str, int] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        report.requests.list_objects += 1
-        for entry in page.get("Contents", []):
-            found[entry["Key"]] = entry["Size"]
-    return found
-
-
 def verify(
     *,
     s3: Any,
@@ -147,11 +138,12 @@ def verify(
     report = VerifyReport()
     records = [r for r in read_records(dynamodb, table, report) if r.provider == provider]
     report.records = len(records)
-    in_bucket = list_archive(s3, bucket, archive_prefix(provider), report)
+    store = S3ObjectStore(s3, S3Settings(bucket=bucket, kms_key_id="(reads only)"))
+    in_bucket = store.sizes(archive_prefix(provider))
+    report.requests.list_objects = max(1, math.ceil(len(in_bucket) / LIST_PAGE_KEYS))
     report.objects_in_bucket = len(in_bucket)
     expected = [obj for record in records for obj in archived_objects(record)]
     report.objects_expected = len(expected)
-    store = S3ObjectStore(s3, S3Settings(bucket=bucket, kms_key_id="(reads only)"))
     present = [obj for obj in expected if obj.key in in_bucket]
     for obj in expected:
         if obj.key not in in_bucket:  # the listing says so: no HeadObject needed

@@ -54,6 +54,9 @@ MAX_OBJECT = 5 * (1 << 40)
 OWNER_METADATA = "media-id"
 CLIENT_CONFIG = Config(s3={"payload_signing_enabled": False})
 
+LIST_PAGE_KEYS = 1000
+"""What one ListObjectsV2 page holds (S3's MaxKeys default and limit)."""
+
 
 def s3_client(session: boto3.session.Session) -> S3Client:
     """The S3 client the store and the run list use (see the module docstring)."""
@@ -124,7 +127,7 @@ class S3ObjectStore:
         )
 
     def sizes(self, prefix: str) -> dict[str, int]:
-        """Key -> size under `prefix`: one ListObjectsV2 page per 1,000 objects."""
+        """Key -> size under `prefix`: one ListObjectsV2 page per LIST_PAGE_KEYS objects."""
         found: dict[str, int] = {}
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
