@@ -37,10 +37,15 @@ _DOT_RUNS = re.compile(r"\.{2,}")
 
 
 def archive_time(item: MediaItem) -> datetime:
-    """The instant whose UTC year and month place the video in the archive. At the edges
-    of the calendar (year 1 or 9999 with an offset) UTC cannot express it: its own
-    wall-clock date is used."""
-    when = item.captured_at or item.uploaded_at
+    """The instant whose UTC year and month place the video in the archive."""
+    return placement_time(item.captured_at, item.uploaded_at)
+
+
+def placement_time(captured_at: datetime | None, uploaded_at: datetime) -> datetime:
+    """The capture time in UTC, or the upload time when there is none. At the edges of the
+    calendar (year 1 or 9999 with an offset) UTC cannot express it: its own wall-clock
+    date is used."""
+    when = captured_at or uploaded_at
     try:
         return when.astimezone(UTC)
     except OverflowError:

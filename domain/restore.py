@@ -23,14 +23,14 @@ import fnmatch
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
 
 from domain.catalog import CatalogRow
 from domain.errors import DomainError
-from domain.keys import archive_prefix
+from domain.keys import archive_prefix, placement_time
 from domain.model import Checksum
 
 GB = 1_000_000_000
@@ -98,9 +98,9 @@ class Selection:
 
 
 def capture_day(row: CatalogRow) -> date:
-    """The UTC day the video was shot (uploaded, when the camera gave no time)."""
-    when = row.captured_at or row.uploaded_at
-    return when.astimezone(UTC).date()
+    """The UTC day the video was shot (uploaded, when the camera gave no time): the day
+    its key's year and month come from."""
+    return placement_time(row.captured_at, row.uploaded_at).date()
 
 
 def select(rows: Iterable[CatalogRow], selection: Selection) -> list[CatalogRow]:
