@@ -31,7 +31,7 @@ from bench.common import ChildRun, run_child
 from bench.transfer import Bench, bench_world, rclone, write_source
 from bench.transfer_roles import BUCKET, MIB
 from domain.catalog import CatalogRow, render
-from domain.verification import Crc32
+from entrypoints.restore import file_checksum
 
 PREFIX = "gopro-videos/2024/05/"
 UPLOADED = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
@@ -46,13 +46,9 @@ def make_archive(bench: Bench, objects: int, mib: int) -> Path:
         media_id = f"bench{n:04d}"
         path = folder / f"GX01{n:04d}.MP4"
         write_source(path, media_id, mib * MIB)
-        crc = Crc32()
-        with path.open("rb") as data:
-            while chunk := data.read(8 * MIB):
-                crc.update(chunk)
         row = CatalogRow(
             media_id=media_id, chapter=None, key=PREFIX + path.name, size_bytes=mib * MIB,
-            checksum_algorithm="CRC32", checksum=crc.checksum().value, filename=path.name,
+            checksum_algorithm="CRC32", checksum=file_checksum(path).value, filename=path.name,
             captured_at=None, uploaded_at=UPLOADED, camera_model=None, duration_seconds=None,
             media_type="Video", archived_at=None,
         )  # fmt: skip

@@ -32,6 +32,7 @@ from adapters.aws.archive import Requested, S3Archive, check_link_seconds
 from adapters.aws.catalog_store import S3CatalogStore, catalog_key
 from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from domain.catalog import CatalogRow, parse, rows
+from domain.model import Checksum
 from domain.restore import (
     ARCHIVE_CLASSES,
     Local,
@@ -229,13 +230,13 @@ def run_status(request: Request, target: Target, console: Console) -> int:
     return 1 if counts[State.MISSING] else 0
 
 
-def file_checksum(path: Path) -> tuple[int, Crc32]:
-    crc, size = Crc32(), 0
+def file_checksum(path: Path) -> Checksum:
+    """The file's CRC32, as S3 prints it."""
+    crc = Crc32()
     with path.open("rb") as local:
         while chunk := local.read(READ_CHUNK):
             crc.update(chunk)
-            size += len(chunk)
-    return size, crc
+    return crc.checksum()
 
 
 def local_state(row: CatalogRow, path: Path) -> Local:
@@ -247,8 +248,7 @@ def local_state(row: CatalogRow, path: Path) -> Local:
         return Local.ABSENT
     if not path.is_file() or (row.size_bytes is not None and size != row.size_bytes):
         return Local.DIFFERS
-    _, crc = file_checksum(path) if recorded_checksum(row) else (size, None)
-    return local_verdict(row, size, crc.checksum() if crc else None)
+    return local_verdict(row, size, file_checksum(path) if recorded_checksum(row) else None)
 
 
 def download(
