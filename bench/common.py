@@ -3,15 +3,17 @@ and the CPU time and peak RSS of a child process measured by the kernel."""
 
 from __future__ import annotations
 
-import os
+import json
 import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -73,26 +75,46 @@ class ChildRun:
     output: str
 
 
+SPAWN = """
+import json, os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+began = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - began
+with open(report, "w") as out:
+    json.dump({"seconds": seconds, "code": os.waitstatus_to_exitcode(status),
+               "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}, out)
+"""
+"""Runs the command from a small process of its own. Linux carries a process's peak RSS
+across fork and exec, so a child forked straight from a benchmark that holds hundreds of
+MB would report the benchmark's peak as its own; forked from this, it reports its own."""
+
+
 def run_child(argv: Sequence[str], env: Mapping[str, str] | None = None) -> ChildRun:
     """Run `argv` to its end and account for it with wait4: wall time, CPU time and peak
     RSS of that process only. A failure stops the benchmark with the child's own words."""
-    began = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603 - the benchmark's own commands
-        list(argv),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=dict(env) if env is not None else None,
-    )
-    assert process.stdout is not None
-    output = process.stdout.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - began
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    with tempfile.TemporaryDirectory(prefix="bench-child-") as folder:
+        report = Path(folder) / "usage.json"
+        with subprocess.Popen(  # noqa: S603 - the benchmark's own commands
+            [sys.executable, "-I", "-S", "-c", SPAWN, str(report), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+        ) as process:
+            assert process.stdout is not None
+            output = process.stdout.read().decode("utf-8", "replace")
+        usage = json.loads(report.read_text()) if report.exists() else {"code": -1}
+    if process.returncode != 0 or usage["code"] != 0:
         raise SystemExit(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed:\n{output}")
     return ChildRun(
-        seconds=seconds,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss * 1024 / 1e6,
+        seconds=usage["seconds"],
+        cpu_seconds=usage["cpu"],
+        peak_rss_mb=usage["maxrss_kib"] * 1024 / 1e6,
         output=output,
     )
