@@ -31,8 +31,9 @@ Document = dict[str, Any]
 WILDCARD_EXCEPTIONS = frozenset({"StateMachineLogDelivery", "XRayTracing"})
 ARCHIVE_PREFIX = "gopro-videos/"
 RUNS_PREFIX = "runs/"
-CATALOG_PREFIX = "catalog/"
 """The runs' working files (not archive): the lister's run lists and the Map's results."""
+CATALOG_PREFIX = "catalog/"
+"""The archive's catalog, `catalog/{provider}.csv` (STANDARD, outside the archive tiers)."""
 RESULTS_PREFIX = "runs/results/"
 
 
