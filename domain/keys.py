@@ -16,7 +16,9 @@ Layout (R11.1): `{provider}-videos/{yyyy}/{mm}/{filename}`.
   Media ids are unique and never contain `~`, so a disambiguated key can equal neither a
   plain key nor another video's disambiguated key: two candidates always suffice.
 - **Chapters.** Each chapter of a chaptered recording is its own object, named as the
-  camera named it (`chapter_filename`), and placed and disambiguated like a video.
+  camera named it (`chapter_filename`), and placed and disambiguated like a video. What
+  tells a chapter apart (`_ch02`) is added after the cut to 255 bytes, so N chapters of
+  a name of any length get N keys.
 """
 
 from __future__ import annotations
@@ -99,13 +101,18 @@ def month_prefix(provider: str, when: datetime) -> str:
     return f"{provider}-videos/{utc.year:04d}/{utc.month:02d}/"
 
 
-def candidate_keys(item: MediaItem) -> tuple[str, str]:
-    """The plain key first, then the disambiguated one used when the plain one is taken."""
+def candidate_keys(item: MediaItem, chapter: int | None = None) -> tuple[str, str]:
+    """The plain key first, then the disambiguated one used when the plain one is taken;
+    of the video, or of chapter `chapter` (1-based) of a chaptered recording.
+
+    A chapter's distinguishing part (`_ch02`, `~{media_id}`) is added after the name is cut
+    to fit, never before: a cut can shorten the name, never remove what tells chapters and
+    videos apart."""
     prefix = month_prefix(item.provider, archive_time(item))
-    filename = safe_filename(item.filename, item.media_id)
-    plain = prefix + filename
+    name, suffix = _chapter_parts(safe_filename(item.filename, item.media_id), chapter)
+    plain = prefix + _fit(name, suffix, FILENAME_LIMIT_BYTES)
     disambiguated = prefix + _fit(
-        filename, DISAMBIGUATION_MARK + item.media_id, FILENAME_LIMIT_BYTES
+        name, suffix + DISAMBIGUATION_MARK + item.media_id, FILENAME_LIMIT_BYTES
     )
     return plain, disambiguated
 
@@ -113,6 +120,26 @@ def candidate_keys(item: MediaItem) -> tuple[str, str]:
 _GOPRO_CHAPTER = re.compile(r"(G[XH])01(\d{4})(\.[0-9A-Za-z]{1,10})", re.IGNORECASE)
 _GOPRO_LEGACY = re.compile(r"(GOPR)(\d{4})(\.[0-9A-Za-z]{1,10})", re.IGNORECASE)
 CHAPTER_SUFFIX = "_ch{number:02d}"
+
+
+def _chapter_parts(filename: str, number: int | None) -> tuple[str, str]:
+    """(name, suffix to insert before its extension) of chapter `number` of a recording
+    listed as `filename` (None: a video of one file). The camera's renames give names too
+    short ever to be cut; any other name keeps itself and takes a suffix."""
+    if number is None:
+        return filename, ""
+    if number < 1:
+        raise ValueError(f"chapters count from 1, not {number}")
+    if match := _GOPRO_CHAPTER.fullmatch(filename):
+        prefix, digits, extension = match.groups()
+        return f"{prefix}{number:02d}{digits}{extension}", ""
+    if match := _GOPRO_LEGACY.fullmatch(filename):
+        prefix, digits, extension = match.groups()
+        if number == 1:
+            return filename, ""
+        gp = "GP" if prefix.isupper() else "gp"
+        return f"{gp}{number - 1:02d}{digits}{extension}", ""
+    return filename, "" if number == 1 else CHAPTER_SUFFIX.format(number=number)
 
 
 def chapter_filename(filename: str, number: int) -> str:
@@ -123,18 +150,6 @@ def chapter_filename(filename: str, number: int) -> str:
     `GP010123.MP4`, `GP020123.MP4`, …. Any other name keeps itself for chapter 1 and takes
     `_ch02`, `_ch03`, … before its extension after that, which sorts after chapter 1.
     """
-    if number < 1:
-        raise ValueError(f"chapters count from 1, not {number}")
-    if match := _GOPRO_CHAPTER.fullmatch(filename):
-        prefix, digits, extension = match.groups()
-        return f"{prefix}{number:02d}{digits}{extension}"
-    if match := _GOPRO_LEGACY.fullmatch(filename):
-        prefix, digits, extension = match.groups()
-        if number == 1:
-            return filename
-        gp = "GP" if prefix.isupper() else "gp"
-        return f"{gp}{number - 1:02d}{digits}{extension}"
-    if number == 1:
-        return filename
-    stem, extension = _split_extension(filename)
-    return f"{stem}{CHAPTER_SUFFIX.format(number=number)}{extension}"
+    name, suffix = _chapter_parts(filename, number)
+    stem, extension = _split_extension(name)
+    return f"{stem}{suffix}{extension}"

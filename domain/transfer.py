@@ -44,7 +44,7 @@ from domain.errors import (
     UnknownMediaError,
     VerificationFailedError,
 )
-from domain.keys import candidate_keys, chapter_filename
+from domain.keys import candidate_keys
 from domain.model import MediaItem, StoredChapter, StoredObject, SyncRecord, UploadCheckpoint
 from domain.ports import (
     Clock,
@@ -131,8 +131,9 @@ def _place(
     *,
     pause: Callable[[], bool] | None,
     reserve: Callable[[str], None],
+    chapter: int | None,
 ) -> Placement | UploadCheckpoint:
-    """Store `item` (the video, or one chapter of it) at its first usable key, or stop
+    """Store `item` (the video, or its chapter `chapter`) at its first usable key, or stop
     where `pause` asked and say where the upload (or the check) stands. `reserve` writes a
     free key down before anything is stored there."""
     checkpoint = record.checkpoint
@@ -144,7 +145,9 @@ def _place(
         return _check_existing(checkpoint.key, existing, stream, pause)
     if checkpoint is not None:  # a paused upload: go on where it stopped
         return _resume(checkpoint, item, ports, stream, pause)
-    keys = tuple(dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item)) if k))
+    keys = tuple(
+        dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item, chapter)) if k)
+    )
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:
@@ -266,14 +269,10 @@ def _archive(
         for number, download in enumerate(downloads, start=1):
             if number <= len(current.chapters):
                 continue  # archived and verified by an earlier invocation: never again
-            item = (
-                replace(current.item, filename=chapter_filename(current.item.filename, number))
-                if chaptered
-                else current.item
-            )
             placed = _transfer_file(
-                current, item, download,
-                chaptered=chaptered, ports=ports, pause=should_pause, reserve=reserve,
+                current, download,
+                chapter=number if chaptered else None,
+                ports=ports, pause=should_pause, reserve=reserve,
             )  # fmt: skip
             if isinstance(placed, UploadCheckpoint):
                 return _pause(current, worker, ports, lease_for, placed)
@@ -323,18 +322,18 @@ def count_synced(record: SyncRecord, tracker: SyncTracker, metrics: Metrics, clo
 
 def _transfer_file(
     record: SyncRecord,
-    item: MediaItem,
     download: MediaDownload,
     *,
-    chaptered: bool,
+    chapter: int | None,
     ports: TransferPorts,
     pause: Callable[[], bool] | None,
     reserve: Callable[[str], None],
 ) -> Placement | UploadCheckpoint:
     """Stream one file (the video, or one chapter) into the store and verify it: where it
     is stored, or the checkpoint of a paused upload."""
+    item = record.item
     expected = download.expected_size
-    if expected is None and not chaptered:
+    if expected is None and chapter is None:
         expected = item.size_bytes  # the listing's size of the whole, as a last resort
     if expected is None:
         raise VerificationFailedError("the source never said how large the video is")
@@ -345,7 +344,7 @@ def _transfer_file(
         else GuardedStream(download, expected)
     )
     try:
-        placed = _place(record, item, ports, stream, pause=pause, reserve=reserve)
+        placed = _place(record, item, ports, stream, pause=pause, reserve=reserve, chapter=chapter)
     except KeyLostError as lost:
         # Start the file over from its first byte at the next free key (the paused upload
         # is left to the bucket's rule for unfinished uploads).
@@ -357,7 +356,7 @@ def _transfer_file(
         )
         stream = GuardedStream(download, expected)
         fresh = replace(record, checkpoint=None)
-        placed = _place(fresh, item, ports, stream, pause=pause, reserve=reserve)
+        placed = _place(fresh, item, ports, stream, pause=pause, reserve=reserve, chapter=chapter)
     if isinstance(placed, UploadCheckpoint):
         return placed
     stored = placed.stored

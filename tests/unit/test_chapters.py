@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.keys import chapter_filename
+from domain.keys import FILENAME_LIMIT_BYTES, candidate_keys, chapter_filename
 from domain.rules import SelectionPolicy
 from domain.services import discover
 from domain.status import SyncStatus
 from domain.transfer import TransferResult, transfer_video
 from tests.fakes import FakeVideo, InMemoryObjectStore, World, content_for, make_item
+from tests.strategies import hostile_filenames
 
 
 def chaptered_world(
@@ -55,6 +56,45 @@ def test_later_chapters_sort_after_the_first_and_never_equal_it(name: str, numbe
     first, later = chapter_filename(name, 1), chapter_filename(name, number)
     assert later != first
     assert chapter_filename(name, number) == later  # stable
+
+
+# Names of every script and length: long CJK, emoji, combining marks, the camera's own.
+_names = st.one_of(
+    hostile_filenames,
+    st.builds(
+        lambda char, count, extension: char * count + extension,
+        st.sampled_from(["滑", "é", "🎿", "a", "ש", "e\u0301", " ", "."]),
+        st.integers(min_value=1, max_value=300),
+        st.sampled_from(["", ".MP4", ".mp4", ".360", ".LRV"]),
+    ),
+    st.from_regex(r"G[XHxh]01[0-9]{4}\.MP4|GOPR[0-9]{4}\.MP4", fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=_names, count=st.integers(min_value=2, max_value=120))
+def test_n_chapters_always_get_n_distinct_keys(name: str, count: int) -> None:
+    item = replace(make_item("rec1", media_type="Chaptered"), filename=name)
+    keys = [candidate_keys(item, number) for number in range(1, count + 1)]
+    for plain, disambiguated in keys:
+        for key in (plain, disambiguated):
+            assert len(key.rsplit("/", 1)[1].encode("utf-8")) <= FILENAME_LIMIT_BYTES
+    assert len({plain for plain, _ in keys}) == count
+    assert len({disambiguated for _, disambiguated in keys}) == count
+    assert keys[0] == candidate_keys(item, 1) == candidate_keys(item)  # chapter 1: the video's
+
+
+def test_a_chaptered_recording_with_a_long_cjk_name_archives_every_chapter() -> None:
+    sizes = (300, 200, 101)
+    name = "北アルプス縦走" * 13 + ".MP4"  # 91 characters, 273 bytes: cut to 255
+    world = chaptered_world(sizes, name=name)
+    outcome = transfer_video("rec1", "w1", world.ports())
+    assert outcome.result is TransferResult.COMPLETED, outcome.error
+    record = world.tracker.records["rec1"]
+    assert len(set(record.object_keys)) == 3
+    assert record.object_keys[1].endswith("_ch02.MP4")
+    for key, data in zip(record.object_keys, chapter_data(sizes), strict=True):
+        assert world.store.objects[key].data == data
 
 
 def test_every_chapter_is_its_own_object_and_the_record_lists_them() -> None:
