@@ -159,6 +159,18 @@ class StorageError(DomainError):
     retryable = True
 
 
+class UnreadableRecordError(StorageError):
+    """A tracker record that cannot be read as one (an impossible date, a field of the
+    wrong type): skipped and named wherever the tracker is read, never a stop for the rest."""
+
+    retryable = False
+
+    def __init__(self, media_id: str, reason: str) -> None:
+        super().__init__(f"the tracker record of {media_id!r} cannot be read: {reason}")
+        self.media_id = media_id
+        self.reason = reason
+
+
 class KeyLostError(StorageError):
     """The key a paused upload (or a paused check) was going to went to another video
     meanwhile: the file must start over at another key."""

@@ -142,6 +142,12 @@ class SyncTracker(Protocol):
         """Every COMPLETED record of `provider` (a scan of the whole tracker)."""
         ...
 
+    def unreadable(self) -> Mapping[str, str]:
+        """The records the last `get_many` or `completed` call met and could not read:
+        media id -> why. Those calls skip them, so one broken record never stops the rest;
+        `get` of one raises UnreadableRecordError."""
+        ...
+
 
 class CatalogStore(Protocol):
     """Where the archive's catalog is kept, whole: a write replaces it at once."""

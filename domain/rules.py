@@ -54,6 +54,9 @@ class SkipReason(StrEnum):
     UNREADABLE = "unreadable"
     """The listing's entry could not be read as a media item (a field no record could
     hold, say); the rest of the library goes on."""
+    UNREADABLE_RECORD = "unreadable_record"
+    """The video's tracker record cannot be read (an impossible date, say): it is named in
+    the run's report until someone repairs it; the rest of the library goes on."""
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,23 @@ def _discover_page(
     """One page of `discover`: (records created, records refreshed, ids chosen); the
     reasons for the rest are added to `skipped`."""
     records = tracker.get_many(list(dict.fromkeys(item.media_id for item in items)))
+    broken = tracker.unreadable()
+    if broken:
+        # Neither new nor archived: its record is there and cannot be read. Passed over
+        # (and named) so that the rest of the page goes on.
+        items = [item for item in items if item.media_id not in broken]
+        skipped[SkipReason.UNREADABLE_RECORD] += len(broken)
+        for media_id, reason in broken.items():
+            log.warning(
+                "%s: the record of %s cannot be read: %s",
+                provider,
+                media_id,
+                reason,
+                extra={
+                    "event_type": "discovery.unreadable_record",
+                    "metadata": {"media_id": media_id, "reason": reason[:300]},
+                },
+            )
     now = clock.now()
     if metrics is not None:
         _send_held_counts(provider, records, tracker, metrics, clock)

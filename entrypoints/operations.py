@@ -22,12 +22,13 @@ from boto3.dynamodb.types import TypeDeserializer
 from rich.console import Console
 from rich.table import Table
 
+from adapters.aws.records import record_from_item
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.clock import SystemClock
 from adapters.gopro.auth import GoProAuth
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, make_client
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
-from domain.errors import DomainError
+from domain.errors import DomainError, UnreadableRecordError
 from domain.services import sign_in
 from entrypoints.providers import UnknownProviderError
 from infra.config import StackSettings
@@ -129,15 +130,31 @@ def scan_table(dynamodb: Any, table: str) -> list[dict[str, Any]]:
     return items
 
 
+def unreadable_records(items: list[dict[str, Any]]) -> dict[str, str]:
+    """The scanned items the tracker cannot read as records: media id -> why."""
+    found: dict[str, str] = {}
+    for item in items:
+        try:
+            record_from_item(deserialise(item))
+        except UnreadableRecordError as error:
+            found[error.media_id] = error.reason
+    return found
+
+
 def status(target: Target, console: Console) -> int:
     items = scan_table(boto3.client("dynamodb"), target.table_name)
-    counts = Counter(item["status"]["S"] for item in items)
+    unreadable = unreadable_records(items)
+    counts = Counter(
+        item["status"]["S"] for item in items if item.get("media_id", {}).get("S") not in unreadable
+    )
     archived = sum(int(i.get("stored_size", {}).get("N", 0)) for i in items)
     summary = Table(title=f"sync tracker {target.table_name}")
     summary.add_column("status")
     summary.add_column("videos", justify="right")
     for state in ("COMPLETED", "IN_PROGRESS", "PENDING", "FAILED"):
         summary.add_row(state, str(counts.get(state, 0)))
+    if unreadable:
+        summary.add_row("UNREADABLE", str(len(unreadable)))
     console.print(summary)
     console.print(f"archived: {human_size(archived)}")
     chaptered = [i for i in items if "chapters" in i]
@@ -147,8 +164,10 @@ def status(target: Target, console: Console) -> int:
             f"chaptered recordings: {len(chaptered)}, archived as {objects} chapter objects"
         )
     for item in items:
-        if item["status"]["S"] == "FAILED":
+        if item.get("status", {}).get("S") == "FAILED":
             console.print(f"FAILED {item['media_id']['S']}: {item.get('error', {}).get('S', '?')}")
+    for media_id, reason in unreadable.items():
+        console.print(f"UNREADABLE {media_id}: {reason} (skipped by every run until repaired)")
     stepfunctions = boto3.client("stepfunctions")
     arn = target.state_machine_arn(stepfunctions)
     last = stepfunctions.list_executions(stateMachineArn=arn, maxResults=1)["executions"]

@@ -18,6 +18,7 @@ from domain.errors import (
     DomainError,
     KeyTakenError,
     StorageError,
+    UnreadableRecordError,
 )
 from domain.model import (
     ManifestLocation,
@@ -185,12 +186,32 @@ class InMemorySyncTracker:
     def __init__(self) -> None:
         self.records: dict[str, SyncRecord] = {}
         self.writes = 0
+        self.broken: dict[str, str] = {}
+        """Media ids whose stored record cannot be read, and why (as a DynamoDB item with
+        an impossible date): the record stays, and every write over it is refused."""
+        self._unreadable: dict[str, str] = {}
+
+    def _readable(self, media_id: str) -> bool:
+        if media_id in self.broken:
+            self._unreadable[media_id] = self.broken[media_id]
+            return False
+        return True
 
     def get(self, media_id: str) -> SyncRecord | None:
+        if media_id in self.broken:
+            raise UnreadableRecordError(media_id, self.broken[media_id])
         return self.records.get(media_id)
 
     def get_many(self, media_ids: Sequence[str]) -> Mapping[str, SyncRecord]:
-        return {mid: self.records[mid] for mid in media_ids if mid in self.records}
+        self._unreadable = {}
+        return {
+            mid: self.records[mid]
+            for mid in media_ids
+            if mid in self.records and self._readable(mid)
+        }
+
+    def unreadable(self) -> Mapping[str, str]:
+        return dict(self._unreadable)
 
     def create(self, record: SyncRecord) -> None:
         if record.version != 1:
@@ -215,9 +236,16 @@ class InMemorySyncTracker:
         return taken
 
     def completed(self, provider: str) -> Iterator[SyncRecord]:
+        self._unreadable = {}
         snapshot = list(self.records.values())
         return iter(
-            [r for r in snapshot if r.status is SyncStatus.COMPLETED and r.provider == provider]
+            [
+                r
+                for r in snapshot
+                if r.provider == provider
+                and self._readable(r.media_id)
+                and r.status is SyncStatus.COMPLETED
+            ]
         )
 
     def replace(self, previous: SyncRecord, new: SyncRecord) -> None:

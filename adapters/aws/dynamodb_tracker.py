@@ -12,7 +12,7 @@ cancelled because some records exist already, it is sent again without them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.records import record_from_item, record_to_item
-from domain.errors import ConcurrentUpdateError, StorageError
+from domain.errors import ConcurrentUpdateError, StorageError, UnreadableRecordError
 from domain.model import SyncRecord, check_change
 from domain.status import SyncStatus
 
@@ -49,6 +49,7 @@ class DynamoDbSyncTracker:
         self._settings = settings
         self._to_db = TypeSerializer()
         self._from_db = TypeDeserializer()
+        self._unreadable: dict[str, str] = {}
 
     def _encode(self, record: SyncRecord) -> dict[str, Any]:
         return {
@@ -57,6 +58,17 @@ class DynamoDbSyncTracker:
 
     def _decode(self, item: Mapping[str, Any]) -> SyncRecord:
         return record_from_item({name: self._from_db.deserialize(v) for name, v in item.items()})
+
+    def _readable(self, items: Iterable[Mapping[str, Any]]) -> Iterator[SyncRecord]:
+        """The records among `items`; one that cannot be read is noted and passed over."""
+        for item in items:
+            try:
+                yield self._decode(item)
+            except UnreadableRecordError as error:
+                self._unreadable[error.media_id] = error.reason
+
+    def unreadable(self) -> Mapping[str, str]:
+        return dict(self._unreadable)
 
     def get(self, media_id: str) -> SyncRecord | None:
         try:
@@ -72,10 +84,10 @@ class DynamoDbSyncTracker:
 
     def get_many(self, media_ids: Sequence[str]) -> Mapping[str, SyncRecord]:
         found: dict[str, SyncRecord] = {}
+        self._unreadable = {}
         unique = list(dict.fromkeys(media_ids))
         for start in range(0, len(unique), BATCH):
-            for item in self._batch(unique[start : start + BATCH]):
-                record = self._decode(item)
+            for record in self._readable(self._batch(unique[start : start + BATCH])):
                 found[record.media_id] = record
         return found
 
@@ -171,19 +183,21 @@ class DynamoDbSyncTracker:
         )
 
     def completed(self, provider: str) -> Iterator[SyncRecord]:
+        """The provider's records are all read (a Scan is billed for every item it reads,
+        filtered or not) and the COMPLETED ones kept here, so that a record of any status
+        that cannot be read is found and noted (`unreadable`)."""
         pages = self._db.get_paginator("scan").paginate(
             TableName=self._settings.table,
-            FilterExpression="#status = :completed AND #provider = :provider",
-            ExpressionAttributeNames={"#status": "status", "#provider": "provider"},
-            ExpressionAttributeValues={
-                ":completed": {"S": SyncStatus.COMPLETED.value},
-                ":provider": {"S": provider},
-            },
+            FilterExpression="#provider = :provider",
+            ExpressionAttributeNames={"#provider": "provider"},
+            ExpressionAttributeValues={":provider": {"S": provider}},
         )
+        self._unreadable = {}
         try:
             for page in pages:
-                for item in page.get("Items", []):
-                    yield self._decode(item)
+                for record in self._readable(page.get("Items", [])):
+                    if record.status is SyncStatus.COMPLETED:
+                        yield record
         except (ClientError, BotoCoreError) as error:
             raise StorageError(f"DynamoDB Scan failed: {error}") from None
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.errors import StorageError
+from domain.errors import DomainError, UnreadableRecordError
 from domain.model import Checksum, Lease, MediaItem, StoredChapter, SyncRecord, UploadCheckpoint
 from domain.status import SyncStatus
 
@@ -83,8 +83,8 @@ class _Reader:
         self.item = item
         self.media_id = media_id or str(item.get("media_id", "?"))
 
-    def bad(self, name: str, why: str) -> StorageError:
-        return StorageError(f"tracker record {self.media_id!r}: '{name}' {why}")
+    def bad(self, name: str, why: str) -> UnreadableRecordError:
+        return UnreadableRecordError(self.media_id, f"'{name}' {why}")
 
     def text(self, name: str) -> str | None:
         value = self.item.get(name)
@@ -124,6 +124,17 @@ def _present[T](value: T | None, read: _Reader, name: str) -> T:
 
 
 def record_from_item(item: Mapping[str, Any]) -> SyncRecord:
+    """The record an item holds; UnreadableRecordError, naming the media id and the field,
+    when it cannot be read as one."""
+    try:
+        return _record(item)
+    except UnreadableRecordError:
+        raise
+    except (DomainError, KeyError, TypeError, ValueError, ArithmeticError) as error:
+        raise UnreadableRecordError(str(item.get("media_id", "?")), str(error)) from None
+
+
+def _record(item: Mapping[str, Any]) -> SyncRecord:
     read = _Reader(item)
     try:
         status = SyncStatus(read.required_text("status"))

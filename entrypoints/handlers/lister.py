@@ -12,7 +12,8 @@ are the run's so far.
 
 `step: "summarize"` reads the sealed list and the videos' records and answers `videos` and
 `failures` (the videos not archived), which the partial-failure alert reports. It then
-rewrites the catalog (`catalog/{provider}.csv`) from the tracker's COMPLETED records and,
+rewrites the catalog (`catalog/{provider}.csv`) from the tracker's COMPLETED records (a
+record that cannot be read is skipped, and named as an `unreadable` discrepancy) and,
 unless NIGHTLY_VERIFY is false, checks the objects of tonight's videos and of a rotating
 thirtieth of the rest (HeadObject only), answering `verified`, `discrepancies` and a
 `report` naming the first ten, which the discrepancy alert sends.
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.audit import Discrepancy, nightly_check
+from domain.audit import Discrepancy, Finding, nightly_check
 from domain.catalog import write_catalog
 from domain.keys import archive_prefix
 from domain.model import ManifestLocation
@@ -112,14 +113,20 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     manifest: RunManifest = container.manifest()
     tonight = manifest.read(location)
     now = container.clock().now()
-    summary = summarize(tonight, container.tracker(), now)
-    records = list(container.tracker().completed(provider))
+    tracker = container.tracker()
+    summary = summarize(tonight, tracker, now)
+    records = list(tracker.completed(provider))
+    found = [
+        Discrepancy(Finding.UNREADABLE, media_id, None, f"the record cannot be read: {why}")
+        for media_id, why in sorted(tracker.unreadable().items())
+    ]
     store = container.store()
     present = store.sizes(archive_prefix(provider))
     catalog_rows = write_catalog(provider, records, present, container.catalog())
-    checked, found = 0, list[Discrepancy]()
+    checked = 0
     if container.settings().nightly_verify:
-        checked, found = nightly_check(records, tonight, store, now.toordinal(), present)
+        checked, faults = nightly_check(records, tonight, store, now.toordinal(), present)
+        found += faults
     report = "; ".join(d.line() for d in found[:REPORT_LINES])
     if len(found) > REPORT_LINES:
         report += f"; and {len(found) - REPORT_LINES} more (cloudsync verify lists them all)"
@@ -129,6 +136,7 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
         "catalog_rows": catalog_rows,
         "verified": checked,
         "discrepancies": len(found),
+        "unreadable_records": sum(d.finding is Finding.UNREADABLE for d in found),
         "report": report[:2000] or "none",
     }
 

@@ -86,6 +86,22 @@ def test_credentials_set_start_follow_and_status(
     assert "archived: " in out
     assert not re.search(r"^FAILED \w+:", out, re.MULTILINE)
 
+    # Given one record with an impossible date, the next run still succeeds, and status
+    # names it
+    dynamodb, table = world.client("dynamodb"), world.environment["TRACKER_TABLE"]
+    broken = dynamodb.scan(TableName=table, Limit=1)["Items"][0]["media_id"]["S"]
+    dynamodb.update_item(
+        TableName=table,
+        Key={"media_id": {"S": broken}},
+        UpdateExpression="SET uploaded_at = :impossible",
+        ExpressionAttributeValues={":impossible": {"S": "2024-02-30T10:00:00+00:00"}},
+    )
+    assert main(["start", "--stack", "dev", "--follow"]) == 0
+    assert "SUCCEEDED" in capsys.readouterr().out
+    assert main(["status", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"^UNREADABLE {broken}: 'uploaded_at' is not an ISO 8601 time", out, re.M)
+
 
 def test_a_run_without_credentials_fails_with_a_non_zero_exit(
     world: World, capsys: pytest.CaptureFixture[str]

@@ -22,6 +22,7 @@ from domain.errors import (
     IllegalTransitionError,
     InvalidSettingError,
     StorageError,
+    UnreadableRecordError,
 )
 from domain.model import StoredChapter, StoredObject, SyncRecord, UploadCheckpoint
 from domain.status import SyncStatus
@@ -104,6 +105,35 @@ def test_get_many_reads_in_batches_of_100(account: Account) -> None:
     asked = [f"m{n}" for n in range(0, 300, 2)] + ["m0"]
     found = tracker.get_many(asked)
     assert set(found) == {f"m{n}" for n in range(0, 250, 2)}
+
+
+def test_an_unreadable_record_is_passed_over_and_named_never_a_stop(account: Account) -> None:
+    tracker = account.tracker()
+    done = {}
+    for name in ("m0", "m1", "m2"):
+        record = SyncRecord.discovered(make_item(name), EPOCH)
+        tracker.create(record)
+        claimed = record.claim("w", EPOCH, LEASE)
+        tracker.replace(record, claimed)
+        stored = StoredObject(f"gopro-videos/2026/01/{name}.MP4", 1, crc32_of(b"x"), name)
+        done[name] = claimed.complete("w", EPOCH, stored)
+        tracker.replace(claimed, done[name])
+    # Given one record holds an impossible date
+    account.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"media_id": {"S": "m1"}},
+        UpdateExpression="SET uploaded_at = :impossible",
+        ExpressionAttributeValues={":impossible": {"S": "2024-02-30T10:00:00+00:00"}},
+    )
+    # Then a batch read and the scan skip it and say which and why
+    assert set(tracker.get_many(["m0", "m1", "m2"])) == {"m0", "m2"}
+    assert tracker.unreadable() == {"m1": "'uploaded_at' is not an ISO 8601 time"}
+    assert sorted(r.media_id for r in tracker.completed("gopro")) == ["m0", "m2"]
+    assert set(tracker.unreadable()) == {"m1"}
+    assert tracker.get_many(["m0"]) == {"m0": done["m0"]}
+    assert tracker.unreadable() == {}  # of the last read only
+    with pytest.raises(UnreadableRecordError, match=r"m1.*uploaded_at"):
+        tracker.get("m1")
 
 
 def stubbed_tracker(responses: list[dict[str, Any]]) -> tuple[DynamoDbSyncTracker, list[float]]:

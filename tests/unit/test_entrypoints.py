@@ -14,12 +14,14 @@ from dependency_injector import providers
 from domain.catalog import parse
 from domain.credentials import SessionCredentials
 from domain.errors import TransientSourceError
+from domain.model import SyncRecord
 from entrypoints.container import Container
 from entrypoints.handlers import authenticator, downloader, lister
 from entrypoints.handlers.runtime import BadEventError, container, reset_container
 from entrypoints.providers import ProviderAdapters, ProviderRegistry, UnknownProviderError
 from entrypoints.settings import Settings, SettingsError
 from tests.fakes import (
+    EPOCH,
     FakeProviderAuth,
     FakeVideo,
     InMemoryCredentialStore,
@@ -97,12 +99,43 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
     )  # fmt: skip
     assert summary == {
         "videos": 1, "failures": 0, "catalog_rows": 1, "verified": 1, "discrepancies": 0,
-        "report": "none",
+        "unreadable_records": 0, "report": "none",
     }  # fmt: skip
     catalog = parse(world.catalog.catalogs["gopro"])
     assert [(row.media_id, row.key) for row in catalog] == [
         ("v1", world.tracker.records["v1"].object_key)
     ]
+
+
+def test_one_unreadable_record_is_skipped_counted_and_named_and_the_rest_goes_on(
+    world: World,
+) -> None:
+    # Given v2's record is in the tracker and cannot be read (an impossible date)
+    for name in ("v2", "v3"):
+        world.source.add(FakeVideo(make_item(name, size=10), content_for(name, 10)))
+    world.tracker.records["v2"] = SyncRecord.discovered(make_item("v2", size=10), EPOCH)
+    world.tracker.broken["v2"] = "'uploaded_at' is not an ISO 8601 time"
+    # When the nightly lists and summarizes
+    listing = lister.handler({"provider": "gopro", "correlation_id": "run-u"}, Context())
+    # Then the others are listed and chosen, and the broken one counted
+    assert listing["status"] == "done"
+    assert sorted(world.manifest.lists[listing["key"]]) == ["v1", "v3"]
+    assert listing["skipped"] == {"unreadable_record": 1}
+    assert world.metrics.skipped == [("gopro", "unreadable_record", 1)]
+    for name in ("v1", "v3"):
+        event = {"provider": "gopro", "media_id": name, "worker": f"x/{name}", "attempt": 0}
+        assert downloader.handler(event, Context())["status"] == "completed"
+    summary = lister.handler(
+        {"provider": "gopro", "correlation_id": "run-u", "step": "summarize",
+         "bucket": listing["bucket"], "key": listing["key"]},
+        Context(),
+    )  # fmt: skip
+    # And the summary names it in the report the alert sends
+    assert (summary["videos"], summary["failures"], summary["catalog_rows"]) == (2, 0, 2)
+    assert (summary["discrepancies"], summary["unreadable_records"]) == (1, 1)
+    assert summary["report"] == (
+        "unreadable: v2: the record cannot be read: 'uploaded_at' is not an ISO 8601 time"
+    )
 
 
 def test_a_listing_short_of_time_goes_on_from_its_cursor_in_the_next_call(world: World) -> None:
