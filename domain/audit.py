@@ -202,16 +202,22 @@ def nightly_check(
     *,
     slices: int = NIGHTLY_SLICES,
 ) -> tuple[int, list[Discrepancy]]:
-    """Every record's objects against the archive's listing (`present`: key -> size), and
-    the objects of tonight's videos and of the night's slice of the rest against their
-    records with one `describe` each: (objects described, discrepancies)."""
+    """Every record's objects against the archive's listing (`present`: key -> size: their
+    presence and size, which costs no request), and the objects of tonight's videos and of
+    the night's slice of the rest against their records with one `describe` each (the
+    checksum and owner too): (objects described, discrepancies)."""
     wanted = set(tonight)
     checked, found = 0, []
     for record in records:
         deep = record.media_id in wanted or in_tonights_slice(record.media_id, night, slices)
         for obj in archived_objects(record):
-            if obj.key not in present:
-                found.append(check_object(obj, None))
+            listed = present.get(obj.key)
+            if listed is None or obj.size_bytes not in (None, listed):
+                found.append(
+                    check_object(
+                        obj, None if listed is None else StoredObject(obj.key, listed, None, None)
+                    )
+                )
                 continue
             if not deep:
                 continue

@@ -2,10 +2,12 @@
 tracker (`catalog/{provider}.csv` in the bucket, rewritten after each run).
 
 Rows come from COMPLETED records only, whose every object was verified against S3's own
-checksum when it was stored, and only for objects the archive's listing holds at the
-recorded size, so the catalog never lists an object that is not there. It
-is CSV (RFC 4180, UTF-8, a header row), ordered by key, so that two catalogs of the same
-archive are the same bytes. `parse` reads one back, refusing a file that is not a catalog.
+checksum when it was stored. A row whose object the archive's listing does not hold at
+the recorded size is kept and marked in its `problem` column (`missing`, or
+`size_differs: …`), never dropped: the catalog says what the archive should hold and
+where it does not. It is CSV (RFC 4180, UTF-8, a header row), ordered by key, so that
+two catalogs of the same archive are the same bytes. `parse` reads one back, refusing a
+file that is not a catalog.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.audit import archived_objects
@@ -24,9 +26,9 @@ from domain.ports import CatalogStore
 COLUMNS = (
     "media_id", "chapter", "key", "size_bytes", "checksum_algorithm", "checksum",
     "filename", "captured_at", "uploaded_at", "camera_model", "duration_seconds", "media_type",
-    "archived_at",
+    "archived_at", "problem",
 )  # fmt: skip
-OPTIONAL_COLUMNS = frozenset({"camera_model"})
+OPTIONAL_COLUMNS = frozenset({"camera_model", "problem"})
 """Columns a catalog written before they existed lacks: read as empty."""
 
 
@@ -49,6 +51,8 @@ class CatalogRow:
     duration_seconds: float | None
     media_type: str | None
     archived_at: datetime | None
+    problem: str | None = None
+    """How the archive's listing differs from the row (None: it holds it as recorded)."""
 
 
 def rows(records: Iterable[SyncRecord]) -> list[CatalogRow]:
@@ -96,7 +100,7 @@ def render(catalog: Iterable[CatalogRow]) -> str:
 def parse(text: str) -> list[CatalogRow]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header is None or tuple(header) not in _HEADERS:
+    if header is None or not _known_header(header):
         raise CatalogError(f"not a catalog: the header is {header!r}, not {list(COLUMNS)}")
     found = []
     for number, values in enumerate(reader, start=2):
@@ -123,6 +127,7 @@ def parse(text: str) -> list[CatalogRow]:
                     ),
                     media_type=cells["media_type"] or None,
                     archived_at=_time(cells["archived_at"]),
+                    problem=cells["problem"] or None,
                 )
             )
         except ValueError as error:
@@ -130,7 +135,12 @@ def parse(text: str) -> list[CatalogRow]:
     return found
 
 
-_HEADERS = {COLUMNS, tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)}
+def _known_header(header: list[str]) -> bool:
+    """The columns in their order, of this version or of an earlier one (which lacks some
+    of the optional ones)."""
+    return header == [c for c in COLUMNS if c in header] and set(COLUMNS) - set(header) <= (
+        OPTIONAL_COLUMNS
+    )
 
 
 def _time(text: str) -> datetime | None:
@@ -140,12 +150,17 @@ def _time(text: str) -> datetime | None:
 def write_catalog(
     provider: str, records: Iterable[SyncRecord], present: Mapping[str, int], store: CatalogStore
 ) -> int:
-    """Rewrite the provider's catalog from its COMPLETED records, leaving out any object
-    the archive's listing (`present`: key -> size) does not hold as recorded; its rows."""
-    catalog = [
-        row
-        for row in rows(records)
-        if row.key in present and row.size_bytes in (None, present[row.key])
-    ]
+    """Rewrite the provider's catalog from its COMPLETED records, marking each object the
+    archive's listing (`present`: key -> size) does not hold as recorded; its rows."""
+    catalog = [replace(row, problem=listing_problem(row, present)) for row in rows(records)]
     store.write(provider, render(catalog))
     return len(catalog)
+
+
+def listing_problem(row: CatalogRow, present: Mapping[str, int]) -> str | None:
+    """How the archive's listing differs from what the row records, or None."""
+    if row.key not in present:
+        return "missing"
+    if row.size_bytes is not None and present[row.key] != row.size_bytes:
+        return f"size_differs: the archive lists {present[row.key]} bytes"
+    return None

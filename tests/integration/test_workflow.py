@@ -51,13 +51,15 @@ def test_a_library_is_archived_five_at_a_time_and_a_second_run_downloads_nothing
 
 
 def assert_catalog_matches_bucket(workflow: Workflow) -> list[CatalogRow]:
-    """The run's catalog lists exactly the objects under the archive prefix, each with the
-    size and CRC32 S3 holds."""
+    """The run's catalog lists every object under the archive prefix, each with the size
+    and CRC32 S3 holds; a row the bucket does not hold is marked missing."""
     s3 = workflow.account.s3
     body = s3.get_object(Bucket=BUCKET, Key="catalog/gopro.csv")["Body"].read()
     catalog = parse(body.decode("utf-8"))
-    assert sorted(row.key for row in catalog) == sorted(workflow.objects())
-    for row in catalog:
+    held = [row for row in catalog if row.problem is None]
+    assert sorted(row.key for row in held) == sorted(workflow.objects())
+    assert {row.problem for row in catalog if row not in held} <= {"missing"}
+    for row in held:
         head = s3.head_object(Bucket=BUCKET, Key=row.key, ChecksumMode="ENABLED")
         assert (head["ContentLength"], head.get("ChecksumCRC32")) == (row.size_bytes, row.checksum)
     return catalog
@@ -113,7 +115,8 @@ def test_the_nightly_check_alerts_on_an_object_gone_from_tonights_slice(
     (alert,) = workflow.account.alerts()
     assert alert["Subject"] == "cloud-sync: the archive differs from its records"
     assert f"missing: {media_id} {key}: the record says archived; no object" in alert["Message"]
-    assert key not in {row.key for row in assert_catalog_matches_bucket(workflow)} | {None}
+    marked = {row.key: row.problem for row in assert_catalog_matches_bucket(workflow)}
+    assert marked[key] == "missing"  # kept, and marked
 
 
 def test_rejected_credentials_alert_and_fail_without_downloading(workflow: Workflow) -> None:

@@ -139,12 +139,39 @@ def test_a_file_that_is_not_a_catalog_is_refused(text: str) -> None:
         parse(text)
 
 
-def test_the_catalog_never_lists_an_object_the_archive_does_not_hold_as_recorded() -> None:
+def test_the_catalog_keeps_and_marks_an_object_the_archive_does_not_hold_as_recorded() -> None:
     catalogs = InMemoryCatalogStore()
     records = [archived("m1"), archived("m2"), archived("m3")]
     present = {"gopro-videos/2024/05/m1.MP4": 100, "gopro-videos/2024/05/m3.MP4": 99}
-    assert write_catalog("gopro", records, present, catalogs) == 1
-    assert [row.media_id for row in parse(catalogs.catalogs["gopro"])] == ["m1"]
+    assert write_catalog("gopro", records, present, catalogs) == 3
+    assert [(row.media_id, row.problem) for row in parse(catalogs.catalogs["gopro"])] == [
+        ("m1", None),
+        ("m2", "missing"),
+        ("m3", "size_differs: the archive lists 99 bytes"),
+    ]
+
+
+def test_the_nightly_check_finds_a_size_the_listing_gives_outside_tonights_slice() -> None:
+    store = InMemoryObjectStore()
+    records = [archived(f"v{n:03d}") for n in range(40)]
+    for record in records:
+        assert record.object_key is not None
+        store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
+    night = 5
+    outside = [r for r in records if not in_tonights_slice(r.media_id, night)]
+    # Given an object outside tonight's slice overwritten with other bytes of another size
+    changed = outside[0]
+    assert changed.object_key is not None
+    store.objects[changed.object_key] = StoredBytes(bytes(120), changed.media_id)
+    checked, found = nightly_check(records, [], store, night, store.sizes("gopro-videos/"))
+    # Then the listing alone names it, on its own line
+    sizes = [d for d in found if d.finding is Finding.SIZE_DIFFERS]
+    assert [(d.media_id, d.key) for d in sizes] == [(changed.media_id, changed.object_key)]
+    assert sizes[0].line() == (
+        f"size_differs: {changed.media_id} {changed.object_key}: "
+        "recorded 100 bytes, the object has 120"
+    )
+    assert checked == len(records) - len(outside)  # no describe spent on it
 
 
 def test_a_catalog_carries_the_camera_model_and_one_written_before_it_still_reads() -> None:
@@ -157,3 +184,11 @@ def test_a_catalog_carries_the_camera_model_and_one_written_before_it_still_read
     cut = COLUMNS.index("camera_model")
     legacy = [",".join(c for i, c in enumerate(line.split(",")) if i != cut) for line in older]
     assert parse("\r\n".join(legacy) + "\r\n") == [replace(written[0], camera_model=None)]
+
+
+def test_a_catalog_written_before_the_problem_column_still_reads() -> None:
+    written = rows([archived("m1")])
+    lines = render(written).splitlines()
+    assert lines[0].endswith(",problem")
+    before = [line.rsplit(",", 1)[0] for line in lines]
+    assert parse("\r\n".join(before) + "\r\n") == written
