@@ -28,6 +28,11 @@ MEDIA_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 """Media ids travel into URL paths and object keys, so only this safe alphabet is accepted."""
 
 ERROR_MESSAGE_LIMIT = 2000
+
+COUNT_HOLD = timedelta(minutes=5)
+"""How long a claim to send a VideosSynced count holds: far longer than sending it takes
+(one log line), so only a writer that died after claiming lets it expire, and the next
+reader after that sends the count."""
 """Stored error messages are cut to this many characters."""
 
 
@@ -178,6 +183,10 @@ class SyncRecord:
     and cleared once the count is out, so a crash between the two leaves the count to be
     sent by whoever reads the record next (a retry, or the next discovery) instead of
     losing it."""
+    count_claimed_until: datetime | None = None
+    """While the count is pending: until when one writer holds the right to send it. The
+    completing worker takes it with COMPLETED; a reader takes an expired one with a
+    conditional write before sending, so two readers never both send."""
 
     @property
     def media_id(self) -> str:
@@ -292,9 +301,16 @@ class SyncRecord:
             **changes,
         )
 
-    def complete(self, worker: str, now: datetime, stored: StoredObject) -> SyncRecord:
+    def complete(
+        self,
+        worker: str,
+        now: datetime,
+        stored: StoredObject,
+        count_hold: timedelta = COUNT_HOLD,
+    ) -> SyncRecord:
         """The transfer was stored and verified: the video is archived for good. For a
-        chaptered recording, `stored` is its last chapter and the others are recorded."""
+        chaptered recording, `stored` is its last chapter and the others are recorded. The
+        worker holds the right to send its count for `count_hold`."""
         self._require_holder(worker, SyncStatus.COMPLETED)
         key, size, checksum = stored.key, stored.size_bytes, stored.checksum
         chapters = self.chapters
@@ -318,16 +334,40 @@ class SyncRecord:
             reserved_key=None,
             chapters=chapters,
             count_pending=True,
+            count_claimed_until=now + count_hold,
+        )
+
+    def count_claimed(self, now: datetime, hold_for: timedelta = COUNT_HOLD) -> SyncRecord:
+        """A reader takes the right to send the pending count, which nobody holds now."""
+        self._require_pending_count("count claimed")
+        if self.count_claimed_until is not None and now < self.count_claimed_until:
+            raise IllegalTransitionError(
+                self.media_id,
+                self.status.value,
+                f"{self.status.value} (count claimed)",
+                f"the count is claimed until {self.count_claimed_until.isoformat()}",
+            )
+        return replace(
+            self, version=self.version + 1, updated_at=now, count_claimed_until=now + hold_for
         )
 
     def counted(self, now: datetime) -> SyncRecord:
-        """The archived video's VideosSynced count went out. The only change a COMPLETED
-        record takes: nothing else about it ever changes again."""
+        """The archived video's VideosSynced count went out. With `count_claimed`, the only
+        changes a COMPLETED record takes: nothing else about it ever changes again."""
+        self._require_pending_count("counted")
+        return replace(
+            self,
+            version=self.version + 1,
+            updated_at=now,
+            count_pending=False,
+            count_claimed_until=None,
+        )
+
+    def _require_pending_count(self, change: str) -> None:
         if self.status is not SyncStatus.COMPLETED or not self.count_pending:
             raise IllegalTransitionError(
-                self.media_id, self.status.value, f"{self.status.value} (counted)"
+                self.media_id, self.status.value, f"{self.status.value} ({change})"
             )
-        return replace(self, version=self.version + 1, updated_at=now, count_pending=False)
 
     def fail(self, worker: str, now: datetime, error: str) -> SyncRecord:
         """The attempt failed; the video waits for the next attempt with the reason kept."""
@@ -345,6 +385,12 @@ class SyncRecord:
         )
 
 
+def _claim_was_free(previous: SyncRecord, new: SyncRecord) -> bool:
+    """A new count claim is taken only where none holds at its time, and runs ahead."""
+    held, taken = previous.count_claimed_until, new.count_claimed_until
+    return taken is not None and taken > new.updated_at and (held is None or held <= new.updated_at)
+
+
 def check_change(previous: SyncRecord, new: SyncRecord) -> None:
     """Raise unless `new` may replace `previous` in a tracker: the next version of the same
     video, along the transition table, and of a COMPLETED record only its count recorded.
@@ -355,7 +401,18 @@ def check_change(previous: SyncRecord, new: SyncRecord) -> None:
             f"{previous.media_id!r} v{previous.version}"
         )
     if previous.status is SyncStatus.COMPLETED and (
-        not previous.count_pending or new != previous.counted(new.updated_at)
+        not previous.count_pending
+        or new
+        not in (
+            previous.counted(new.updated_at),
+            replace(
+                previous,
+                version=new.version,
+                updated_at=new.updated_at,
+                count_claimed_until=new.count_claimed_until,
+            ),
+        )
+        or (new.count_pending and not _claim_was_free(previous, new))
     ):
         raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
     if not is_legal(previous.status, new.status):

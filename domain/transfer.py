@@ -303,7 +303,7 @@ def _archive(
     except ConcurrentUpdateError as error:
         # The lease ran out and another worker took over; it will find this object ours.
         return _logged(TransferOutcome(media_id, TransferResult.BUSY, key, error=str(error)))
-    count_synced(done, ports.tracker, ports.metrics, ports.clock)
+    _send_count(done, ports.tracker, ports.metrics, ports.clock)  # COMPLETED holds the claim
     _report_size_drift(done)
     return _logged(
         TransferOutcome(media_id, TransferResult.COMPLETED, done.object_key, done.stored_size)
@@ -311,13 +311,28 @@ def _archive(
 
 
 def count_synced(record: SyncRecord, tracker: SyncTracker, metrics: Metrics, clock: Clock) -> None:
-    """Send the VideosSynced count of a COMPLETED record, then record it sent. A crash
-    before the count leaves the record pending, and whoever reads it next (a retry, or the
-    next discovery) sends it: a count is never lost. Only a crash between the two steps,
-    or two readers at once, counts a video twice."""
-    metrics.video_synced(record.provider, record.stored_size or 0)
-    with contextlib.suppress(ConcurrentUpdateError):  # another reader recorded it
-        tracker.replace(record, record.counted(clock.now()))
+    """Send the pending VideosSynced count of a COMPLETED record read from the tracker,
+    where nobody holds the right to send it: the right is claimed first with a conditional
+    write, so of two readers at once only one sends. A claim whose holder died before
+    recording the count sent expires (COUNT_HOLD), and the next reader after that sends
+    it: a count is never lost, and only a crash between sending and recording it can send
+    it twice."""
+    now = clock.now()
+    if record.count_claimed_until is not None and now < record.count_claimed_until:
+        return  # its holder is sending it
+    claimed = record.count_claimed(now)
+    try:
+        tracker.replace(record, claimed)
+    except ConcurrentUpdateError:
+        return  # another reader claimed it, or recorded it sent
+    _send_count(claimed, tracker, metrics, clock)
+
+
+def _send_count(claimed: SyncRecord, tracker: SyncTracker, metrics: Metrics, clock: Clock) -> None:
+    """Send the count whose right `claimed` holds, then record it sent."""
+    metrics.video_synced(claimed.provider, claimed.stored_size or 0)
+    with contextlib.suppress(ConcurrentUpdateError):  # its claim expired and was taken
+        tracker.replace(claimed, claimed.counted(clock.now()))
 
 
 def _transfer_file(

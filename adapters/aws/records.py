@@ -44,6 +44,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
     }
     if record.count_pending:
         values["count_pending"] = True
+        values["count_claimed_until"] = _time(record.count_claimed_until)
     if record.lease is not None:
         values["lease_holder"] = record.lease.holder
         values["lease_expires_at"] = _time(record.lease.expires_at)
@@ -172,6 +173,7 @@ def _record(item: Mapping[str, Any]) -> SyncRecord:
         reserved_key=read.text("reserved_key"),
         chapters=_chapters(item.get("chapters"), read),
         count_pending=item.get("count_pending") is True,
+        count_claimed_until=read.time("count_claimed_until"),
     )
 
 

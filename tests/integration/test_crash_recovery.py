@@ -137,6 +137,9 @@ def test_a_kill_at_any_call_leaves_one_verified_object_counted_once(
         assert plan.fired, where
         where += f" ({plan.calls[index]})"
         # The next night's discovery sends a count a crash held back.
+        clock = rig.ports.clock
+        assert isinstance(clock, FixedClock)
+        clock.advance(timedelta(days=1))
         discover("gopro", source, rig.ports.tracker, rig.ports.clock, SelectionPolicy(),
                  metrics=rig.ports.metrics)  # fmt: skip
 

@@ -15,7 +15,7 @@ from domain.errors import (
     LeaseHeldError,
     NotLeaseHolderError,
 )
-from domain.model import Checksum, MediaItem, StoredObject, SyncRecord, check_change
+from domain.model import COUNT_HOLD, Checksum, MediaItem, StoredObject, SyncRecord, check_change
 from domain.status import TRANSITIONS, SyncStatus, check_transition, is_legal, predecessors
 from tests.fakes import EPOCH, make_item
 from tests.strategies import ready_videos
@@ -158,7 +158,7 @@ def test_a_completed_record_changes_only_to_record_its_count_once() -> None:
     counted = done.counted(EPOCH + LEASE)
     check_change(done, counted)
     assert counted == replace(done, version=done.version + 1, updated_at=EPOCH + LEASE,
-                              count_pending=False)  # fmt: skip
+                              count_pending=False, count_claimed_until=None)  # fmt: skip
     with pytest.raises(IllegalTransitionError):
         counted.counted(EPOCH)
     for changed in (
@@ -170,3 +170,26 @@ def test_a_completed_record_changes_only_to_record_its_count_once() -> None:
         previous = counted if changed.version == counted.version + 1 else done
         with pytest.raises(IllegalTransitionError):
             check_change(previous, changed)
+
+
+def test_a_pending_count_is_claimed_only_where_no_claim_holds() -> None:
+    done = completed_record()
+    assert done.count_claimed_until == EPOCH + COUNT_HOLD  # the completing worker holds it
+    with pytest.raises(IllegalTransitionError, match="claimed until"):
+        done.count_claimed(EPOCH + COUNT_HOLD - timedelta(seconds=1))
+    later = EPOCH + COUNT_HOLD
+    claimed = done.count_claimed(later)
+    check_change(done, claimed)
+    assert claimed.count_claimed_until == later + COUNT_HOLD
+    check_change(claimed, claimed.counted(later))
+    # A claim written over a claim that still holds, or one that runs backwards, is refused
+    for forged in (
+        replace(done, version=done.version + 1, updated_at=EPOCH, count_claimed_until=later),
+        replace(done, version=done.version + 1, updated_at=later, count_claimed_until=later),
+        replace(claimed, version=claimed.version + 1, object_key="gopro-videos/other.MP4"),
+    ):
+        previous = claimed if forged.version == claimed.version + 1 else done
+        with pytest.raises(IllegalTransitionError):
+            check_change(previous, forged)
+    with pytest.raises(IllegalTransitionError):
+        claimed.counted(later).count_claimed(later + COUNT_HOLD)

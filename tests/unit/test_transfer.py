@@ -19,7 +19,7 @@ from domain.errors import (
     TransientSourceError,
     UnknownMediaError,
 )
-from domain.model import SyncRecord
+from domain.model import COUNT_HOLD, SyncRecord
 from domain.rules import SelectionPolicy, SkipReason
 from domain.services import discover
 from domain.status import SyncStatus
@@ -395,3 +395,59 @@ def test_skipped_items_are_counted_and_a_refused_count_does_not_fail_the_listing
     again = discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy(),
                      metrics=UnreachableMetrics())  # fmt: skip
     assert again.media_ids == outcome.media_ids == ("v1",)
+
+
+class ReaderWhileCounting(RecordingMetrics):
+    """Metrics through which, at the instant the completing worker sends its count (after
+    the COMPLETED write, before the "count sent" write), another execution reads the
+    video: a second transfer attempt, then a discovery."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+        self.readers: list[TransferResult] = []
+
+    def video_synced(self, provider: str, size_bytes: int) -> None:
+        super().video_synced(provider, size_bytes)
+        if not self.readers:
+            ports = replace(self.world.ports(), metrics=self)
+            self.readers.append(transfer_video("v1", "other-execution", ports).result)
+            discover("gopro", self.world.source, self.world.tracker, self.world.clock,
+                     SelectionPolicy(), metrics=self)  # fmt: skip
+
+
+def test_a_reader_between_the_completed_write_and_the_count_never_counts_twice() -> None:
+    world = world_with(video("v1"))
+    metrics = ReaderWhileCounting(world)
+    outcome = transfer_video("v1", "w1", replace(world.ports(), metrics=metrics))
+    assert outcome.result is TransferResult.COMPLETED
+    assert metrics.readers == [TransferResult.ALREADY_ARCHIVED]
+    assert metrics.synced == [("gopro", 100)]  # once, though three read it pending
+    assert not world.tracker.records["v1"].count_pending
+
+
+class DyingMetrics(RecordingMetrics):
+    """The process dies while sending the count."""
+
+    def video_synced(self, provider: str, size_bytes: int) -> None:
+        raise SystemExit("killed")
+
+
+def test_a_count_whose_sender_died_is_sent_once_by_the_next_reader_after_its_claim() -> None:
+    world = world_with(video("v1"))
+    with pytest.raises(SystemExit):
+        transfer_video("v1", "w1", replace(world.ports(), metrics=DyingMetrics()))
+    record = world.tracker.records["v1"]
+    assert (record.status, record.count_pending) == (SyncStatus.COMPLETED, True)
+    # A reader while the dead worker's claim holds leaves it; one after it sends it, once
+    readers = RecordingMetrics()
+    discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy(),
+             metrics=readers)  # fmt: skip
+    assert readers.synced == []
+    world.clock.advance(COUNT_HOLD)
+    for _ in range(2):
+        discover("gopro", world.source, world.tracker, world.clock, SelectionPolicy(),
+                 metrics=readers)  # fmt: skip
+        transfer_video("v1", "w2", replace(world.ports(), metrics=readers))
+    assert readers.synced == [("gopro", 100)]
+    assert not world.tracker.records["v1"].count_pending
