@@ -97,6 +97,14 @@ class VerificationFailedError(DomainError):
         super().__init__(f"verification failed: {reason}")
 
 
+class OriginMismatchError(VerificationFailedError):
+    """The bytes the source served do not give the source's own ETag (an MD5 of the origin
+    file): they are not what the source holds, and nothing was stored."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"origin: {detail}")
+
+
 class ObjectMismatchError(DomainError):
     """An object this video stored earlier does not match it; it is kept for a person to judge."""
 
@@ -151,6 +159,17 @@ class TransientSourceError(DomainError):
     """A fault on the provider's side that a later attempt may not meet again."""
 
     retryable = True
+
+
+class SourceChangedError(TransientSourceError):
+    """The source now serves another version of the file (its ETag, Last-Modified or
+    length changed) than the bytes already read came from: the file starts over."""
+
+    def __init__(self, media_id: str, differences: list[str]) -> None:
+        self.differences = differences
+        super().__init__(
+            f"the source of {media_id} changed while it was read ({'; '.join(differences)})"
+        )
 
 
 class StorageError(DomainError):

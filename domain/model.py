@@ -19,6 +19,7 @@ from domain.errors import (
     NotLeaseHolderError,
     StorageError,
 )
+from domain.origin import OriginProgress
 from domain.status import WAITING, SyncStatus, check_transition, is_legal
 
 PROVIDER_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
@@ -111,6 +112,29 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class SourceVersion:
+    """What identifies the version of a file the source serves: its validators (HTTP's
+    ETag and Last-Modified) and its length. Bytes from two responses belong to one file
+    only when their versions agree."""
+
+    etag: str | None
+    last_modified: str | None
+    length: int
+
+    def differences(self, later: SourceVersion) -> list[str]:
+        """How `later` differs from this version; a validator this version has and `later`
+        lacks cannot prove it the same, and counts as a difference."""
+        found = []
+        if later.length != self.length:
+            found.append(f"length {self.length} -> {later.length}")
+        if self.etag is not None and later.etag != self.etag:
+            found.append(f"ETag {self.etag} -> {later.etag}")
+        if self.last_modified is not None and later.last_modified != self.last_modified:
+            found.append(f"Last-Modified {self.last_modified} -> {later.last_modified}")
+        return found
+
+
+@dataclass(frozen=True)
 class UploadCheckpoint:
     """Where a paused multipart upload stands, so a later invocation can go on from there.
 
@@ -126,6 +150,11 @@ class UploadCheckpoint:
     """The bytes those parts hold: the next byte to read from the source."""
     crc32: int
     """The running CRC32 of bytes [0, offset): a whole-object checksum continues from it."""
+    source: SourceVersion | None = None
+    """The version of the source the bytes [0, offset) came from: a resume goes on only
+    from the same version (None: not known, so the file starts over)."""
+    origin: OriginProgress | None = None
+    """Where the origin check (domain.origin) stood at the pause."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,8 @@ class StoredChapter:
     key: str
     size_bytes: int
     checksum: Checksum | None
+    origin: str | None = None
+    """The origin check's outcome (`matched (…)`, `unavailable (…)`); None: not checked."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +214,9 @@ class SyncRecord:
     and cleared once the count is out, so a crash between the two leaves the count to be
     sent by whoever reads the record next (a retry, or the next discovery) instead of
     losing it."""
+    origin: str | None = None
+    """The origin check's outcome of a video of one file (a chaptered recording's are its
+    chapters'): `matched (…)` or `unavailable (why)`; None: not checked."""
     count_claimed_until: datetime | None = None
     """While the count is pending: until when one writer holds the right to send it. The
     completing worker takes it with COMPLETED; a reader takes an expired one with a
@@ -307,6 +341,7 @@ class SyncRecord:
         now: datetime,
         stored: StoredObject,
         count_hold: timedelta = COUNT_HOLD,
+        origin: str | None = None,
     ) -> SyncRecord:
         """The transfer was stored and verified: the video is archived for good. For a
         chaptered recording, `stored` is its last chapter and the others are recorded. The
@@ -315,8 +350,11 @@ class SyncRecord:
         key, size, checksum = stored.key, stored.size_bytes, stored.checksum
         chapters = self.chapters
         if chapters:
-            last = StoredChapter(len(chapters) + 1, stored.key, stored.size_bytes, stored.checksum)
+            last = StoredChapter(
+                len(chapters) + 1, stored.key, stored.size_bytes, stored.checksum, origin
+            )
             chapters = (*chapters, last)
+            origin = None
             key, checksum = chapters[0].key, chapters[0].checksum
             size = sum(c.size_bytes for c in chapters)
         return replace(
@@ -333,6 +371,7 @@ class SyncRecord:
             checkpoint=None,
             reserved_key=None,
             chapters=chapters,
+            origin=origin,
             count_pending=True,
             count_claimed_until=now + count_hold,
         )

@@ -22,6 +22,7 @@ from domain.model import (
     ManifestLocation,
     MediaItem,
     MediaPage,
+    SourceVersion,
     StoredObject,
     SyncRecord,
     UploadCheckpoint,
@@ -43,9 +44,16 @@ class MediaDownload(Protocol):
         it cannot say."""
         ...
 
+    @property
+    def version(self) -> SourceVersion | None:
+        """The version of the file the provider serves (its validators and length), as
+        known before any byte moves; None when it gives none."""
+        ...
+
     def chunks(self, start: int = 0) -> Iterator[bytes]:
         """The video's bytes in order from byte `start`, in chunks of bounded size; each
-        call starts again from there.
+        call starts again from there. Every byte is of `version`: a response of another
+        raises SourceChangedError.
 
         Raises TransientSourceError for faults a later attempt may not meet and
         TransferRejectedError when the provider will not serve the video.
@@ -210,6 +218,11 @@ class ObjectStore(Protocol):
         """
         ...
 
+    def abandon(self, checkpoint: UploadCheckpoint) -> None:
+        """Abort the paused upload `checkpoint` describes (its parts are of no use); an
+        upload already gone is no error."""
+        ...
+
 
 class Metrics(Protocol):
     """Operational counters (R7.1-R7.3)."""
@@ -227,6 +240,20 @@ class Notifier(Protocol):
     """Alerts that reach a person (R3.6)."""
 
     def alert(self, subject: str, message: str) -> None: ...
+
+
+class EtagVerdicts(Protocol):
+    """What the archive has concluded about a provider's ETags: whether they stopped
+    being MD5s of the bytes served (many mismatches and no match in one run)."""
+
+    def distrusted(self, provider: str) -> str | None:
+        """Why the provider's ETags are judged not to be content hashes; None while they
+        are trusted."""
+        ...
+
+    def judge(self, provider: str, why: str | None) -> None:
+        """Record the judgement: `why` they are distrusted, or None to trust them again."""
+        ...
 
 
 class RunManifest(Protocol):

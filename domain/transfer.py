@@ -4,15 +4,14 @@
    a video another worker holds is left to it (R4.3).
 2. Resolve the download and its expected size: the size the source serves, not the
    listing's (a listing a few KB off is archived and reported); unknown is refused.
-3. Place it: the first candidate key that is free, or that holds this very video from an
-   earlier attempt which died before recording success. Such an object is not trusted on
-   its size alone: the source is read again (nothing is uploaded) and checksummed.
-4. Stream through a guard that counts and checksums every byte and stops the stream the
-   moment it exceeds the expected size, or at its end when it falls short, so the store
-   never commits a wrong object.
-5. Verify what the store reports against what was read (R3.4); record COMPLETED with key,
-   checksum and time (R3.5), or FAILED with the reason, an alert on a verification failure
-   (R3.6), and a metric either way (R7.1-R7.3).
+3. Place, stream and verify each file (domain.file_transfer): at the first usable key,
+   through a guard that counts and checksums every byte and stops the stream the moment
+   it exceeds the expected size, or at its end when it falls short or its MD5s do not
+   give the source's ETag, so the store never commits a wrong object; each read from one
+   version of the source.
+4. Verify what the store reports against what was read (R3.4); record COMPLETED with key,
+   checksum, the origin check and time (R3.5), or FAILED with the reason, an alert on a
+   verification failure (R3.6), and a metric either way (R7.1-R7.3).
 
 A large video may outlast one invocation. When `should_pause` says time is short, the store
 stops after its current part and hands back a checkpoint; the record keeps it (and the
@@ -25,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -33,32 +32,31 @@ from domain.errors import (
     AlreadyCompletedError,
     ConcurrentUpdateError,
     DomainError,
-    KeyLostError,
-    KeyTakenError,
     LeaseHeldError,
-    NoFreeKeyError,
     ObjectMismatchError,
-    StorageError,
     TransferRejectedError,
     UnexpectedTransferError,
     UnknownMediaError,
     VerificationFailedError,
 )
-from domain.keys import candidate_keys
-from domain.model import MediaItem, StoredChapter, StoredObject, SyncRecord, UploadCheckpoint
-from domain.ports import (
-    Clock,
-    MediaDownload,
-    MediaSource,
-    Metrics,
-    Notifier,
-    ObjectStore,
-    SyncTracker,
-)
-from domain.verification import GuardedStream, TransferEvidence, verify_transfer
+from domain.file_transfer import TransferPorts, transfer_file
+from domain.model import MediaItem, StoredChapter, SyncRecord, UploadCheckpoint
+from domain.origin import OriginPolicy, OriginResult
+from domain.ports import Clock, MediaDownload, MediaSource, Metrics, SyncTracker
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "TransferOutcome",
+    "TransferPorts",
+    "TransferResult",
+    "count_synced",
+    "transfer_video",
+]
 
 log = logging.getLogger("cloudsync.transfer")
 
+CHECK_ORIGIN = OriginPolicy()
+"""The default: the origin is checked, with the default number of part sizes."""
 DEFAULT_LEASE = timedelta(minutes=20)
 """Longer than one downloader invocation may run (15 minutes), so a live worker keeps it."""
 
@@ -101,124 +99,18 @@ def _logged(outcome: TransferOutcome, level: int = logging.INFO) -> TransferOutc
     return outcome
 
 
-@dataclass(frozen=True)
-class TransferPorts:
-    """Everything outside that one transfer touches."""
-
-    source: MediaSource
-    tracker: SyncTracker
-    store: ObjectStore
-    metrics: Metrics
-    notifier: Notifier
-    clock: Clock
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A file stored and read through: where, what the store holds, and whether the object
-    was there already (left by an earlier attempt, and checked against the source)."""
-
-    key: str
-    stored: StoredObject
-    adopted: bool
-
-
-def _place(
-    record: SyncRecord,
-    item: MediaItem,
-    ports: TransferPorts,
-    stream: GuardedStream,
-    *,
-    pause: Callable[[], bool] | None,
-    reserve: Callable[[str], None],
-    chapter: int | None,
-) -> Placement | UploadCheckpoint:
-    """Store `item` (the video, or its chapter `chapter`) at its first usable key, or stop
-    where `pause` asked and say where the upload (or the check) stands. `reserve` writes a
-    free key down before anything is stored there."""
-    checkpoint = record.checkpoint
-    if checkpoint is not None and checkpoint.upload_id == CHECKING:
-        # A re-read of the source to check an object found there, paused: go on with it.
-        existing = ports.store.describe(checkpoint.key)
-        if existing is None or existing.owner_media_id != item.media_id:
-            raise KeyLostError(f"{checkpoint.key!r} changed while it was being checked")
-        return _check_existing(checkpoint.key, existing, stream, pause)
-    if checkpoint is not None:  # a paused upload: go on where it stopped
-        return _resume(checkpoint, item, ports, stream, pause)
-    keys = tuple(
-        dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item, chapter)) if k)
-    )
-    for key in keys:
-        existing = ports.store.describe(key)
-        if existing is None:
-            reserve(key)
-            try:
-                stored = ports.store.create(
-                    key, item.media_id, stream, stream.expected, pause=pause
-                )
-            except KeyTakenError:
-                existing = ports.store.describe(key)  # lost a race: who won it?
-                if existing is None:
-                    raise StorageError(f"{key!r} was reported taken but holds nothing") from None
-            else:
-                return _stored(key, stored)
-        if existing.owner_media_id == item.media_id:
-            return _check_existing(key, existing, stream, pause)
-    raise NoFreeKeyError(item.media_id, keys)
-
-
-def _stored(key: str, stored: StoredObject | UploadCheckpoint) -> Placement | UploadCheckpoint:
-    return stored if isinstance(stored, UploadCheckpoint) else Placement(key, stored, False)
-
-
-def _resume(
-    checkpoint: UploadCheckpoint,
-    item: MediaItem,
-    ports: TransferPorts,
-    stream: GuardedStream,
-    pause: Callable[[], bool] | None,
-) -> Placement | UploadCheckpoint:
-    """Go on with a paused upload; when it completed before its invocation could say so,
-    check the rest of the source against the object (the stream's checksum goes on from
-    the checkpoint's)."""
-    try:
-        stored = ports.store.resume(checkpoint, item.media_id, stream, stream.expected, pause=pause)
-    except KeyTakenError:
-        existing = ports.store.describe(checkpoint.key)
-        if existing is None or existing.owner_media_id != item.media_id:
-            raise KeyLostError(
-                f"{checkpoint.key!r} was taken by another video while the upload was paused"
-            ) from None
-        return _check_existing(checkpoint.key, existing, stream, pause)
-    return _stored(checkpoint.key, stored)
-
-
-CHECKING = "(checking the stored object)"
-"""The upload id of a checkpoint that is no upload: a paused re-read of the source to check
-an object an earlier attempt left (no store's upload id has parentheses and spaces)."""
-
-
-def _check_existing(
-    key: str, existing: StoredObject, stream: GuardedStream, pause: Callable[[], bool] | None
-) -> Placement | UploadCheckpoint:
-    """Read the source through to checksum it against `existing` (storing nothing), pausing
-    like an upload when time runs short, so a video larger than one invocation can read is
-    checked over several."""
-    for _ in stream:
-        if pause is not None and stream.received < stream.expected and pause():
-            return UploadCheckpoint(key, CHECKING, 0, stream.received, stream.crc.value)
-    return Placement(key, existing, True)
-
-
 def transfer_video(
     media_id: str,
     worker: str,
     ports: TransferPorts,
     lease_for: timedelta = DEFAULT_LEASE,
     should_pause: Callable[[], bool] | None = None,
+    *,
+    origin: OriginPolicy = CHECK_ORIGIN,
 ) -> TransferOutcome:
     """Transfer one video on behalf of `worker` (a name unique to this attempt's runner,
-    kept across the invocations of one paused transfer)."""
+    kept across the invocations of one paused transfer); `origin` says whether the bytes
+    are checked against the source's ETag (domain.origin)."""
     record = ports.tracker.get(media_id)
     if record is None:
         raise UnknownMediaError(media_id)
@@ -235,7 +127,41 @@ def transfer_video(
         )
     except (LeaseHeldError, ConcurrentUpdateError) as error:
         return _logged(TransferOutcome(media_id, TransferResult.BUSY, error=str(error)))
-    return _archive(claimed, worker, ports, lease_for, should_pause)
+    return _archive(claimed, worker, ports, lease_for, should_pause, origin=origin)
+
+
+def _opener(
+    source: MediaSource, item: MediaItem, first: MediaDownload, number: int, count: int
+) -> Callable[[], MediaDownload]:
+    """File `number` of `count`: `first` at the first call, resolved anew at each later one
+    (its source changed)."""
+    opened = [first]
+
+    def open_download() -> MediaDownload:
+        if opened:
+            return opened.pop()
+        downloads = source.open_chapters(item)
+        if len(downloads) != count:
+            raise TransferRejectedError(
+                f"the source now offers {len(downloads)} file(s), not {count}"
+            )
+        return downloads[number - 1]
+
+    return open_download
+
+
+def _log_origin(media_id: str, key: str, result: OriginResult | None) -> None:
+    if result is None:
+        return
+    log.info(
+        "video %s: origin %s",
+        media_id,
+        result,
+        extra={
+            "event_type": f"transfer.origin_{result.status.value}",
+            "metadata": {"media_id": media_id, "key": key, "origin": str(result)},
+        },
+    )
 
 
 def _archive(
@@ -244,6 +170,8 @@ def _archive(
     ports: TransferPorts,
     lease_for: timedelta,
     should_pause: Callable[[], bool] | None,
+    *,
+    origin: OriginPolicy,
 ) -> TransferOutcome:
     """Archive the claimed video file by file: one for most media, one per chapter for a
     chaptered recording, each chapter recorded as it is stored."""
@@ -269,17 +197,19 @@ def _archive(
         for number, download in enumerate(downloads, start=1):
             if number <= len(current.chapters):
                 continue  # archived and verified by an earlier invocation: never again
-            placed = _transfer_file(
-                current, download,
+            placed = transfer_file(
+                current, _opener(ports.source, current.item, download, number, len(downloads)),
                 chapter=number if chaptered else None,
-                ports=ports, pause=should_pause, reserve=reserve,
+                ports=ports, pause=should_pause, reserve=reserve, origin=origin,
             )  # fmt: skip
             if isinstance(placed, UploadCheckpoint):
                 return _pause(current, worker, ports, lease_for, placed)
             key, stored = placed.key, placed.stored
+            checked = None if placed.origin is None else str(placed.origin)
+            _log_origin(media_id, key, placed.origin)
             if number == len(downloads):
                 break
-            chapter = StoredChapter(number, key, stored.size_bytes, stored.checksum)
+            chapter = StoredChapter(number, key, stored.size_bytes, stored.checksum, checked)
             updated = current.chapter_stored(worker, ports.clock.now(), lease_for, chapter)
             try:
                 ports.tracker.replace(current, updated)
@@ -297,7 +227,7 @@ def _archive(
             else UnexpectedTransferError(f"{type(error).__name__}: {error}")
         )
         return _fail(current, worker, ports, known)
-    done = current.complete(worker, ports.clock.now(), stored)
+    done = current.complete(worker, ports.clock.now(), stored, origin=checked)
     try:
         ports.tracker.replace(current, done)
     except ConcurrentUpdateError as error:
@@ -333,62 +263,6 @@ def _send_count(claimed: SyncRecord, tracker: SyncTracker, metrics: Metrics, clo
     metrics.video_synced(claimed.provider, claimed.stored_size or 0)
     with contextlib.suppress(ConcurrentUpdateError):  # its claim expired and was taken
         tracker.replace(claimed, claimed.counted(clock.now()))
-
-
-def _transfer_file(
-    record: SyncRecord,
-    download: MediaDownload,
-    *,
-    chapter: int | None,
-    ports: TransferPorts,
-    pause: Callable[[], bool] | None,
-    reserve: Callable[[str], None],
-) -> Placement | UploadCheckpoint:
-    """Stream one file (the video, or one chapter) into the store and verify it: where it
-    is stored, or the checkpoint of a paused upload."""
-    item = record.item
-    expected = download.expected_size
-    if expected is None and chapter is None:
-        expected = item.size_bytes  # the listing's size of the whole, as a last resort
-    if expected is None:
-        raise VerificationFailedError("the source never said how large the video is")
-    resume = record.checkpoint
-    stream = (
-        GuardedStream(download, expected, resume.offset, resume.crc32)
-        if resume is not None
-        else GuardedStream(download, expected)
-    )
-    try:
-        placed = _place(record, item, ports, stream, pause=pause, reserve=reserve, chapter=chapter)
-    except KeyLostError as lost:
-        # Start the file over from its first byte at the next free key (the paused upload
-        # is left to the bucket's rule for unfinished uploads).
-        log.warning(
-            "video %s: %s; starting the file over",
-            record.media_id,
-            lost,
-            extra={"event_type": "transfer.key_lost", "metadata": {"reason": str(lost)}},
-        )
-        stream = GuardedStream(download, expected)
-        fresh = replace(record, checkpoint=None)
-        placed = _place(fresh, item, ports, stream, pause=pause, reserve=reserve, chapter=chapter)
-    if isinstance(placed, UploadCheckpoint):
-        return placed
-    stored = placed.stored
-    verdict = verify_transfer(
-        TransferEvidence(
-            expected_size=expected,
-            bytes_received=stream.received,
-            bytes_stored=stored.size_bytes,
-            source_checksum=stream.crc.checksum(),
-            stored_checksum=stored.checksum,
-        )
-    )
-    if not verdict.passed:
-        if placed.adopted:
-            raise ObjectMismatchError(placed.key, record.media_id, verdict.reason)
-        raise VerificationFailedError(verdict.reason)
-    return placed
 
 
 def _report_size_drift(done: SyncRecord) -> None:

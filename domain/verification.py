@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import base64
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.errors import VerificationFailedError
 from domain.model import Checksum
+from domain.origin import OriginCheck, OriginResult, OriginStatus
 from domain.ports import MediaDownload
 
 CRC32 = "CRC32"
@@ -168,21 +169,47 @@ def verify_transfer(evidence: TransferEvidence) -> Verdict:
 
 
 class GuardedStream:
-    """Counts and checksums the bytes as they pass; refuses more or fewer than expected.
+    """Counts and checksums the bytes as they pass; refuses more or fewer than expected,
+    and, with an origin check, bytes whose MD5s do not give the source's ETag.
 
     It starts at `start` with the running CRC32 `crc` of the bytes before it (a resume).
+    An origin check that needs bytes before `start` (the rest of an origin part) has them
+    read again and fed to it alone. At the end `judge` decides what a mismatch means: it
+    raises to refuse the bytes (before the store keeps any), or answers what to record.
     """
 
-    def __init__(self, download: MediaDownload, expected: int, start: int = 0, crc: int = 0):
+    def __init__(
+        self,
+        download: MediaDownload,
+        expected: int,
+        start: int = 0,
+        crc: int = 0,
+        *,
+        origin: OriginCheck | None = None,
+        judge: Callable[[OriginResult], OriginResult] | None = None,
+    ):
         self._download = download
         self.expected = expected
         self._start, self._crc = start, crc
         self.received = start
         self.crc = Crc32(crc)
+        self.origin = origin
+        self._judge = judge
+        self.origin_result: OriginResult | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         self.received, self.crc = self._start, Crc32(self._crc)
-        for chunk in self._download.chunks(self._start):
+        origin, start = self.origin, self._start
+        needed = origin.resume_from if origin is not None else None
+        position = start if needed is None else min(start, needed)
+        for chunk in self._download.chunks(position):
+            at, position = position, position + len(chunk)
+            if origin is not None:
+                origin.feed(at, chunk)
+            if position <= start:
+                continue  # read again for the origin check only
+            if at < start:
+                chunk = chunk[start - at :]  # noqa: PLW2901
             self.received += len(chunk)
             if self.received > self.expected:
                 raise VerificationFailedError(
@@ -194,3 +221,8 @@ class GuardedStream:
             raise VerificationFailedError(
                 f"the source ended after {self.received} of the expected {self.expected} bytes"
             )
+        if origin is not None:
+            result = origin.result()
+            if result.status is OriginStatus.MISMATCH and self._judge is not None:
+                result = self._judge(result)
+            self.origin_result = result

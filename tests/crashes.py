@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.model import MediaItem, MediaPage
+from domain.model import MediaItem, MediaPage, SourceVersion
 from domain.ports import MediaDownload, MediaSource
 from domain.transfer import TransferPorts
 
@@ -95,6 +95,10 @@ class MeteredDownload:
     def expected_size(self) -> int | None:
         return self._download.expected_size
 
+    @property
+    def version(self) -> SourceVersion | None:
+        return self._download.version
+
     def chunks(self, start: int = 0) -> Iterator[bytes]:
         deadline = self._deadline
         for chunk in self._download.chunks(start):
@@ -132,4 +136,5 @@ def fragile(ports: TransferPorts, plan: Plan, deadline: Deadline) -> TransferPor
         plan.wrap("metrics", ports.metrics),
         plan.wrap("notifier", ports.notifier),
         ports.clock,
+        ports.verdicts,
     )

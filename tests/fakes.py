@@ -6,6 +6,7 @@ stream that failed) and offer knobs for the faults the use cases must survive.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from domain.errors import (
     CredentialsRejectedError,
     DomainError,
     KeyTakenError,
+    SourceChangedError,
     StorageError,
     UnreadableRecordError,
 )
@@ -24,6 +26,7 @@ from domain.model import (
     ManifestLocation,
     MediaItem,
     MediaPage,
+    SourceVersion,
     StoredObject,
     SyncRecord,
     UploadCheckpoint,
@@ -33,6 +36,7 @@ from domain.ports import (
     CatalogStore,
     Clock,
     CredentialStore,
+    EtagVerdicts,
     MediaDownload,
     MediaSource,
     Metrics,
@@ -47,6 +51,7 @@ from domain.transfer import TransferPorts
 from domain.verification import Crc32, crc32_of
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+AUTO_ETAG = "(the MD5 of the bytes)"
 
 
 class FixedClock:
@@ -106,6 +111,9 @@ class FakeVideo:
     error_times: int = 1
     chapters: tuple[int, ...] = ()
     """A chaptered recording: the sizes of its chapters, which split `data` in order."""
+    etag: str | None = AUTO_ETAG
+    """The ETag each file is served with: by default the plain MD5 of its bytes (as the
+    CDN's for a file uploaded in one part); None: no ETag."""
 
     def files(self) -> list[FakeVideo]:
         """One FakeVideo a file: itself, or one per chapter."""
@@ -114,16 +122,29 @@ class FakeVideo:
         assert sum(self.chapters) == len(self.data), "the chapters must add up to the data"
         found, start = [], 0
         for size in self.chapters:
-            found.append(FakeVideo(self.item, self.data[start : start + size]))
+            found.append(FakeVideo(self.item, self.data[start : start + size], etag=self.etag))
             start += size
         return found
 
 
 class FakeDownload:
+    """One file of a FakeVideo. Replacing the video in its source (`source.videos[id] =`)
+    is the source changing: a download opened before then raises SourceChangedError at
+    its next chunk, as the GoPro adapter does when a response is of another version."""
+
     def __init__(self, video: FakeVideo, source: FakeMediaSource, chunk_size: int) -> None:
         self._video = video
         self._source = source
         self._chunk_size = chunk_size
+        self._opened = source.videos.get(video.item.media_id)
+
+    @property
+    def version(self) -> SourceVersion | None:
+        video = self._video
+        etag = video.etag
+        if etag == AUTO_ETAG:
+            etag = hashlib.md5(video.data, usedforsecurity=False).hexdigest()
+        return SourceVersion(etag, None, len(video.data))
 
     @property
     def expected_size(self) -> int | None:
@@ -138,6 +159,9 @@ class FakeDownload:
             data = data[: self._video.cut_after]
         self._source.streams_opened += 1
         for offset in range(start, len(data), self._chunk_size):
+            now = self._source.videos.get(self._video.item.media_id)
+            if now is not self._opened:
+                raise SourceChangedError(self._video.item.media_id, ["the fake was replaced"])
             chunk = data[offset : offset + self._chunk_size]
             self._source.bytes_served += len(chunk)
             yield chunk
@@ -262,6 +286,20 @@ class InMemorySyncTracker:
         self.writes += 1
 
 
+class InMemoryEtagVerdicts:
+    def __init__(self) -> None:
+        self.verdicts: dict[str, str] = {}
+
+    def distrusted(self, provider: str) -> str | None:
+        return self.verdicts.get(provider)
+
+    def judge(self, provider: str, why: str | None) -> None:
+        if why is None:
+            self.verdicts.pop(provider, None)
+        else:
+            self.verdicts[provider] = why
+
+
 class InMemoryCatalogStore:
     def __init__(self) -> None:
         self.catalogs: dict[str, str] = {}
@@ -342,6 +380,10 @@ class InMemoryObjectStore:
                 f"{checkpoint.parts} parts of {checkpoint.offset} bytes"
             )
         return self._store(key, media_id, chunks, size_bytes, checkpoint, pause)
+
+    def abandon(self, checkpoint: UploadCheckpoint) -> None:
+        if checkpoint.upload_id in self.uploads:
+            self._abort(checkpoint.upload_id)
 
     def _store(
         self,
@@ -521,10 +563,17 @@ class World:
     clock: FixedClock = field(default_factory=FixedClock)
     manifest: InMemoryRunManifest = field(default_factory=InMemoryRunManifest)
     catalog: InMemoryCatalogStore = field(default_factory=InMemoryCatalogStore)
+    verdicts: InMemoryEtagVerdicts = field(default_factory=InMemoryEtagVerdicts)
 
     def ports(self) -> TransferPorts:
         return TransferPorts(
-            self.source, self.tracker, self.store, self.metrics, self.notifier, self.clock
+            self.source,
+            self.tracker,
+            self.store,
+            self.metrics,
+            self.notifier,
+            self.clock,
+            self.verdicts,
         )
 
 
@@ -541,6 +590,7 @@ def _conformance(world: World) -> None:
         ProviderAuth,
         RunManifest,
         CatalogStore,
+        EtagVerdicts,
     ] = (
         world.source,
         world.tracker,
@@ -552,5 +602,6 @@ def _conformance(world: World) -> None:
         FakeProviderAuth(),
         world.manifest,
         world.catalog,
+        world.verdicts,
     )
     del checks

@@ -3,13 +3,24 @@ are Decimals, as DynamoDB's type serializer wants them; absent values are left o
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from domain.errors import DomainError, UnreadableRecordError
-from domain.model import Checksum, Lease, MediaItem, StoredChapter, SyncRecord, UploadCheckpoint
+from domain.model import (
+    Checksum,
+    Lease,
+    MediaItem,
+    SourceVersion,
+    StoredChapter,
+    SyncRecord,
+    UploadCheckpoint,
+)
+from domain.origin import OriginProgress
 from domain.status import SyncStatus
 
 
@@ -41,6 +52,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         "transferred_at": _time(record.transferred_at),
         "error": record.error,
         "reserved_key": record.reserved_key,
+        "origin": record.origin,
     }
     if record.count_pending:
         values["count_pending"] = True
@@ -59,6 +71,8 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
             "parts": checkpoint.parts,
             "offset": checkpoint.offset,
             "crc32": checkpoint.crc32,
+            **_source_values(checkpoint.source),
+            **_origin_values(checkpoint.origin),
         }
     if record.chapters:
         values["chapters"] = [
@@ -66,6 +80,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
                 "number": chapter.number,
                 "key": chapter.key,
                 "size_bytes": chapter.size_bytes,
+                **({"origin": chapter.origin} if chapter.origin else {}),
                 **(
                     {"checksum_algorithm": chapter.checksum.algorithm,
                      "checksum": chapter.checksum.value}
@@ -75,6 +90,30 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
             for chapter in record.chapters
         ]  # fmt: skip
     return {name: value for name, value in values.items() if value is not None}
+
+
+def _source_values(source: SourceVersion | None) -> dict[str, Any]:
+    if source is None:
+        return {}
+    values = {
+        "source_etag": source.etag,
+        "source_last_modified": source.last_modified,
+        "source_length": source.length,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _origin_values(origin: OriginProgress | None) -> dict[str, Any]:
+    """The origin check's state; the parts' digests as base64 text (16 bytes a part)."""
+    if origin is None:
+        return {}
+    values: dict[str, Any] = {"origin_etag": origin.etag}
+    if origin.unavailable is not None:
+        values["origin_unavailable"] = origin.unavailable
+    else:
+        values["origin_part_sizes"] = list(origin.part_sizes)
+        values["origin_digests"] = [base64.b64encode(d).decode("ascii") for d in origin.digests]
+    return values
 
 
 class _Reader:
@@ -172,6 +211,7 @@ def _record(item: Mapping[str, Any]) -> SyncRecord:
         checkpoint=None if checkpoint is None else _checkpoint(checkpoint, read),
         reserved_key=read.text("reserved_key"),
         chapters=_chapters(item.get("chapters"), read),
+        origin=read.text("origin"),
         count_pending=item.get("count_pending") is True,
         count_claimed_until=read.time("count_claimed_until"),
     )
@@ -194,6 +234,7 @@ def _chapters(value: Any, read: _Reader) -> tuple[StoredChapter, ...]:
                 key=inner.required_text("key"),
                 size_bytes=inner.required_number("size_bytes"),
                 checksum=Checksum(algorithm, checksum) if algorithm and checksum else None,
+                origin=inner.text("origin"),
             )
         )
     return tuple(chapters)
@@ -203,10 +244,38 @@ def _checkpoint(value: Any, read: _Reader) -> UploadCheckpoint:
     if not isinstance(value, Mapping):
         raise read.bad("checkpoint", "is not a map")
     inner = _Reader(value, read.media_id)
+    length = inner.number("source_length")
+    source = (
+        None
+        if length is None
+        else SourceVersion(inner.text("source_etag"), inner.text("source_last_modified"), length)
+    )
     return UploadCheckpoint(
         key=inner.required_text("key"),
         upload_id=inner.required_text("upload_id"),
         parts=inner.required_number("parts"),
         offset=inner.required_number("offset"),
         crc32=inner.required_number("crc32"),
+        source=source,
+        origin=_origin(value, inner),
     )
+
+
+def _origin(value: Mapping[str, Any], read: _Reader) -> OriginProgress | None:
+    etag = read.text("origin_etag")
+    if etag is None:
+        return None
+    unavailable = read.text("origin_unavailable")
+    if unavailable is not None:
+        return OriginProgress(etag, unavailable=unavailable)
+    sizes, digests = value.get("origin_part_sizes"), value.get("origin_digests")
+    if not isinstance(sizes, list) or not isinstance(digests, list) or len(sizes) != len(digests):
+        raise read.bad("origin_part_sizes", "does not pair with origin_digests")
+    try:
+        return OriginProgress(
+            etag,
+            tuple(int(size) for size in sizes),
+            tuple(base64.b64decode(text, validate=True) for text in digests),
+        )
+    except (TypeError, ValueError, binascii.Error):
+        raise read.bad("origin_digests", "is not base64 text") from None

@@ -186,6 +186,22 @@ class S3ObjectStore:
         target = self._target(checkpoint.key, media_id, size_bytes)
         return MultipartUpload(target, checkpoint).run(chunks, pause)
 
+    def abandon(self, checkpoint: UploadCheckpoint) -> None:
+        try:
+            self._s3.abort_multipart_upload(
+                Bucket=self._settings.bucket, Key=checkpoint.key, UploadId=checkpoint.upload_id
+            )
+        except ClientError as error:
+            if error_code(error) == "NoSuchUpload":
+                return
+            raise StorageError(
+                f"S3 AbortMultipartUpload {checkpoint.key!r} failed: {error_code(error)}"
+            ) from None
+        except BotoCoreError as error:
+            raise StorageError(
+                f"S3 AbortMultipartUpload {checkpoint.key!r} failed: {error}"
+            ) from None
+
     def _target(self, key: str, media_id: str, size_bytes: int) -> UploadTarget:
         return UploadTarget(
             client=self._s3,

@@ -11,6 +11,13 @@ must agree with it). The listing's `file_size` is only a hint: on reprocessed me
 few KB off, and a transfer checked against it would fail forever. The domain records the
 listing's size beside the served one and reports when they differ.
 
+**One version.** The HEAD's validators (ETag, Last-Modified) and length are the file's
+version. Every later answer is held to it: a ranged GET carries `If-Range` (so a server
+whose file changed answers the whole new file with a `200`), and each answer's own
+validators and length must equal the version's. An answer of another version raises
+SourceChangedError, never splices two versions into one stream; a `200` of the same
+version to a ranged GET is a server ignoring Range, and its leading bytes are passed over.
+
 **The stream** resumes with `Range` from the last byte received when a connection drops,
 resolves the download again when a signed URL has expired (403), backs off on 5xx and 429
 (a Retry-After longer than a call may wait ends the attempt, as for API calls), and gives
@@ -32,8 +39,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from adapters.gopro.errors import GoProProtocolError, redact
 from adapters.gopro.http import RetryableStatus, backoff, check_retry_after, send
 from adapters.gopro.settings import GoProSettings
-from domain.errors import TransferRejectedError, TransientSourceError
-from domain.model import MediaItem
+from domain.errors import SourceChangedError, TransferRejectedError, TransientSourceError
+from domain.model import MediaItem, SourceVersion
 
 log = logging.getLogger("cloudsync.gopro")
 BAKED_SOURCE = "baked_source"
@@ -111,12 +118,18 @@ class GoProDownload:
         self._item = item
         self._resolve = resolve
         self._original = original or resolve()
-        self._size = self._head_size()
+        self._version = self._head()
+        self._size = self._version.length
 
     @property
     def expected_size(self) -> int:
         """What GoPro serves (HEAD), not what the listing says."""
         return self._size
+
+    @property
+    def version(self) -> SourceVersion:
+        """The HEAD's validators and length: every byte streamed is of this version."""
+        return self._version
 
     def _signed(self) -> Iterator[Original]:
         """The original's signed URLs to try, the first as they are and each next one
@@ -128,7 +141,7 @@ class GoProDownload:
             yield self._original
         raise TransientSourceError(f"the download URLs of {self._item.media_id} kept expiring")
 
-    def _head_size(self) -> int:
+    def _head(self) -> SourceVersion:
         for original in self._signed():
             response = send(self._client, self._settings, "HEAD", original.head_url)
             if response.status_code == 403:
@@ -139,7 +152,7 @@ class GoProDownload:
                     f"HEAD {redact(original.head_url)} answered HTTP "
                     f"{response.status_code} without a usable Content-Length"
                 )
-            return int(length)
+            return _version_of(response, int(length))
         raise AssertionError("unreachable: _signed raises when it runs out")  # pragma: no cover
 
     def chunks(self, start: int = 0) -> Iterator[bytes]:
@@ -165,6 +178,9 @@ class GoProDownload:
         """One GET from the position's offset, its body handed on as it arrives."""
         with self._open(position.offset) as response:
             total, skip = _check_start(response, position.offset, self._size, self._item.media_id)
+            differences = self._version.differences(_version_of(response, total))
+            if differences:
+                raise SourceChangedError(self._item.media_id, differences)
             position.total = total
             # Chunks as they arrive (one network read each): a re-chunking buffer would
             # lose its partial chunk when the connection drops.
@@ -187,6 +203,9 @@ class GoProDownload:
         """The GET's answer, ready to stream: an expired URL (403) is resolved again (a
         bounded number of times), a 5xx or 429 raised as RetryableStatus, a 404 refused."""
         headers = {"Range": f"bytes={offset}-"} if offset else {}
+        validator = self._version.etag or self._version.last_modified
+        if offset and validator:
+            headers["If-Range"] = validator
         for original in self._signed():
             with self._client.stream("GET", original.url, headers=headers) as response:
                 status = response.status_code
@@ -247,6 +266,12 @@ def _waited(state: RetryCallState) -> float | None:
     """The Retry-After of the answer that failed the try, if it gave one."""
     error = state.outcome.exception() if state.outcome else None
     return error.retry_after if isinstance(error, RetryableStatus) else None
+
+
+def _version_of(response: httpx.Response, length: int) -> SourceVersion:
+    return SourceVersion(
+        response.headers.get("ETag"), response.headers.get("Last-Modified"), length
+    )
 
 
 def _check_start(

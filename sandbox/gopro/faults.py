@@ -66,6 +66,14 @@ class Faults:
     """File id -> one fault its next GET meets, then never again: "drop" (the connection
     closes half-way), "503" (a server error), "expired" (the signed URL is refused as
     expired, as one past its lifetime is)."""
+    etag_form: str = "auto"
+    """[guess] The ETag file URLs carry, as the origin's S3 upload made it: "auto" (a plain
+    MD5 up to `etag_part_size`, the multipart form in parts of it above), "md5" (always
+    plain), "multipart" (always in parts of `etag_part_size`), "none" (no ETag)."""
+    etag_part_size: int = 8 << 20
+    """The part size of the origin's multipart upload (the AWS CLI's default)."""
+    wrong_etags: set[str] = field(default_factory=set)
+    """File ids whose ETag does not match their bytes (a CDN whose ETag is no content hash)."""
     seed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)

@@ -269,6 +269,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         requested = self.headers.get("Range")
         if requested and self.command == "GET" and emulator.faults.take_ignored_range():
             requested = None  # a server that ignores Range answers the whole file
+        etag = emulator.etag(entry)
+        condition = self.headers.get("If-Range")
+        if requested and condition is not None and condition not in (etag, entry.last_modified):
+            requested = None  # the file changed since the validator: the whole new file
         if requested:
             match = _RANGE.fullmatch(requested.strip())
             if match is None or int(match.group(1)) >= length:
@@ -287,9 +291,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(announced))
         if requested:
             self.send_header("Content-Range", f"bytes {start}-{end}/{length}")
+        if etag is not None:
+            self.send_header("ETag", etag)
+        self.send_header("Last-Modified", entry.last_modified)
         self.end_headers()
         if self.command == "GET":
-            self._body(content_id, start, end + 1, length - emulator.faults.short_body_bytes)
+            self._body(entry.content_key, start, end + 1, length - emulator.faults.short_body_bytes)
 
     def _body(self, content_id: str, start: int, stop: int, stored: int) -> None:
         faults = self.emulator.faults

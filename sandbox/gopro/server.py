@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import formatdate
+from functools import lru_cache
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 
-from sandbox.gopro.content import sha256_of
+from sandbox.gopro.content import iter_content, sha256_of
 from sandbox.gopro.faults import Faults
 from sandbox.gopro.handler import EmulatorHandler, LoggedRequest
 from sandbox.gopro.library import EmulatedMedia, original_files
@@ -22,16 +24,50 @@ from sandbox.gopro.library import EmulatedMedia, original_files
 
 @dataclass(frozen=True)
 class FileEntry:
-    """A downloadable file: which content it serves and how long it is."""
+    """A downloadable file: which content it serves, how long it is, and which version of
+    it (GoPro reprocesses media: the same URL then serves other bytes)."""
 
     content_id: str
     length: int
+    version: int = 0
+
+    @property
+    def content_key(self) -> str:
+        """What its bytes are generated from (sandbox.gopro.content)."""
+        return self.content_id if not self.version else f"{self.content_id}~v{self.version}"
+
+    @property
+    def last_modified(self) -> str:
+        """An HTTP date, one day later for each version."""
+        return formatdate(EPOCH_SECONDS + 86_400 * self.version, usegmt=True)
+
+
+@lru_cache(maxsize=256)
+def s3_etag(content_key: str, size: int, part_size: int | None) -> str:
+    """The ETag S3 gives the content uploaded in one part (`part_size` None: the MD5) or
+    in parts of `part_size` (the MD5 of the parts' MD5s, `-N`)."""
+    if part_size is None:
+        whole = hashlib.md5(usedforsecurity=False)
+        for chunk in iter_content(content_key, 0, size):
+            whole.update(chunk)
+        return whole.hexdigest()
+    digests = []
+    for start in range(0, max(size, 1), part_size):
+        part = hashlib.md5(usedforsecurity=False)
+        for chunk in iter_content(content_key, start, min(size, start + part_size)):
+            part.update(chunk)
+        digests.append(part.digest())
+    joined = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
+    return f"{joined}-{len(digests)}"
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: GoProEmulator
 
+
+EPOCH_SECONDS = 1_704_067_200
+"""2024-01-01, when every emulated file was first uploaded."""
 
 WEB_APP_CLIENT = (
     "71611e67ea968cfacf45e2b6936c81156fcf5dbe553a2bf2d342da1562d05f46",
@@ -93,6 +129,34 @@ class GoProEmulator:
             self.files[proxy] = FileEntry(proxy, max(1, media.size // 10))
             self.files[f"{media.id}-gpmf"] = FileEntry(f"{media.id}-gpmf", 1_000)
 
+    def change(self, content_id: str, length: int | None = None) -> FileEntry:
+        """GoPro reprocesses the file: from now on its URLs serve other bytes, `length` of
+        them (by default as many as before), with a new ETag and Last-Modified; the
+        listing's `file_size` of a media of one file follows."""
+        with self._lock:
+            entry = self.files[content_id]
+            changed = FileEntry(content_id, length or entry.length, entry.version + 1)
+            self.files[content_id] = changed
+            media = self.media.get(content_id)
+            if media is not None and not media.chapters:
+                media.size = changed.length
+            return changed
+
+    def etag(self, entry: FileEntry) -> str | None:
+        """The file's ETag, as the origin's S3 upload made it (`faults.etag_form`), quoted."""
+        faults = self.faults
+        form, part = faults.etag_form, faults.etag_part_size
+        if form == "none":
+            return None
+        served = entry.length - faults.short_body_bytes
+        if form == "multipart" or (form == "auto" and served > part):
+            value = s3_etag(entry.content_key, served, part)
+        else:
+            value = s3_etag(entry.content_key, served, None)
+        if entry.content_id in faults.wrong_etags:
+            value = "0" * 32 + value[32:]
+        return f'"{value}"'
+
     def ordered_media(self) -> list[EmulatedMedia]:
         """The listing's order: newest upload first, as the web app shows it."""
         with self._lock:
@@ -100,16 +164,18 @@ class GoProEmulator:
 
     def original_sha256(self, media_id: str) -> str:
         """SHA-256 of the bytes an archive of this media must hold (one file: for chaptered
-        media, see `original_files`)."""
-        media = self.media[media_id]
-        return sha256_of(media.id, media.size - self.faults.short_body_bytes)
+        media, see `original_files`), as its file is now."""
+        entry = self.files[media_id]
+        return sha256_of(entry.content_key, entry.length - self.faults.short_body_bytes)
 
     def original_files(self, media_id: str) -> list[tuple[str, int]]:
         """(content id, size) of each original an archive must hold, in chapter order."""
         return original_files(self.media[media_id])
 
     def file_sha256(self, content_id: str, size: int) -> str:
-        return sha256_of(content_id, size - self.faults.short_body_bytes)
+        entry = self.files.get(content_id)
+        key = entry.content_key if entry is not None else content_id
+        return sha256_of(key, size - self.faults.short_body_bytes)
 
     # -- tokens ----------------------------------------------------------------------------
     def clients(self) -> set[tuple[str, str]]:
