@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from domain.credentials import REFRESH_WINDOW, OAuthCredentials
 from domain.errors import ConcurrentUpdateError, CredentialsRejectedError, StorageError
+from domain.etag_review import origin_matched, origin_refused
 from domain.model import MediaItem, SyncRecord
 from domain.ports import (
     Clock,
@@ -297,6 +298,10 @@ class RunSummary:
     failures: int
     """Videos of the run that are not archived (FAILED, or left waiting for the next run)
     and that no other execution is working on."""
+    origin_matched: int = 0
+    """Archived videos of the run whose bytes (every file's) gave the source's ETag."""
+    origin_mismatched: int = 0
+    """Videos of the run refused because their bytes did not give the source's ETag."""
 
 
 def summarize(
@@ -309,9 +314,11 @@ def summarize(
     A video is fine when archived, or when another execution holds it under a live lease
     (a manual run during the nightly one); anything else did not get archived."""
     unique = list(dict.fromkeys(media_ids))
-    fine = 0
+    fine = matched = mismatched = 0
     for first in range(0, len(unique), batch):
         records = tracker.get_many(unique[first : first + batch])
         # Archived or held: just what discovery would not pick up again.
         fine += sum(1 for r in records.values() if not record_wants_work(r, now))
-    return RunSummary(len(unique), len(unique) - fine)
+        matched += sum(1 for r in records.values() if origin_matched(r))
+        mismatched += sum(1 for r in records.values() if origin_refused(r))
+    return RunSummary(len(unique), len(unique) - fine, matched, mismatched)

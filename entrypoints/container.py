@@ -15,7 +15,7 @@ import boto3
 import httpx
 from dependency_injector import containers, providers
 
-from adapters.aws.catalog_store import S3CatalogStore
+from adapters.aws.catalog_store import S3CatalogStore, S3EtagVerdicts
 from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
@@ -26,6 +26,7 @@ from adapters.clock import SystemClock
 from adapters.gopro.settings import GoProSettings, make_client
 from adapters.logs import LogRedactor
 from domain.credentials import Credentials, OAuthCredentials
+from domain.origin import OriginPolicy
 from domain.ports import MediaSource, Metrics
 from domain.rules import SelectionPolicy
 from domain.transfer import TransferPorts
@@ -88,6 +89,12 @@ class Container(containers.DeclarativeContainer):
         bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
         kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
     )
+    verdicts = providers.ThreadSafeSingleton(
+        S3EtagVerdicts,
+        client=providers.ThreadSafeSingleton(s3_client, session),
+        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
+        kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
+    )
     credential_store = providers.ThreadSafeSingleton(
         SecretsManagerCredentialStore,
         client=providers.ThreadSafeSingleton(lambda s: s.client("secretsmanager"), session),
@@ -140,4 +147,9 @@ def transfer_ports(container: Container, provider: str) -> TransferPorts:
         container.metrics(),
         container.notifier(),
         container.clock(),
+        container.verdicts(),
     )
+
+
+def origin_policy(settings: Settings) -> OriginPolicy:
+    return OriginPolicy(settings.origin_check, settings.origin_part_sizes_tried)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from domain.origin import DEFAULT_MAX_CANDIDATES
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
@@ -16,6 +18,15 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise SettingsError(f"environment variable {name} is not set")
     return value
+
+
+def _tried(env: Mapping[str, str]) -> int:
+    value = _number(env, "ORIGIN_PART_SIZES_TRIED", DEFAULT_MAX_CANDIDATES)
+    if value != int(value) or not 1 <= value <= 16:
+        raise SettingsError(
+            "environment variable ORIGIN_PART_SIZES_TRIED must be a whole number from 1 to 16"
+        )
+    return int(value)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -64,6 +75,10 @@ class Settings:
     """R8.1: the first wait before a failed download is tried again; it doubles."""
     nightly_verify: bool = True
     """The summary also checks tonight's objects and a rotating slice of the archive."""
+    origin_check: bool = True
+    """Check each file's bytes against the source's ETag (domain.origin)."""
+    origin_part_sizes_tried: int = DEFAULT_MAX_CANDIDATES
+    """[guess] How many part sizes of a multipart ETag are hashed at once."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,4 +111,6 @@ class Settings:
             retry_base_seconds=_number(env, "RETRY_BASE_SECONDS", 30),
             gopro_retry_wait_seconds=_number(env, "GOPRO_RETRY_WAIT_SECONDS", 1),
             nightly_verify=_flag(env, "NIGHTLY_VERIFY", default=True),
+            origin_check=_flag(env, "ORIGIN_CHECK", default=True),
+            origin_part_sizes_tried=_tried(env),
         )

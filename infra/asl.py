@@ -48,6 +48,7 @@ TRANSIENT_ERRORS = [
     "TransientSourceError",
     "StorageError",
     "KeyLostError",
+    "SourceChangedError",
 ]
 
 

@@ -101,4 +101,5 @@ def handler_environment(settings: StackSettings) -> dict[str, str]:
         "GOPRO_API_URL": settings.gopro_api_url,
         "METRICS": "emf",
         "NIGHTLY_VERIFY": "true" if settings.nightly_verify else "false",
+        "ORIGIN_CHECK": "true" if settings.origin_check else "false",
     }

@@ -31,6 +31,8 @@ class StackSettings:
     nightly_verify: bool = True
     """After each run, check tonight's archived objects and a rotating thirtieth of the
     rest against the tracker (HeadObject only), and alert on a discrepancy."""
+    origin_check: bool = True
+    """Check every file's bytes against GoPro's CDN ETag (an MD5 of the origin file)."""
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -117,6 +119,7 @@ class StackSettings:
             deletion_protection=flag("deletionProtection"),
             gopro_api_url=get("goproApiUrl") or "https://api.gopro.com",
             nightly_verify=flag("nightlyVerify", default=True),
+            origin_check=flag("originCheck", default=True),
         )
 
 

@@ -6,14 +6,17 @@ One role per function, each with exactly what its code calls:
   has no `UpdateSecretValue`). It publishes nothing (the workflow sends the alerts) and the
   secret uses Secrets Manager's own key, so it needs neither SNS nor KMS.
 - lister: read the secret; read and write tracker items; write and read the run lists
-  under `<bucket>/runs/*`, with the archive key that encrypts them.
+  under `<bucket>/runs/*`, with the archive key that encrypts them; write the catalog and
+  read and write the ETag judgement under `<bucket>/catalog/`; `sns:Publish` on the
+  alert topic for the one alert the summary sends itself (the ETags changed meaning).
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
   HeadObject (the existence check and the read-back of size and checksum), `s3:ListBucket`
   on the bucket itself (without it S3 answers HeadObject of a missing key with 403, not
   404: every new video would fail), `s3:ListMultipartUploadParts` there to resume a paused
-  upload, `kms:GenerateDataKey` and `kms:Decrypt` on the archive key (SSE-KMS multipart
-  uploads and the encrypted alert topic), tracker item reads and writes, the secret, and
+  upload, `s3:GetObject` on `<bucket>/catalog/*-etag.json` (the ETag judgement, read
+  after an origin mismatch), `kms:GenerateDataKey` and `kms:Decrypt` on the archive key
+  (SSE-KMS multipart uploads and the encrypted alert topic), tracker item reads and writes, the secret, and
   `sns:Publish` on the alert topic.
 - every function: writing its own log group. Metrics go out as EMF log lines, so no
   function needs `cloudwatch:PutMetricData` (which accepts no narrower resource than `*`).
@@ -34,6 +37,8 @@ RUNS_PREFIX = "runs/"
 """The runs' working files (not archive): the lister's run lists and the Map's results."""
 CATALOG_PREFIX = "catalog/"
 """The archive's catalog, `catalog/{provider}.csv` (STANDARD, outside the archive tiers)."""
+ETAG_VERDICTS = f"{CATALOG_PREFIX}*-etag.json"
+"""The judgement of each provider's ETags, `catalog/{provider}-etag.json`."""
 RESULTS_PREFIX = "runs/results/"
 
 
@@ -83,7 +88,13 @@ def _tracker(table_arn: str, actions: list[str]) -> Document:
 
 
 def lister_policy(
-    *, secret_arn: str, table_arn: str, bucket_arn: str, key_arn: str, log_group_arn: str
+    *,
+    secret_arn: str,
+    table_arn: str,
+    bucket_arn: str,
+    key_arn: str,
+    topic_arn: str,
+    log_group_arn: str,
 ) -> Document:
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
@@ -94,6 +105,10 @@ def lister_policy(
         ),
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
         allow("WriteCatalog", ["s3:PutObject"], [f"{bucket_arn}/{CATALOG_PREFIX}*"]),
+        # The summary reads the ETag judgement before it writes it again.
+        allow("ReadEtagVerdict", ["s3:GetObject"], [f"{bucket_arn}/{ETAG_VERDICTS}"]),
+        # One alert of its own: the provider's ETags stopped describing its bytes.
+        allow("Alert", ["sns:Publish"], [topic_arn]),
         # The nightly check: HeadObject of archived objects (IAM has no action of its own),
         # and the archive's listing, which the catalog and the check rest on (ListBucket,
         # which also makes a missing key answer 404, not 403).
@@ -121,6 +136,8 @@ def downloader_policy(
             [archive],
         ),
         allow("CheckArchive", ["s3:GetObject", "s3:ListMultipartUploadParts"], [archive]),
+        # After an origin mismatch: whether the provider's ETags are judged no content hash.
+        allow("ReadEtagVerdict", ["s3:GetObject"], [f"{bucket_arn}/{ETAG_VERDICTS}"]),
         # Without it S3 answers HeadObject of a missing key with 403, not 404. No s3:prefix
         # condition: a HeadObject carries none, so a condition would deny it.
         allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.transfer import TransferResult, transfer_video
-from entrypoints.container import lease, transfer_ports
+from entrypoints.container import lease, origin_policy, transfer_ports
 from entrypoints.handlers.runtime import LambdaContext, invocation, text, whole
 
 MAX_RETRIES = 3
@@ -37,6 +37,7 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
             transfer_ports(container, provider),
             lease(settings),
             should_pause=lambda: context.get_remaining_time_in_millis() < margin_ms,
+            origin=origin_policy(settings),
         )
         retry = outcome.retryable and attempt < MAX_RETRIES
         return {

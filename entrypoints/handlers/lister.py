@@ -11,7 +11,9 @@ list's `bucket`, `key` and `to_sync` count. The counts (`listed`, `new_records`,
 are the run's so far.
 
 `step: "summarize"` reads the sealed list and the videos' records and answers `videos` and
-`failures` (the videos not archived), which the partial-failure alert reports. It then
+`failures` (the videos not archived), which the partial-failure alert reports, and the
+`origin` checks' counts: several refused and none matched judges GoPro's ETags not to be
+content hashes (domain.etag_review: one alert, sent from here). It then
 rewrites the catalog (`catalog/{provider}.csv`) from the tracker's COMPLETED records (a
 record that cannot be read is skipped, and named as an `unreadable` discrepancy) and,
 unless NIGHTLY_VERIFY is false, checks the objects of tonight's videos and of a rotating
@@ -26,6 +28,7 @@ from typing import Any
 
 from domain.audit import Discrepancy, Finding, nightly_check
 from domain.catalog import write_catalog
+from domain.etag_review import review_etags
 from domain.keys import archive_prefix
 from domain.model import ManifestLocation
 from domain.ports import RunManifest
@@ -115,6 +118,13 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     now = container.clock().now()
     tracker = container.tracker()
     summary = summarize(tonight, tracker, now)
+    etags = review_etags(
+        provider,
+        summary.origin_matched,
+        summary.origin_mismatched,
+        container.verdicts(),
+        container.notifier(),
+    )
     records = list(tracker.completed(provider))
     found = [
         Discrepancy(Finding.UNREADABLE, media_id, None, f"the record cannot be read: {why}")
@@ -137,6 +147,11 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
         "verified": checked,
         "discrepancies": len(found),
         "unreadable_records": sum(d.finding is Finding.UNREADABLE for d in found),
+        "origin": {
+            "matched": summary.origin_matched,
+            "mismatched": summary.origin_mismatched,
+            "etags": etags or "unchanged",
+        },
         "report": report[:2000] or "none",
     }
 

@@ -120,4 +120,5 @@ def test_every_handler_the_stack_names_starts_from_the_built_artifacts(lambda_ro
         assert summary == {
             "videos": listed["to_sync"], "failures": listed["to_sync"] - 1, "catalog_rows": 1,
             "verified": 1, "discrepancies": 0, "unreadable_records": 0, "report": "none",
+            "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},
         }  # fmt: skip

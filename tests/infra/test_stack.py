@@ -214,9 +214,13 @@ def test_the_authenticator_may_only_read_and_write_its_secret(stack: tuple[str, 
 def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorder]) -> None:
     _, r = stack
     allowed = actions_on(r.one(ROLE_POLICY, "downloader"))
-    archive = [res for res in allowed if res.startswith("arn:aws:s3:::") and "/" in res]
+    objects = [res for res in allowed if res.startswith("arn:aws:s3:::") and "/" in res]
+    archive = [res for res in objects if res.endswith("/gopro-videos/*")]  # R9.6
     assert len(archive) == 1
-    assert archive[0].endswith("/gopro-videos/*")  # R9.6
+    # Beyond the archive: only reading the ETag judgement
+    (verdicts,) = set(objects) - set(archive)
+    assert verdicts.endswith("/catalog/*-etag.json")
+    assert allowed[verdicts] == {"s3:GetObject"}
     # The bucket itself: only listing, so that a missing key answers 404 rather than 403
     bucket = archive[0].removesuffix("/gopro-videos/*")
     assert allowed[bucket] == {"s3:ListBucket"}
@@ -259,6 +263,7 @@ def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_head
         "s3:ListBucket",
         "kms:GenerateDataKey",
         "kms:Decrypt",
+        "sns:Publish",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
@@ -270,6 +275,7 @@ def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_head
     assert prefixes == {
         "runs/*": {"s3:PutObject", "s3:GetObject"},
         "catalog/*": {"s3:PutObject"},
+        "catalog/*-etag.json": {"s3:GetObject"},  # the ETag judgement, read before written
         "gopro-videos/*": {"s3:GetObject"},  # the nightly check's HeadObject; never a write
         "": {"s3:ListBucket"},
     }, s3

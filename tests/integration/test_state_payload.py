@@ -153,6 +153,7 @@ def test_a_library_whose_ids_alone_exceed_the_limit_is_listed_and_summarized(
     assert summary == {  # none downloaded yet: nothing in the catalog, nothing to check
         "videos": 10_024, "failures": 10_024, "catalog_rows": 0, "verified": 0,
         "discrepancies": 0, "unreadable_records": 0, "report": "none",
+        "origin": {"matched": 0, "mismatched": 0, "etags": "unchanged"},
     }  # fmt: skip
     print(
         f"run list {run_list_bytes(workflow)[0]} bytes; largest answer "

@@ -70,10 +70,8 @@ def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
 ) -> None:
     ready = sorted(ready_videos(workflow))
     broken = ready[:2]
-    for media_id in broken:  # the listing promises more bytes than the file holds
-        workflow.emulator.faults.head_size_override[media_id] = (
-            workflow.emulator.media[media_id].size + 10
-        )
+    # GoPro serves them with an ETag their bytes do not give: not what its origin holds
+    workflow.emulator.faults.wrong_etags.update(broken)
     result = workflow.run()
     assert result["status"] == "SUCCEEDED", result
     records = workflow.records()
@@ -86,11 +84,12 @@ def test_two_failing_videos_leave_the_rest_archived_and_raise_one_partial_alert(
     assert len(partial) == 1
     assert partial[0]["Message"].startswith(f"2 of {len(ready)} videos failed")
     assert sum("failed verification" in a["Subject"] for a in alerts) == 2
+    assert all("OriginMismatchError" in (records[m].error or "") for m in broken)
     catalog = assert_catalog_matches_bucket(workflow)
     assert {row.media_id for row in catalog} == set(ready) - set(broken)
 
     # The next execution retries the FAILED videos (R8.5), and the catalog takes them in
-    workflow.emulator.faults.head_size_override.clear()
+    workflow.emulator.faults.wrong_etags.clear()
     assert workflow.run()["status"] == "SUCCEEDED"
     assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
     assert {row.media_id for row in assert_catalog_matches_bucket(workflow)} == set(ready)

@@ -61,6 +61,7 @@ def world() -> Iterator[World]:
     container.clock.override(providers.Object(world.clock))
     container.manifest.override(providers.Object(world.manifest))
     container.catalog.override(providers.Object(world.catalog))
+    container.verdicts.override(providers.Object(world.verdicts))
     container.credential_store.override(
         providers.Object(InMemoryCredentialStore(SessionCredentials("sess-token", "u1")))
     )
@@ -100,6 +101,7 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
     assert summary == {
         "videos": 1, "failures": 0, "catalog_rows": 1, "verified": 1, "discrepancies": 0,
         "unreadable_records": 0, "report": "none",
+        "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},
     }  # fmt: skip
     catalog = parse(world.catalog.catalogs["gopro"])
     assert [(row.media_id, row.key) for row in catalog] == [
