@@ -16,8 +16,8 @@ One role per function, each with exactly what its code calls:
   404: every new video would fail), `s3:ListMultipartUploadParts` there to resume a paused
   upload, `s3:GetObject` on `<bucket>/catalog/*-etag.json` (the ETag judgement, read
   after an origin mismatch), `kms:GenerateDataKey` and `kms:Decrypt` on the archive key
-  (SSE-KMS multipart uploads and the encrypted alert topic), tracker item reads and writes, the secret, and
-  `sns:Publish` on the alert topic.
+  (SSE-KMS multipart uploads and the encrypted alert topic), tracker item reads and
+  writes, the secret, and `sns:Publish` on the alert topic.
 - every function: writing its own log group. Metrics go out as EMF log lines, so no
   function needs `cloudwatch:PutMetricData` (which accepts no narrower resource than `*`).
 
