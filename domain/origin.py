@@ -10,9 +10,10 @@ MD5s are computed while the bytes stream, once per candidate, and compared at th
 
 The outcome of a file is one of:
 - `matched`: some candidate gives the ETag;
-- `mismatch`: every candidate that fits was tried and none gives it (the file is refused);
-- `unavailable (why)`: the ETag cannot say (absent, weak, of an unknown form, more part
-  sizes fit than are tried, or a plain MD5 interrupted by a pause).
+- `mismatch`: every part size that fits was tried and none gives it (the file is refused);
+- `unavailable (why)`: the ETag cannot say (absent, weak, of an unknown form, none of the
+  part sizes tried gives it while more fit than are tried, or a plain MD5 interrupted by
+  a pause).
 
 Across a pause: `hashlib` cannot carry an MD5 in progress to another process, but the
 digests of the origin's finished parts can be kept, and the resume re-reads the source
@@ -169,6 +170,8 @@ class OriginProgress:
     digests: tuple[bytes, ...] = ()
     """Per candidate, its finished parts' binary MD5s joined (16 bytes each)."""
     unavailable: str | None = None
+    untried: int = 0
+    """Part sizes that fit and are not hashed."""
 
 
 class OriginCheck:
@@ -186,6 +189,8 @@ class OriginCheck:
         self._unavailable: str | None = None
         self._candidates: list[_Candidate] = []
         self._tag: OriginTag | None = None
+        self._untried = 0
+        """Part sizes that fit but are not hashed (beyond `max_candidates`)."""
         tag = parse_etag(etag)
         if isinstance(tag, str):
             self._unavailable = tag
@@ -200,13 +205,9 @@ class OriginCheck:
         sizes = candidate_part_sizes(length, tag.parts)
         if not sizes:
             self._unavailable = f"no part size cuts {length} bytes into {tag.parts} parts"
-        elif len(sizes) > max_candidates:
-            self._unavailable = (
-                f"{len(sizes)} part sizes cut {length} bytes into {tag.parts} parts; "
-                f"at most {max_candidates} are tried"
-            )
-        else:
-            self._candidates = [_Candidate(size) for size in sizes]
+        else:  # the usual sizes first; a match among them is a match
+            self._candidates = [_Candidate(size) for size in sizes[:max_candidates]]
+            self._untried = len(sizes) - len(self._candidates)
 
     def _resume(self, progress: OriginProgress, tag: OriginTag, offset: int) -> None:
         if progress.unavailable is not None:
@@ -214,6 +215,7 @@ class OriginCheck:
         elif progress.etag != tag.text or not progress.part_sizes:
             self._unavailable = "the checkpoint's origin check is of another ETag"
         else:
+            self._untried = progress.untried
             for size, joined in zip(progress.part_sizes, progress.digests, strict=True):
                 digests = [joined[i : i + 16] for i in range(0, len(joined), 16)]
                 if len(digests) * size > offset:
@@ -268,6 +270,7 @@ class OriginCheck:
             etag,
             tuple(size for size, _ in kept),
             tuple(b"".join(digests) for _, digests in kept),
+            untried=self._untried,
         )
 
     def result(self) -> OriginResult:
@@ -287,6 +290,12 @@ class OriginCheck:
             "the whole file" if c.part_size is None else _size(c.part_size)
             for c in self._candidates
         )
+        if self._untried:  # the part size may be one not tried: no verdict on the bytes
+            return OriginResult(
+                OriginStatus.UNAVAILABLE,
+                f"none of the part sizes tried ({tried}) gives the ETag {tag.text}, and "
+                f"{self._untried} more fit",
+            )
         return OriginResult(
             OriginStatus.MISMATCH,
             f"the bytes served do not give the source's ETag {tag.text} (tried {tried})",

@@ -112,6 +112,7 @@ def _origin_values(origin: OriginProgress | None) -> dict[str, Any]:
         values["origin_unavailable"] = origin.unavailable
     else:
         values["origin_part_sizes"] = list(origin.part_sizes)
+        values["origin_untried"] = origin.untried
         values["origin_digests"] = [base64.b64encode(d).decode("ascii") for d in origin.digests]
     return values
 
@@ -276,6 +277,7 @@ def _origin(value: Mapping[str, Any], read: _Reader) -> OriginProgress | None:
             etag,
             tuple(int(size) for size in sizes),
             tuple(base64.b64decode(text, validate=True) for text in digests),
+            untried=read.number("origin_untried") or 0,
         )
     except (TypeError, ValueError, binascii.Error):
         raise read.bad("origin_digests", "is not base64 text") from None

@@ -74,6 +74,9 @@ class Faults:
     """The part size of the origin's multipart upload (the AWS CLI's default)."""
     wrong_etags: set[str] = field(default_factory=set)
     """File ids whose ETag does not match their bytes (a CDN whose ETag is no content hash)."""
+    change_on_drop: set[str] = field(default_factory=set)
+    """File ids GoPro reprocesses (GoProEmulator.change) the moment a planned "drop" of
+    `file_faults` cuts their connection: the resume then meets another version."""
     seed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)

@@ -297,6 +297,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "GET":
             self._body(entry.content_key, start, end + 1, length - emulator.faults.short_body_bytes)
+            if self._half and content_id in emulator.faults.change_on_drop:
+                emulator.faults.change_on_drop.discard(content_id)
+                emulator.change(content_id)
 
     def _body(self, content_id: str, start: int, stop: int, stored: int) -> None:
         faults = self.emulator.faults
