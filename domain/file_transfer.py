@@ -34,7 +34,7 @@ from domain.errors import (
     VerificationFailedError,
 )
 from domain.keys import candidate_keys
-from domain.model import MediaItem, StoredObject, SyncRecord, UploadCheckpoint
+from domain.model import MediaItem, SourceVersion, StoredObject, SyncRecord, UploadCheckpoint
 from domain.origin import OriginCheck, OriginPolicy, OriginResult, OriginStatus
 from domain.ports import (
     Clock,
@@ -79,6 +79,9 @@ class Placement:
     adopted: bool
     origin: OriginResult | None = None
     """The origin check's outcome (None: not checked)."""
+    earlier_version: bool = False
+    """Adopted as it is: stored from an earlier version of the source (see
+    SyncRecord.reserved_source), so not read again against the current one."""
 
 
 def _place(
@@ -88,8 +91,9 @@ def _place(
     stream: GuardedStream,
     *,
     pause: Callable[[], bool] | None,
-    reserve: Callable[[str], None],
+    reserve: Callable[[str, SourceVersion | None], None],
     chapter: int | None,
+    source: SourceVersion | None,
 ) -> Placement | UploadCheckpoint:
     """Store `item` (the video, or its chapter `chapter`) at its first usable key, or stop
     where `pause` asked and say where the upload (or the check) stands. `reserve` writes a
@@ -109,7 +113,7 @@ def _place(
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:
-            reserve(key)
+            reserve(key, source)
             try:
                 stored = ports.store.create(
                     key, item.media_id, stream, stream.expected, pause=pause
@@ -121,8 +125,36 @@ def _place(
             else:
                 return _stored(key, stored)
         if existing.owner_media_id == item.media_id:
+            if changes := _changed_since_reserved(record, key, source):
+                return _earlier_version(key, existing, changes)
             return _check_existing(key, existing, stream, pause)
     raise NoFreeKeyError(item.media_id, keys)
+
+
+def _changed_since_reserved(
+    record: SyncRecord, key: str, source: SourceVersion | None
+) -> list[str]:
+    """How the source differs from the version `key` was reserved for; [] when it does
+    not, or when either is unknown."""
+    earlier = record.reserved_source
+    if key != record.reserved_key or earlier is None or source is None:
+        return []
+    return earlier.differences(source)
+
+
+def _earlier_version(key: str, existing: StoredObject, changes: list[str]) -> Placement:
+    log.warning(
+        "%s holds the file as the source served it before it changed (%s); kept as it is",
+        key,
+        "; ".join(changes),
+        extra={"event_type": "transfer.earlier_version_kept", "metadata": {"key": key}},
+    )
+    origin = OriginResult(
+        OriginStatus.UNAVAILABLE,
+        "stored from an earlier version of the source, checked as it streamed; the "
+        f"source has changed since ({'; '.join(changes)})",
+    )
+    return Placement(key, existing, adopted=True, origin=origin, earlier_version=True)
 
 
 def _stored(key: str, stored: StoredObject | UploadCheckpoint) -> Placement | UploadCheckpoint:
@@ -175,7 +207,7 @@ def transfer_file(
     chapter: int | None,
     ports: TransferPorts,
     pause: Callable[[], bool] | None,
-    reserve: Callable[[str], None],
+    reserve: Callable[[str, SourceVersion | None], None],
     origin: OriginPolicy,
 ) -> Placement | UploadCheckpoint:
     """Stream one file (the video, or its chapter `chapter`) into the store and verify it:
@@ -237,7 +269,7 @@ def _transfer_version(
     chapter: int | None,
     ports: TransferPorts,
     pause: Callable[[], bool] | None,
-    reserve: Callable[[str], None],
+    reserve: Callable[[str, SourceVersion | None], None],
     origin: OriginPolicy,
 ) -> Placement | UploadCheckpoint:
     item = record.item
@@ -270,7 +302,10 @@ def _transfer_version(
 
     stream = stream_from(record.checkpoint)
     try:
-        placed = _place(record, item, ports, stream, pause=pause, reserve=reserve, chapter=chapter)
+        placed = _place(
+            record, item, ports, stream,
+            pause=pause, reserve=reserve, chapter=chapter, source=download.version,
+        )  # fmt: skip
     except KeyLostError as lost:
         # Start the file over from its first byte at the next free key (the paused upload
         # is left to the bucket's rule for unfinished uploads).
@@ -282,7 +317,12 @@ def _transfer_version(
         )
         stream = stream_from(None)
         fresh = replace(record, checkpoint=None)
-        placed = _place(fresh, item, ports, stream, pause=pause, reserve=reserve, chapter=chapter)
+        placed = _place(
+            fresh, item, ports, stream,
+            pause=pause, reserve=reserve, chapter=chapter, source=download.version,
+        )  # fmt: skip
+    if isinstance(placed, Placement) and placed.earlier_version:
+        return placed
     if isinstance(placed, UploadCheckpoint):
         check = stream.origin
         return replace(

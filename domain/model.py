@@ -204,6 +204,11 @@ class SyncRecord:
     exist there, the next attempt tries that key first, whatever the listing later says
     of the filename or capture month, so a video never gets a second object. Kept across
     failures; cleared when the file is recorded stored."""
+    reserved_source: SourceVersion | None = None
+    """The version of the source the file at `reserved_key` is stored from. An object the
+    store completed there passed the transfer's guard over that version (size, and origin
+    where it can be checked), so once the source serves another version it is that earlier
+    version, archived whole: it is kept as it is, not re-read against the new one."""
     chapters: tuple[StoredChapter, ...] = ()
     """A chaptered recording's chapters archived so far, in order (one object each); kept
     across pauses and failures so a finished chapter is never uploaded again. Empty for a
@@ -298,14 +303,24 @@ class SyncRecord:
     ) -> SyncRecord:
         """The invocation ran out of time: keep the lease and where the upload stands."""
         return self._progressed(
-            worker, now, lease_for, checkpoint=checkpoint, reserved_key=checkpoint.key
-        )
+            worker, now, lease_for,
+            checkpoint=checkpoint, reserved_key=checkpoint.key, reserved_source=checkpoint.source,
+        )  # fmt: skip
 
-    def reserve(self, worker: str, now: datetime, lease_for: timedelta, key: str) -> SyncRecord:
-        """The file is about to be stored at `key`: keep it, so no later attempt stores it
-        anywhere else (see `reserved_key`). A checkpoint of an upload to another key that
-        is given up is dropped."""
-        return self._progressed(worker, now, lease_for, reserved_key=key, checkpoint=None)
+    def reserve(
+        self,
+        worker: str,
+        now: datetime,
+        lease_for: timedelta,
+        key: str,
+        source: SourceVersion | None = None,
+    ) -> SyncRecord:
+        """The file is about to be stored at `key` from version `source` of the source:
+        keep both, so no later attempt stores it anywhere else (see `reserved_key`). A
+        checkpoint of an upload to another key that is given up is dropped."""
+        return self._progressed(
+            worker, now, lease_for, reserved_key=key, reserved_source=source, checkpoint=None
+        )
 
     def chapter_stored(
         self, worker: str, now: datetime, lease_for: timedelta, chapter: StoredChapter
@@ -318,7 +333,8 @@ class SyncRecord:
             )
         return self._progressed(
             worker, now, lease_for,
-            checkpoint=None, reserved_key=None, chapters=(*self.chapters, chapter),
+            checkpoint=None, reserved_key=None, reserved_source=None,
+            chapters=(*self.chapters, chapter),
         )  # fmt: skip
 
     def _progressed(
@@ -370,6 +386,7 @@ class SyncRecord:
             error=None,
             checkpoint=None,
             reserved_key=None,
+            reserved_source=None,
             chapters=chapters,
             origin=origin,
             count_pending=True,
@@ -421,6 +438,7 @@ class SyncRecord:
             checkpoint=None,
             # The upload may have completed before the attempt died: keep its key.
             reserved_key=self.checkpoint.key if self.checkpoint else self.reserved_key,
+            reserved_source=self.checkpoint.source if self.checkpoint else self.reserved_source,
         )
 
 

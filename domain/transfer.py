@@ -40,7 +40,7 @@ from domain.errors import (
     VerificationFailedError,
 )
 from domain.file_transfer import TransferPorts, transfer_file
-from domain.model import MediaItem, StoredChapter, SyncRecord, UploadCheckpoint
+from domain.model import MediaItem, SourceVersion, StoredChapter, SyncRecord, UploadCheckpoint
 from domain.origin import OriginPolicy, OriginResult
 from domain.ports import Clock, MediaDownload, MediaSource, Metrics, SyncTracker
 
@@ -177,12 +177,13 @@ def _archive(
     chaptered recording, each chapter recorded as it is stored."""
     media_id, current = claimed.media_id, claimed
 
-    def reserve(key: str) -> None:
-        """Write down the key the file is about to be stored at, before it is stored: a
-        crash after the store's write then finds it there, whatever the listing says later."""
+    def reserve(key: str, source: SourceVersion | None) -> None:
+        """Write down the key the file is about to be stored at, and the version of the
+        source it is stored from, before it is stored: a crash after the store's write
+        then finds it there, whatever the listing or the source says later."""
         nonlocal current
-        if current.reserved_key != key:
-            reserved = current.reserve(worker, ports.clock.now(), lease_for, key)
+        if (current.reserved_key, current.reserved_source) != (key, source):
+            reserved = current.reserve(worker, ports.clock.now(), lease_for, key, source)
             ports.tracker.replace(current, reserved)
             current = reserved
 

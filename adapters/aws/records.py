@@ -52,6 +52,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         "transferred_at": _time(record.transferred_at),
         "error": record.error,
         "reserved_key": record.reserved_key,
+        "reserved_source": _source_values(record.reserved_source) or None,
         "origin": record.origin,
     }
     if record.count_pending:
@@ -211,6 +212,7 @@ def _record(item: Mapping[str, Any]) -> SyncRecord:
         error=read.text("error"),
         checkpoint=None if checkpoint is None else _checkpoint(checkpoint, read),
         reserved_key=read.text("reserved_key"),
+        reserved_source=_reserved_source(item.get("reserved_source"), read),
         chapters=_chapters(item.get("chapters"), read),
         origin=read.text("origin"),
         count_pending=item.get("count_pending") is True,
@@ -259,6 +261,19 @@ def _checkpoint(value: Any, read: _Reader) -> UploadCheckpoint:
         crc32=inner.required_number("crc32"),
         source=source,
         origin=_origin(value, inner),
+    )
+
+
+def _reserved_source(value: Any, read: _Reader) -> SourceVersion | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise read.bad("reserved_source", "is not a map")
+    inner = _Reader(value, read.media_id)
+    return SourceVersion(
+        inner.text("source_etag"),
+        inner.text("source_last_modified"),
+        inner.required_number("source_length"),
     )
 
 

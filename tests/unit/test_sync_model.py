@@ -1,11 +1,14 @@
 """The promise as a stateful model: Hypothesis drives the real discovery and transfer use
 cases over the tracker and the store (the in-memory fakes, which the port contract suite
 holds to what DynamoDB and S3 do) through listings, transfers, pauses, crashes at any
-outside call or mid-stream, lease expiry, renamed and re-dated videos, provider faults and
-a second worker cutting in, and checks after every step:
+outside call or mid-stream, lease expiry, renamed and re-dated videos, provider faults, a
+second worker cutting in, and the source changing (new bytes, length and ETag) at any
+point, a pause and its resume or the middle of a stream included, and checks after every
+step:
 
 - a media id owns at most one object per file (chapter) in the store, ever;
-- a COMPLETED record's objects hold exactly the source's bytes, and it never changes;
+- a COMPLETED record's objects each hold exactly the bytes of one version of the source's
+  file, never a mix of two, and the record never changes;
 - no record is IN_PROGRESS without a lease, and every FAILED record says why;
 
 and at the end, that a quiet night afterwards archives every video.
@@ -51,6 +54,11 @@ class SyncModel(RuleBasedStateMachine):
         self.archived: dict[str, object] = {}
         """What each COMPLETED record said when first seen (it must never change)."""
         self.workers = 0
+        self.versions: dict[str, list[list[bytes]]] = {
+            media_id: [[file.data for file in video.files()]]
+            for media_id, video in self.world.source.videos.items()
+        }
+        """Each video's files, in every version the source has served."""
 
     # What happens --------------------------------------------------------------------------
 
@@ -118,6 +126,41 @@ class SyncModel(RuleBasedStateMachine):
         plan = Plan(at=at, meanwhile=meanwhile)
         transfer_video(media_id, first, self._ports(plan, Deadline(None)))
 
+    def _change_source(self, media_id: str, grow: int) -> None:
+        """GoPro reprocesses the video: other bytes, `grow` more of them (in its last
+        file), a new ETag."""
+        source = self.world.source
+        video = source.videos[media_id]
+        version = len(self.versions[media_id])
+        data = content_for(f"{media_id}~v{version}", len(video.data) + grow)
+        chapters = (*video.chapters[:-1], video.chapters[-1] + grow) if video.chapters else ()
+        changed = FakeVideo(video.item, data, chapters=chapters)
+        source.videos[media_id] = changed
+        self.versions[media_id].append([file.data for file in changed.files()])
+
+    @rule(media_id=st.sampled_from(sorted(VIDEOS)), grow=st.integers(min_value=0, max_value=9))
+    def the_source_changes(self, media_id: str, grow: int) -> None:
+        """Between two invocations: after a pause, before a takeover, at any time."""
+        self._change_source(media_id, grow)
+
+    @rule(
+        media_id=st.sampled_from(sorted(VIDEOS)),
+        read=st.integers(min_value=1, max_value=300),
+        budget=st.sampled_from([None, PART]),
+        grow=st.integers(min_value=0, max_value=9),
+    )
+    def the_source_changes_mid_stream(
+        self, media_id: str, read: int, budget: int | None, grow: int
+    ) -> None:
+        """While an invocation streams the video, after it read `read` bytes."""
+        deadline = Deadline(
+            budget, meanwhile_at=read, meanwhile=lambda: self._change_source(media_id, grow)
+        )
+        outcome = transfer_video(
+            media_id, self._worker(), self._ports(Plan(), deadline), should_pause=deadline
+        )
+        event(f"changed mid-stream: {outcome.result.value}")
+
     @rule()
     def leases_expire(self) -> None:
         self.world.clock.advance(DEFAULT_LEASE + timedelta(seconds=1))
@@ -154,16 +197,16 @@ class SyncModel(RuleBasedStateMachine):
             assert owners[media_id] <= max(1, len(chapters)), (media_id, owners)
 
     @invariant()
-    def completed_is_the_source_and_never_changes(self) -> None:
+    def completed_is_one_version_of_the_source_and_never_changes(self) -> None:
         for media_id, record in self.world.tracker.records.items():
             if record.status is not SyncStatus.COMPLETED:
                 assert media_id not in self.archived, "a COMPLETED record left COMPLETED"
                 continue
-            video = self.world.source.videos[media_id]
-            files = video.files()
-            assert len(record.object_keys) == len(files)
-            for key, file in zip(record.object_keys, files, strict=True):
-                assert self.world.store.objects[key].data == file.data
+            versions = self.versions[media_id]
+            assert len(record.object_keys) == len(versions[0])
+            for number, key in enumerate(record.object_keys):
+                held = self.world.store.objects[key].data
+                assert any(held == files[number] for files in versions), (media_id, number)
             kept = (record.object_keys, record.stored_size, record.checksum, record.chapters)
             assert self.archived.setdefault(media_id, kept) == kept
 
@@ -186,7 +229,7 @@ class SyncModel(RuleBasedStateMachine):
         for media_id in VIDEOS:
             transfer_video(media_id, self._worker(), world.ports())
         self.one_object_per_file()
-        self.completed_is_the_source_and_never_changes()
+        self.completed_is_one_version_of_the_source_and_never_changes()
         assert {r.status for r in world.tracker.records.values()} == {SyncStatus.COMPLETED}
         assert set(world.tracker.records) == set(VIDEOS)
         assert world.store.open_uploads() == [] or all(
