@@ -9,7 +9,7 @@ sent, which the design accepts over ever losing a count)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,11 +60,16 @@ def attempt(rig: Rig, plan: Plan, worker: str, case: Case) -> TransferOutcome:
     return transfer_video("crash1", worker, ports_of(rig, plan, deadline), should_pause=deadline)
 
 
-def run(rig: Rig, case: Case, plan: Plan, takeover: bool) -> int:
-    """Invoke until the video is archived; the invocations it took."""
+def run(
+    rig: Rig, case: Case, plan: Plan, takeover: bool, between: Callable[[], None] | None = None
+) -> int:
+    """Invoke until the video is archived; the invocations it took. `between` runs after
+    each invocation that did not archive it."""
     worker = "w1"
     seen: list[object] = []
     for invocations in range(1, 12):
+        if invocations > 1 and between is not None:
+            between()
         try:
             outcome = attempt(rig, plan, worker, case)
         except Killed as killed:
@@ -159,3 +164,51 @@ def test_a_kill_at_any_call_leaves_one_verified_object_counted_once(
         failed = rig.emf.metrics().count("SyncFailures")
         assert synced == (2 if between_count_and_record else 1), where
         assert failed == 0, where
+
+
+PATHS = ["pause", "takeover", "drop"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_source_changed_at_any_kill_point_leaves_one_version_archived_once(
+    account: Account, source: GoProMediaSource, emulator: GoProEmulator, path: str
+) -> None:
+    """Killed at any call, then GoPro reprocesses the video before the next invocation
+    (resuming its pause, taking over its checkpoint) or while a dropped connection is
+    resumed: the object is one version of the file, whole, never a splice."""
+    case = CASES[2]  # paused after each 5 MiB part
+    points = list(kill_points(account, source, emulator, case))
+    for index, after, _ in points:
+        where = f"{path}: kill {'after' if after else 'before'} call {index}"
+        rig = fresh(account, source, emulator)
+        rig.add("crash1", case.size)
+        rig.discover()
+        versions = {emulator.original_sha256("crash1")}
+        if path == "drop":  # changed the moment the first GET breaks off
+            emulator.faults.file_faults["crash1"] = "drop"
+            emulator.faults.change_on_drop.add("crash1")
+        changes: list[int] = []
+
+        def change(changes: list[int] = changes) -> None:
+            if path != "drop" and not changes:
+                changes.append(emulator.change("crash1", case.size + 3_245).length)
+
+        run(rig, case, Plan(at=index, after=after), path == "takeover", change)
+        versions.add(emulator.original_sha256("crash1"))
+        clock = rig.ports.clock
+        assert isinstance(clock, FixedClock)
+        clock.advance(timedelta(days=1))
+        discover("gopro", source, rig.ports.tracker, clock, SelectionPolicy(),
+                 metrics=rig.ports.metrics)  # fmt: skip
+        record = rig.ports.tracker.get("crash1")
+        assert record is not None, where
+        assert record.status is SyncStatus.COMPLETED, where
+        listed = account.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        assert [o["Key"] for o in listed] == [record.object_key], where
+        assert record.object_key is not None
+        assert rig.s3_sha256(record.object_key) in versions, where  # one version, whole
+        assert len(account.open_uploads()) <= 1, where
+        assert rig.emf.metrics().count("VideosSynced") in (1, 2), where
+        assert rig.emf.metrics().count("SyncFailures") == 0, where
+        emulator.faults.file_faults.clear()
+        emulator.faults.change_on_drop.clear()
