@@ -540,6 +540,9 @@ class InMemoryRunManifest:
         self.parts[run, part] = list(media_ids)
 
     def seal(self, run: str, parts: int) -> ManifestLocation:
+        missing = [n for n in range(parts) if (run, n) not in self.parts]
+        if missing:
+            raise StorageError(f"run {run!r} has no part {missing[0]}")
         joined = dict.fromkeys(m for n in range(parts) for m in self.parts[run, n])
         key = f"runs/{run}/to-sync.json"
         self.lists[key] = list(joined)

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.aws.catalog_store import S3CatalogStore, S3EtagVerdicts
+from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.s3_store import S3ObjectStore
 from domain.errors import (
     ConcurrentUpdateError,
@@ -18,11 +20,26 @@ from domain.errors import (
     KeyTakenError,
     StorageError,
 )
-from domain.model import Checksum, Lease, StoredChapter, SyncRecord, UploadCheckpoint
-from domain.ports import ObjectStore, SyncTracker
+from domain.model import (
+    Checksum,
+    Lease,
+    ManifestLocation,
+    StoredChapter,
+    SyncRecord,
+    UploadCheckpoint,
+)
+from domain.ports import CatalogStore, EtagVerdicts, ObjectStore, RunManifest, SyncTracker
 from domain.status import SyncStatus
 from domain.verification import crc32_of
-from tests.fakes import EPOCH, InMemoryObjectStore, InMemorySyncTracker, make_item
+from tests.fakes import (
+    EPOCH,
+    InMemoryCatalogStore,
+    InMemoryEtagVerdicts,
+    InMemoryObjectStore,
+    InMemoryRunManifest,
+    InMemorySyncTracker,
+    make_item,
+)
 from tests.integration.aws import BUCKET, Account
 
 MIB = 1 << 20
@@ -64,6 +81,30 @@ def archive(request: pytest.FixtureRequest) -> Archive:
         return account.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
     return Archive(s3, read, account.open_uploads)
+
+
+@pytest.fixture(params=["memory", "s3"])
+def manifest(request: pytest.FixtureRequest) -> RunManifest:
+    if request.param == "memory":
+        return InMemoryRunManifest(BUCKET)
+    account: Account = request.getfixturevalue("account")
+    return S3RunManifest(account.s3, BUCKET, account.kms_key_arn)
+
+
+@pytest.fixture(params=["memory", "s3"])
+def catalogs(request: pytest.FixtureRequest) -> CatalogStore:
+    if request.param == "memory":
+        return InMemoryCatalogStore()
+    account: Account = request.getfixturevalue("account")
+    return S3CatalogStore(account.s3, BUCKET, account.kms_key_arn)
+
+
+@pytest.fixture(params=["memory", "s3"])
+def verdicts(request: pytest.FixtureRequest) -> EtagVerdicts:
+    if request.param == "memory":
+        return InMemoryEtagVerdicts()
+    account: Account = request.getfixturevalue("account")
+    return S3EtagVerdicts(account.s3, BUCKET, account.kms_key_arn)
 
 
 def data(media_id: str, size: int) -> bytes:
@@ -287,3 +328,59 @@ def test_a_checkpoint_the_upload_does_not_hold_is_refused(archive: Archive) -> N
         archive.store.resume(wrong, "m1", pieces(body, wrong.offset), size)
     assert archive.store.describe(KEY) is None
     assert archive.open_uploads() == []
+
+
+# The run list ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("run", ["sync-7f3a", "manual-2026-12-04T02:00:00Z", "odd/név"])
+def test_a_run_list_joins_its_parts_in_order_each_id_once(manifest: RunManifest, run: str) -> None:
+    manifest.add(run, 1, ["b", "c"])
+    manifest.add(run, 0, ["x"])
+    manifest.add(run, 0, ["a", "b"])  # a retried invocation writes its part again
+    location = manifest.seal(run, 2)
+    assert (location.bucket, location.count) == (BUCKET, 3)
+    assert manifest.read(location) == ["a", "b", "c"]
+    assert manifest.read(manifest.seal(run, 2)) == ["a", "b", "c"]  # sealing again: the same
+
+
+def test_an_empty_run_list_reads_back_empty(manifest: RunManifest) -> None:
+    manifest.add("quiet", 0, [])
+    location = manifest.seal("quiet", 1)
+    assert location.count == 0
+    assert manifest.read(location) == []
+
+
+def test_a_run_list_missing_a_part_is_not_sealed(manifest: RunManifest) -> None:
+    manifest.add("gap", 0, ["a"])
+    with pytest.raises(StorageError):
+        manifest.seal("gap", 2)
+
+
+def test_a_run_list_of_another_bucket_is_refused(manifest: RunManifest) -> None:
+    manifest.add("r", 0, ["a"])
+    location = manifest.seal("r", 1)
+    with pytest.raises(StorageError):
+        manifest.read(ManifestLocation("another-bucket", location.key, 1))
+
+
+# The catalog and the ETag judgement --------------------------------------------------------
+
+
+def test_a_catalog_is_none_until_written_then_read_back_whole(catalogs: CatalogStore) -> None:
+    assert catalogs.read("gopro") is None
+    first = "media_id,key\r\nm1,gopro-videos/2024/05/Zürich 🎿.MP4\r\n"
+    catalogs.write("gopro", first)
+    assert catalogs.read("gopro") == first
+    catalogs.write("gopro", "media_id,key\r\n")  # replaced whole
+    assert catalogs.read("gopro") == "media_id,key\r\n"
+    assert catalogs.read("other") is None
+
+
+def test_an_etag_judgement_is_kept_until_it_is_changed(verdicts: EtagVerdicts) -> None:
+    assert verdicts.distrusted("gopro") is None
+    verdicts.judge("gopro", "3 mismatches and no match in one run")
+    assert verdicts.distrusted("gopro") == "3 mismatches and no match in one run"
+    assert verdicts.distrusted("other") is None
+    verdicts.judge("gopro", None)
+    assert verdicts.distrusted("gopro") is None
