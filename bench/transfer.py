@@ -12,7 +12,11 @@ Measured for each size, each in a process of its own (so its CPU time and peak R
 own; wall and CPU time are taken around the work, after the imports):
 - **ours**: the production path. The downloader's container, built from the same Settings a
   Lambda has (50 MiB parts), loads the GoPro credentials from the secret and runs
-  `transfer_video`: the GoPro download stream, the byte guard, `S3ObjectStore`.
+  `transfer_video`: the GoPro download stream, the byte guard, `S3ObjectStore`, and the
+  origin check (the MD5s of the bytes against the ETag GoPro's CDN sends, here a multipart
+  ETag of 8 MiB parts added to the source's answers, since `rclone serve http` sends none).
+- **ours-no-origin**: the same with the origin check off (`originCheck: false`): the
+  difference in CPU-s per GiB is what the check costs.
 - **rclone**: `rclone copyurl` of the same URL into the same sink, with rclone's defaults.
 - **ceiling**: what the sink accepts: the same 50 MiB parts sent one after another from
   memory, by the same client.
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import filecmp
+import hashlib
 import ipaddress
 import json
 import os
@@ -64,7 +69,10 @@ GIB = 1 << 30
 KEY_ID, SECRET = "benchaccess", "benchsecret"  # the local sink's own pair
 LAMBDA_VCPU_AT_512 = 512 / 1769
 """A Lambda function's share of a vCPU at 512 MB: a full vCPU comes at 1,769 MB."""
-ROLES = ("source", "ceiling", "rclone", "ours")
+ROLES = ("source", "ceiling", "rclone", "ours", "ours-no-origin")
+ETAG_PART = 8 * MIB
+"""The origin's upload as GoPro's CDN describes it: an S3 multipart ETag (8 MiB parts, the
+AWS CLI's default)."""
 
 
 # -- the parent -----------------------------------------------------------------------------
@@ -188,11 +196,22 @@ def write_source(path: Path, media_id: str, size: int) -> None:
             out.write(chunk)
 
 
+def multipart_etag(path: Path, part: int) -> str:
+    """The S3 ETag of the file uploaded in parts of `part` bytes."""
+    digests = []
+    with path.open("rb") as source:
+        while block := source.read(part):
+            digests.append(hashlib.md5(block, usedforsecurity=False).digest())
+    return f"{hashlib.md5(b''.join(digests), usedforsecurity=False).hexdigest()}-{len(digests)}"
+
+
 def child(role: str, *arguments: str) -> list[str]:
     return [sys.executable, "-m", "bench.transfer_roles", role, *arguments]
 
 
-def run_role(bench: Bench, role: str, media_id: str, size: int, api: str) -> dict[str, Any]:
+def run_role(
+    bench: Bench, role: str, media_id: str, size: int, *, api: str, etag: str
+) -> dict[str, Any]:
     """One measured run of `role`, and the key its object is stored at (if any)."""
     url = f"{bench.source_url}/files/{media_id}"
     if role == "rclone":
@@ -201,7 +220,7 @@ def run_role(bench: Bench, role: str, media_id: str, size: int, api: str) -> dic
         )
         return {"run": run, "seconds": run.seconds, "cpu": run.cpu_seconds,
                 "key": f"rclone/{media_id}.mp4"}  # fmt: skip
-    config = json.dumps({"api": api, "media_id": media_id, "url": url, "size": size})
+    config = json.dumps({"api": api, "media_id": media_id, "url": url, "size": size, "etag": etag})
     run = run_child(child(role, config), bench.env())
     figures = json.loads(run.output.strip().splitlines()[-1])
     key = {"ceiling": "ceiling.bin", "source": None}.get(role, figures.get("key"))
@@ -219,6 +238,7 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
     media_id = f"benchTransfer{size >> 20}m"
     source_file = bench.source_dir / media_id
     write_source(source_file, media_id, size)
+    etag = multipart_etag(source_file, ETAG_PART)
     session = boto3.session.Session(
         region_name=REGION, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET
     )
@@ -245,13 +265,13 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
             )
             for attempt in range(repeat):
                 for role in ROLES:
-                    if role == "ours":  # a video never seen: the tracker's record anew
+                    if role.startswith("ours"):  # a video never seen: the record anew
                         dynamodb.delete_item(TableName=TABLE, Key={"media_id": {"S": media_id}})
                         discover("gopro", source, tracker, Clock(), SelectionPolicy())
-                    result = run_role(bench, role, media_id, size, gopro.base_url)
+                    result = run_role(bench, role, media_id, size, api=gopro.base_url, etag=etag)
                     stored = bench.sink_dir / result["key"] if result["key"] else None
                     if stored is not None:
-                        if attempt == 0 and role in ("ours", "rclone"):
+                        if attempt == 0 and role in ("ours", "ours-no-origin", "rclone"):
                             assert filecmp.cmp(source_file, stored, shallow=False), role
                         assert stored.stat().st_size == size, (role, stored.stat().st_size)
                         # Through the sink, not the disk: its directory cache must forget it.
@@ -259,7 +279,7 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
                         assert not stored.exists(), stored
                     runs[role].append(result)
                     print(
-                        f"  {gib:g} GiB  {role:<8} {size / result['seconds'] / 1e6:7.1f} MB/s  "
+                        f"  {gib:g} GiB  {role:<14} {size / result['seconds'] / 1e6:7.1f} MB/s  "
                         f"{result['cpu'] / size * GIB:5.2f} CPU-s/GiB  "
                         f"{result['run'].peak_rss_mb:6.0f} MB peak RSS"
                         + (
@@ -287,12 +307,12 @@ def _run(result: dict[str, Any]) -> ChildRun:
 
 def report(sizes: list[float], all_figures: list[dict[str, dict[str, float]]]) -> None:
     print()
-    print(f"{'size':>6} {'what':<8} {'MB/s':>8} {'CPU-s/GiB':>10} {'peak RSS MB':>12}")
+    print(f"{'size':>6} {'what':<14} {'MB/s':>8} {'CPU-s/GiB':>10} {'peak RSS MB':>12}")
     for gib, figures in zip(sizes, all_figures, strict=True):
         for role in ROLES:
             f = figures[role]
             print(
-                f"{gib:>4g} G {role:<8} {f['mb_s']:>8.1f} {f['cpu_s_per_gib']:>10.2f} "
+                f"{gib:>4g} G {role:<14} {f['mb_s']:>8.1f} {f['cpu_s_per_gib']:>10.2f} "
                 f"{f['peak_rss_mb']:>12.0f}"
             )
     pairs: list[str] = []
@@ -309,6 +329,15 @@ def report(sizes: list[float], all_figures: list[dict[str, dict[str, float]]]) -
             f"{lambda_mb_s:.0f} MB/s; the GB-seconds per GiB are the same at any memory "
             f"while CPU is the bound ({ours['cpu_s_per_gib'] * 1769 / 1024:.1f} GB-s/GiB)."
         )
+        plain = figures["ours-no-origin"]
+        origin_cpu = ours["cpu_s_per_gib"] - plain["cpu_s_per_gib"]
+        plain_lambda_mb_s = LAMBDA_VCPU_AT_512 / plain["cpu_s_per_gib"] * GIB / 1e6
+        print(
+            f"  The origin check costs {origin_cpu:.2f} CPU-s/GiB "
+            f"({ours['cpu_s_per_gib']:.2f} with it, {plain['cpu_s_per_gib']:.2f} without): "
+            f"in a 512 MB Lambda near {lambda_mb_s:.0f} MB/s with it, "
+            f"{plain_lambda_mb_s:.0f} MB/s without."
+        )
         pairs += [
             f"ratio_vs_rclone_{tag}={ours['mb_s'] / other['mb_s']:.2f}",
             f"mb_s_{tag}={ours['mb_s']:.1f}",
@@ -320,6 +349,9 @@ def report(sizes: list[float], all_figures: list[dict[str, dict[str, float]]]) -
             f"peak_rss_mb_{tag}={ours['peak_rss_mb']:.0f}",
             f"rclone_peak_rss_mb_{tag}={other['peak_rss_mb']:.0f}",
             f"lambda_512_mb_s_{tag}={lambda_mb_s:.0f}",
+            f"no_origin_cpu_s_per_gib_{tag}={plain['cpu_s_per_gib']:.2f}",
+            f"origin_cpu_s_per_gib_{tag}={origin_cpu:.2f}",
+            f"no_origin_lambda_512_mb_s_{tag}={plain_lambda_mb_s:.0f}",
         ]
     print(" ".join(pairs))
 

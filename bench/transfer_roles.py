@@ -1,8 +1,8 @@
-"""The measured sides of bench.transfer, each run in a process of its own: `python -m
-bench.transfer_roles source|ceiling|ours CONFIG_JSON`. This module imports only what its
-side needs, so the peak RSS of `ours` is the production path's (no benchmark, emulator or
-certificate code loaded). Each prints one JSON line: wall and CPU seconds of the work, after
-the imports.
+"""The measured sides of bench.transfer, each run in a process of its own:
+`python -m bench.transfer_roles source|ceiling|ours|ours-no-origin CONFIG_JSON`. This
+module imports only what its side needs, so the peak RSS of `ours` is the production
+path's (no benchmark, emulator or certificate code loaded). Each prints one JSON line:
+wall and CPU seconds of the work, after the imports.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import httpx
 
 from adapters.aws.s3_multipart import crc32_base64
 from adapters.aws.s3_store import s3_client
+from adapters.gopro.settings import make_client
 from bench.common import REGION
 from domain.transfer import TransferResult, transfer_video
-from entrypoints.container import Container, transfer_ports
+from entrypoints.container import Container, origin_policy, transfer_ports
 from entrypoints.settings import Settings
 
 MIB = 1 << 20
@@ -85,8 +86,22 @@ def fill_sink(size: int) -> dict[str, float]:
     return _timed(work)
 
 
-def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
-    """The downloader's own composition: Settings, the container, transfer_video."""
+def _with_cdn_etag(client: httpx.Client, path: str, etag: str) -> httpx.Client:
+    """`client`, with the ETag GoPro's CDN sends added to the answers for `path`: the
+    benchmark's source (`rclone serve http`) sends none, and without one the origin check
+    has nothing to compare."""
+
+    def add_etag(response: httpx.Response) -> None:
+        if response.url.path == path:
+            response.headers["ETag"] = f'"{etag}"'
+
+    client.event_hooks["response"] = [*client.event_hooks["response"], add_etag]
+    return client
+
+
+def transfer_ours(config: dict[str, Any], origin_check: bool) -> dict[str, Any]:
+    """The downloader's own composition: Settings, the container, transfer_video, with the
+    origin check on (the default) or off."""
     settings = Settings(
         table_name=TABLE,
         bucket_name=BUCKET,
@@ -94,16 +109,26 @@ def transfer_ours(config: dict[str, Any]) -> dict[str, Any]:
         alert_topic_arn=TOPIC,
         gopro_api_url=config["api"],
         gopro_allow_loopback=True,
+        origin_check=origin_check,
     )
     container = Container(settings=settings)
+    client = make_client(container.gopro_settings())
+    path = httpx.URL(config["url"]).path
+    container.gopro_client.override(_with_cdn_etag(client, path, config["etag"]))
     ports = transfer_ports(container, "gopro")
     outcome: list[Any] = []
     figures: dict[str, Any] = _timed(
-        lambda: outcome.append(transfer_video(config["media_id"], "bench", ports))
+        lambda: outcome.append(
+            transfer_video(config["media_id"], "bench", ports, origin=origin_policy(settings))
+        )
     )
-    container.shutdown_resources()
+    client.close()
     assert outcome[0].result is TransferResult.COMPLETED, outcome[0]
+    record = ports.tracker.get(config["media_id"])
+    origin = record.origin if record is not None else None
+    assert (origin or "").startswith("matched") == origin_check, origin
     figures["key"] = outcome[0].object_key
+    figures["origin"] = origin
     return figures
 
 
@@ -113,10 +138,10 @@ def main() -> None:
         figures: dict[str, Any] = read_source(config["url"], config["size"])
     elif role == "ceiling":
         figures = fill_sink(config["size"])
-    elif role == "ours":
-        figures = transfer_ours(config)
+    elif role in ("ours", "ours-no-origin"):
+        figures = transfer_ours(config, origin_check=role == "ours")
     else:
-        raise SystemExit(f"unknown role {role!r}: source, ceiling or ours")
+        raise SystemExit(f"unknown role {role!r}: source, ceiling, ours or ours-no-origin")
     print(json.dumps(figures))
 
 
