@@ -87,17 +87,14 @@ class Placement:
 def _place(
     record: SyncRecord,
     item: MediaItem,
-    ports: TransferPorts,
     stream: GuardedStream,
-    *,
-    pause: Callable[[], bool] | None,
-    reserve: Callable[[str, SourceVersion | None], None],
-    chapter: int | None,
+    job: FileJob,
     source: SourceVersion | None,
 ) -> Placement | UploadCheckpoint:
-    """Store `item` (the video, or its chapter `chapter`) at its first usable key, or stop
-    where `pause` asked and say where the upload (or the check) stands. `reserve` writes a
-    free key down before anything is stored there."""
+    """Store `item` (the video, or the job's chapter) at its first usable key, or stop
+    where the job's `pause` asked and say where the upload (or the check) stands. A free
+    key is reserved before anything is stored there; `source` is the version streamed."""
+    ports, pause = job.ports, job.pause
     checkpoint = record.checkpoint
     if checkpoint is not None and checkpoint.upload_id == CHECKING:
         # A re-read of the source to check an object found there, paused: go on with it.
@@ -108,12 +105,12 @@ def _place(
     if checkpoint is not None:  # a paused upload: go on where it stopped
         return _resume(checkpoint, item, ports, stream, pause)
     keys = tuple(
-        dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item, chapter)) if k)
+        dict.fromkeys(k for k in (record.reserved_key, *candidate_keys(item, job.chapter)) if k)
     )
     for key in keys:
         existing = ports.store.describe(key)
         if existing is None:
-            reserve(key, source)
+            job.reserve(key, source)
             try:
                 stored = ports.store.create(
                     key, item.media_id, stream, stream.expected, pause=pause
@@ -200,26 +197,29 @@ def _check_existing(
     return Placement(key, existing, True)
 
 
+@dataclass(frozen=True)
+class FileJob:
+    """One file to store, and how: the video's (`chapter` None) or one chapter's."""
+
+    chapter: int | None
+    ports: TransferPorts
+    pause: Callable[[], bool] | None
+    """Asked after each part: True stops the upload with a checkpoint."""
+    reserve: Callable[[str, SourceVersion | None], None]
+    """Writes down the key the file is about to be stored at, and the source's version."""
+    origin: OriginPolicy
+
+
 def transfer_file(
-    record: SyncRecord,
-    open_download: Callable[[], MediaDownload],
-    *,
-    chapter: int | None,
-    ports: TransferPorts,
-    pause: Callable[[], bool] | None,
-    reserve: Callable[[str, SourceVersion | None], None],
-    origin: OriginPolicy,
+    record: SyncRecord, open_download: Callable[[], MediaDownload], job: FileJob
 ) -> Placement | UploadCheckpoint:
-    """Stream one file (the video, or its chapter `chapter`) into the store and verify it:
-    where it is stored, or the checkpoint of a paused upload. `open_download` resolves the
-    file anew (its first call may hand back a download already open)."""
+    """Stream one file into the store and verify it: where it is stored, or the checkpoint
+    of a paused upload. `open_download` resolves the file anew (its first call may hand
+    back a download already open)."""
     download = open_download()
     for restart in range(SOURCE_RESTARTS + 1):
         try:
-            return _transfer_version(
-                record, download, chapter=chapter, ports=ports,
-                pause=pause, reserve=reserve, origin=origin,
-            )  # fmt: skip
+            return _transfer_version(record, download, job)
         except SourceChangedError as changed:
             _log_source_change(record, str(changed), changed.differences)
             if restart == SOURCE_RESTARTS:
@@ -263,18 +263,11 @@ def _resumable(record: SyncRecord, download: MediaDownload, ports: TransferPorts
 
 
 def _transfer_version(
-    record: SyncRecord,
-    download: MediaDownload,
-    *,
-    chapter: int | None,
-    ports: TransferPorts,
-    pause: Callable[[], bool] | None,
-    reserve: Callable[[str, SourceVersion | None], None],
-    origin: OriginPolicy,
+    record: SyncRecord, download: MediaDownload, job: FileJob
 ) -> Placement | UploadCheckpoint:
-    item = record.item
+    item, ports, origin = record.item, job.ports, job.origin
     expected = download.expected_size
-    if expected is None and chapter is None:
+    if expected is None and job.chapter is None:
         expected = item.size_bytes  # the listing's size of the whole, as a last resort
     if expected is None:
         raise VerificationFailedError("the source never said how large the video is")
@@ -302,10 +295,7 @@ def _transfer_version(
 
     stream = stream_from(record.checkpoint)
     try:
-        placed = _place(
-            record, item, ports, stream,
-            pause=pause, reserve=reserve, chapter=chapter, source=download.version,
-        )  # fmt: skip
+        placed = _place(record, item, stream, job, download.version)
     except KeyLostError as lost:
         # Start the file over from its first byte at the next free key (the paused upload
         # is left to the bucket's rule for unfinished uploads).
@@ -317,10 +307,7 @@ def _transfer_version(
         )
         stream = stream_from(None)
         fresh = replace(record, checkpoint=None)
-        placed = _place(
-            fresh, item, ports, stream,
-            pause=pause, reserve=reserve, chapter=chapter, source=download.version,
-        )  # fmt: skip
+        placed = _place(fresh, item, stream, job, download.version)
     if isinstance(placed, Placement) and placed.earlier_version:
         return placed
     if isinstance(placed, UploadCheckpoint):

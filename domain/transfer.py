@@ -39,7 +39,7 @@ from domain.errors import (
     UnknownMediaError,
     VerificationFailedError,
 )
-from domain.file_transfer import TransferPorts, transfer_file
+from domain.file_transfer import FileJob, TransferPorts, transfer_file
 from domain.model import MediaItem, SourceVersion, StoredChapter, SyncRecord, UploadCheckpoint
 from domain.origin import OriginPolicy, OriginResult
 from domain.ports import Clock, MediaDownload, MediaSource, Metrics, SyncTracker
@@ -199,10 +199,10 @@ def _archive(
             if number <= len(current.chapters):
                 continue  # archived and verified by an earlier invocation: never again
             placed = transfer_file(
-                current, _opener(ports.source, current.item, download, number, len(downloads)),
-                chapter=number if chaptered else None,
-                ports=ports, pause=should_pause, reserve=reserve, origin=origin,
-            )  # fmt: skip
+                current,
+                _opener(ports.source, current.item, download, number, len(downloads)),
+                FileJob(number if chaptered else None, ports, should_pause, reserve, origin),
+            )
             if isinstance(placed, UploadCheckpoint):
                 return _pause(current, worker, ports, lease_for, placed)
             key, stored = placed.key, placed.stored
