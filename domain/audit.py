@@ -82,6 +82,8 @@ class ArchivedObject:
     checksum: Checksum | None
     chapter: int | None
     """1-based for a chaptered recording; None for a video of one file."""
+    origin: str | None = None
+    """The origin check's outcome when it was stored (None: not checked)."""
 
 
 def archived_objects(record: SyncRecord) -> list[ArchivedObject]:
@@ -90,14 +92,19 @@ def archived_objects(record: SyncRecord) -> list[ArchivedObject]:
         return []
     if record.chapters:
         return [
-            ArchivedObject(record.media_id, c.key, c.size_bytes, c.checksum, c.number)
+            ArchivedObject(record.media_id, c.key, c.size_bytes, c.checksum, c.number, c.origin)
             for c in record.chapters
         ]
     if record.object_key is None:
         return []
     return [
         ArchivedObject(
-            record.media_id, record.object_key, record.stored_size, record.checksum, None
+            record.media_id,
+            record.object_key,
+            record.stored_size,
+            record.checksum,
+            None,
+            record.origin,
         )
     ]
 

@@ -26,9 +26,9 @@ from domain.ports import CatalogStore
 COLUMNS = (
     "media_id", "chapter", "key", "size_bytes", "checksum_algorithm", "checksum",
     "filename", "captured_at", "uploaded_at", "camera_model", "duration_seconds", "media_type",
-    "archived_at", "problem",
+    "archived_at", "origin", "problem",
 )  # fmt: skip
-OPTIONAL_COLUMNS = frozenset({"camera_model", "problem"})
+OPTIONAL_COLUMNS = frozenset({"camera_model", "origin", "problem"})
 """Columns a catalog written before they existed lacks: read as empty."""
 
 
@@ -51,6 +51,8 @@ class CatalogRow:
     duration_seconds: float | None
     media_type: str | None
     archived_at: datetime | None
+    origin: str | None = None
+    """The origin check's outcome: `matched (…)`, `unavailable (why)`, or empty."""
     problem: str | None = None
     """How the archive's listing differs from the row (None: it holds it as recorded)."""
 
@@ -75,6 +77,7 @@ def rows(records: Iterable[SyncRecord]) -> list[CatalogRow]:
                     duration_seconds=item.duration_seconds,
                     media_type=item.media_type,
                     archived_at=record.transferred_at,
+                    origin=obj.origin,
                 )
             )
     return sorted(found, key=lambda row: row.key)
@@ -127,6 +130,7 @@ def parse(text: str) -> list[CatalogRow]:
                     ),
                     media_type=cells["media_type"] or None,
                     archived_at=_time(cells["archived_at"]),
+                    origin=cells["origin"] or None,
                     problem=cells["problem"] or None,
                 )
             )

@@ -186,9 +186,11 @@ def test_a_catalog_carries_the_camera_model_and_one_written_before_it_still_read
     assert parse("\r\n".join(legacy) + "\r\n") == [replace(written[0], camera_model=None)]
 
 
-def test_a_catalog_written_before_the_problem_column_still_reads() -> None:
-    written = rows([archived("m1")])
+def test_a_catalog_written_before_the_origin_and_problem_columns_still_reads() -> None:
+    record = replace(archived("m1"), origin="matched (ETag 0123-2: 2 parts of 8 MiB)")
+    written = rows([record])
+    assert written[0].origin == record.origin
     lines = render(written).splitlines()
-    assert lines[0].endswith(",problem")
-    before = [line.rsplit(",", 1)[0] for line in lines]
-    assert parse("\r\n".join(before) + "\r\n") == written
+    assert lines[0].endswith(",origin,problem")
+    before = [line.rsplit(",", 2)[0] for line in lines]
+    assert parse("\r\n".join(before) + "\r\n") == [replace(written[0], origin=None)]
