@@ -26,7 +26,9 @@ secret = aws.secretsmanager.Secret(
     "credentials",
     name=settings.secret_name,
     description="GoPro Cloud credentials; the operator stores the value (see the README)",
-    recovery_window_in_days=30 if settings.deletion_protection else 7,
+    # A dev stack's secret is deleted at once, so `pulumi destroy` then `pulumi up` can
+    # create it again under its fixed name; prod keeps it 30 days, restorable (README).
+    recovery_window_in_days=30 if settings.deletion_protection else 0,
 )
 alerts = Alerts("alerts", settings, storage.key.arn, account_id)
 functions = Functions(

@@ -38,7 +38,14 @@ class Storage(pulumi.ComponentResource):
             policy=pulumi.Output.all(args.account_id, args.region).apply(
                 lambda values: json.dumps(key_policy(values[0], values[1]))
             ),
-            opts=child,
+            # Every archived object is encrypted with it: deleting it would make the whole
+            # archive unreadable once its deletion window ends. A protected stack keeps it
+            # even through `pulumi destroy` (it costs $1 a month; see the README).
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=settings.deletion_protection,
+                retain_on_delete=settings.deletion_protection,
+            ),
         )
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",

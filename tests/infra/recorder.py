@@ -37,6 +37,8 @@ class Recorder(pulumi.runtime.Mocks):
     resources: list[Recorded] = field(default_factory=list)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
     """Resource name -> the names of the resources it was declared to wait for."""
+    kept: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+    """Resource name -> (protect, retain_on_delete) as the program declared them."""
 
     def transformation(
         self, args: pulumi.ResourceTransformationArgs
@@ -46,6 +48,11 @@ class Recorder(pulumi.runtime.Mocks):
         self.depends_on[args.name] = [
             d.pulumi_resource_name for d in listed if isinstance(d, pulumi.Resource)
         ]
+        opts = args.opts
+        self.kept[args.name] = (
+            bool(opts and opts.protect),
+            bool(opts and opts.retain_on_delete),
+        )
         return None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:

@@ -165,6 +165,22 @@ def test_the_secret_exists_without_a_value(stack: tuple[str, Recorder]) -> None:
     secret = r.one("aws:secretsmanager/secret:Secret").inputs
     assert secret["name"] == name_for(name, "gopro/credentials")
     assert not r.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    # Its name is fixed: a dev stack destroyed and brought up again must be able to create
+    # it at once (no recovery window); prod keeps it restorable for 30 days
+    assert secret["recoveryWindowInDays"] == (30 if name == "prod" else 0)
+
+
+def test_the_key_that_encrypts_the_archive_outlives_a_prod_destroy(
+    stack: tuple[str, Recorder],
+) -> None:
+    name, r = stack
+    key = r.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    bucket = r.one("aws:s3/bucket:Bucket")
+    # As protected as the bucket whose objects it encrypts, and kept on a destroy
+    assert r.kept[key.name][0] == r.kept[bucket.name][0] == (name == "prod")
+    assert r.kept[key.name][1] is (name == "prod")
 
 
 def test_three_functions_with_the_reference_names_and_sizes(stack: tuple[str, Recorder]) -> None:
