@@ -205,8 +205,14 @@ def _download_videos(targets: WorkflowTargets, options: WorkflowOptions) -> dict
 
 def _catch_to_critical() -> list[dict[str, Any]]:
     return [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyCriticalFailure"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}
     ]
+
+
+FAILURE_DEFAULTS = {"Error": "unknown error", "Cause": "no cause was given"}
+"""What the critical alert says where the caught error lacks a field: AWS documents a
+Catch's `Cause` as "usually" present, and a path that names a missing field fails the
+state that reads it, the alert included."""
 
 
 def state_machine_definition(
@@ -306,11 +312,26 @@ def state_machine_definition(
                 "$.summary.report)",
                 "Done",
             ),
+            # The caught error over defaults, so the alert can always be written.
+            "DescribeFailure": {
+                "Type": "Pass",
+                "Parameters": {"defaults": FAILURE_DEFAULTS, "caught.$": "$.error"},
+                "ResultPath": "$.failure",
+                "Next": "MergeFailure",
+            },
+            "MergeFailure": {
+                "Type": "Pass",
+                "Parameters": {
+                    "error.$": "States.JsonMerge($.failure.defaults, $.failure.caught, false)"
+                },
+                "ResultPath": "$.failure",
+                "Next": "NotifyCriticalFailure",
+            },
             "NotifyCriticalFailure": _notify(
                 targets.alert_topic_arn,
                 "cloud-sync: sync failed",
                 "States.Format('The sync of {} failed in execution {}: {}: {}', "
-                "$.provider, $$.Execution.Name, $.error.Error, $.error.Cause)",
+                "$.provider, $$.Execution.Name, $.failure.error.Error, $.failure.error.Cause)",
                 "SyncFailed",
             ),
             "Done": {"Type": "Succeed"},

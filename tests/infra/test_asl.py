@@ -108,7 +108,11 @@ def test_auth_or_list_failing_alerts_and_fails(definition: dict[str, Any]) -> No
     for name in ("Authenticate", "List", "DownloadVideos", "Summarize"):
         (catch,) = states[name]["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
-        assert catch["Next"] == "NotifyCriticalFailure"
+        assert catch["ResultPath"] == "$.error"
+        # through the merge of the caught error over defaults, to the alert
+        assert catch["Next"] == "DescribeFailure"
+    assert states["DescribeFailure"]["Next"] == "MergeFailure"
+    assert states["MergeFailure"]["Next"] == "NotifyCriticalFailure"
     notify = states["NotifyCriticalFailure"]
     assert notify["Resource"] == "arn:aws:states:::sns:publish"
     assert notify["Parameters"]["TopicArn"] == TARGETS.alert_topic_arn
