@@ -158,6 +158,7 @@ def state_machine_policy(
     state_machine_arn: str,
     executions_arn: str,
 ) -> Document:
+    """`executions_arn`: `arn:aws:states:<region>:<account>:execution:<machine name>`."""
     """Invoke the three functions, alert, read the run list and write the Map's results,
     run its own Distributed Map children, log, trace."""
     return document(
@@ -183,10 +184,14 @@ def state_machine_policy(
             [f"{bucket_arn}/{RESULTS_PREFIX}*"],
         ),
         allow("RunChildExecutions", ["states:StartExecution"], [state_machine_arn]),
+        # As AWS's "IAM policies for using Distributed Map states" lists them: the child
+        # executions (`execution:<machine>/<map run>:<id>`, under `/*`) and the form its
+        # example grants (`execution:<machine>:*`); redriving a failed Map Run redrives
+        # its children (RedriveExecution).
         allow(
             "ManageChildExecutions",
-            ["states:DescribeExecution", "states:StopExecution"],
-            [executions_arn],
+            ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
+            [f"{executions_arn}/*", f"{executions_arn}:*"],
         ),
         allow(
             "StateMachineLogDelivery",

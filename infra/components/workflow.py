@@ -44,7 +44,7 @@ class Workflow(pulumi.ComponentResource):
             "arn:aws:states:{0}:{1}:stateMachine:{2}", args.region, args.account_id, machine_name
         )
         executions = pulumi.Output.format(
-            "arn:aws:states:{0}:{1}:execution:{2}/*", args.region, args.account_id, machine_name
+            "arn:aws:states:{0}:{1}:execution:{2}", args.region, args.account_id, machine_name
         )
         role = aws.iam.Role(
             f"{name}-role",

@@ -63,11 +63,16 @@ def state_machine_needs(stack: Recorder) -> list[Need]:
         mode = state.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode")
         if mode == "DISTRIBUTED":
             child = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}/{state_name}:0f1e2d3c"
+            # The form AWS's Distributed Map policy example grants, beside the child's own
+            documented = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}:0f1e2d3c"
+            found += [Need("states:StartExecution", arn, f"{state_name}: child executions")]
             found += [
-                Need("states:StartExecution", arn, f"{state_name}: child executions"),
-                Need("states:DescribeExecution", child, f"{state_name}: child executions"),
-                Need("states:StopExecution", child, f"{state_name}: child executions"),
-            ]
+                Need(action, execution, f"{state_name}: child executions")
+                for action in (
+                    "states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"
+                )
+                for execution in (child, documented)
+            ]  # fmt: skip
     if machine.inputs.get("loggingConfiguration"):
         found += [Need(a, "*", "logging") for a in LOG_DELIVERY]
     if machine.inputs.get("tracingConfiguration", {}).get("enabled"):
@@ -141,7 +146,9 @@ def test_the_state_machine_role_covers_every_task_child_log_and_trace(stack: Rec
                          s.resources, s.conditional) for s in policy]  # fmt: skip
     assert refused(needs, trimmed) == [
         f"may not states:StopExecution on arn:aws:states:{REGION}:{ACCOUNT}:execution:"
-        "gopro-sync-orchestrator-dev/DownloadVideos:0f1e2d3c (DownloadVideos: child executions)"
+        "gopro-sync-orchestrator-dev/DownloadVideos:0f1e2d3c (DownloadVideos: child executions)",
+        f"may not states:StopExecution on arn:aws:states:{REGION}:{ACCOUNT}:execution:"
+        "gopro-sync-orchestrator-dev:0f1e2d3c (DownloadVideos: child executions)",
     ]
 
 
