@@ -204,9 +204,7 @@ def _download_videos(targets: WorkflowTargets, options: WorkflowOptions) -> dict
 
 
 def _catch_to_critical() -> list[dict[str, Any]]:
-    return [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}
-    ]
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}]
 
 
 FAILURE_DEFAULTS = {"Error": "unknown error", "Cause": "no cause was given"}
