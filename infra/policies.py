@@ -230,7 +230,10 @@ def scheduler_policy(state_machine_arn: str, dead_letter_arn: str) -> Document:
 
 def key_policy(account_id: str, region: str) -> Document:
     """The archive key: administered by the account; CloudWatch alarms may publish to the
-    topic it encrypts."""
+    topic it encrypts, in the statement AWS documents for alarms to a KMS-encrypted topic
+    (Knowledge Center, "configure a CloudWatch alarm with an encrypted SNS topic"): no
+    condition, which would silently drop every alarm's message were it wrong. Who may
+    publish to the topic is the topic policy's to say."""
     return document(
         {
             "Sid": "AccountAdministers",
@@ -243,9 +246,8 @@ def key_policy(account_id: str, region: str) -> Document:
             "Sid": "AlarmsPublishToTheTopic",
             "Effect": "Allow",
             "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
     )
 

@@ -170,6 +170,30 @@ def test_the_secret_exists_without_a_value(stack: tuple[str, Recorder]) -> None:
     assert secret["recoveryWindowInDays"] == (30 if name == "prod" else 0)
 
 
+def test_alarms_may_use_the_key_of_the_topic_as_aws_documents_it(
+    stack: tuple[str, Recorder],
+) -> None:
+    _, r = stack
+    statements = r.one("aws:kms/key:Key").policy()["Statement"]
+    alarms = [
+        s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    # The form of AWS's Knowledge Center for alarms to a KMS-encrypted topic: a condition
+    # AWS does not document for this flow would silently drop every alarm's message
+    assert alarms == [
+        {
+            "Sid": "AlarmsPublishToTheTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        }
+    ]
+    # The topic's own policy is where the account is named
+    topic = r.one("aws:sns/topicPolicy:TopicPolicy").policy()["Statement"]
+    assert topic[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
 def test_the_key_that_encrypts_the_archive_outlives_a_prod_destroy(
     stack: tuple[str, Recorder],
 ) -> None:
