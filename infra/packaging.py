@@ -43,6 +43,9 @@ LAYER_ROOT = "/opt"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
 """Lambda's limit on a function's code and layers together, unzipped (250 MB)."""
+LAMBDA_ZIPPED_LIMIT = 52_428_800
+"""Lambda's limit on a zip uploaded directly, as `pulumi up` uploads the code and the
+layer (50 MB; larger ones must go through S3)."""
 
 
 class PackagingError(RuntimeError):
@@ -189,10 +192,27 @@ def build(
         code=build_code(out_dir, python_version=python_version),
         layer=build_layer(architecture, python_version, out_dir),
     )
+    check_sizes(artifacts)
+    return artifacts
+
+
+def check_sizes(
+    artifacts: LambdaArtifacts,
+    zipped_limit: int = LAMBDA_ZIPPED_LIMIT,
+    unzipped_limit: int = LAMBDA_UNZIPPED_LIMIT,
+) -> None:
+    """Refuse artifacts Lambda would: each zip over the direct-upload limit, or the code and
+    layer together over the unzipped limit."""
+    for what, archive in (("code", artifacts.code), ("layer", artifacts.layer)):
+        zipped = archive.stat().st_size
+        if zipped > zipped_limit:
+            raise PackagingError(
+                f"the {what} zip is {zipped:,} bytes; Lambda accepts at most "
+                f"{zipped_limit:,} uploaded directly, as pulumi up uploads it"
+            )
     size = unzipped_size(artifacts.code, artifacts.layer)
-    if size > LAMBDA_UNZIPPED_LIMIT:
+    if size > unzipped_limit:
         raise PackagingError(
             f"the code and layer unzip to {size:,} bytes; Lambda accepts at most "
-            f"{LAMBDA_UNZIPPED_LIMIT:,} (250 MB)"
+            f"{unzipped_limit:,} (250 MB)"
         )
-    return artifacts

@@ -14,8 +14,12 @@ import pytest
 from infra.packaging import (
     LAMBDA_GROUP,
     LAMBDA_UNZIPPED_LIMIT,
+    LAMBDA_ZIPPED_LIMIT,
     ROOT,
+    LambdaArtifacts,
+    PackagingError,
     build,
+    check_sizes,
     locked_requirements,
     unzipped_size,
 )
@@ -73,6 +77,25 @@ def test_the_layer_holds_exactly_the_locked_versions_the_tests_ran_on(architectu
         assert LOCKED[name] == version, f"{name} {version} is not the locked {LOCKED[name]}"
         assert importlib.metadata.version(name) == version, f"the tests ran on another {name}"
     assert unzipped_size(artifacts.code, artifacts.layer) < LAMBDA_UNZIPPED_LIMIT
+    for archive in (artifacts.code, artifacts.layer):  # uploaded directly by pulumi up
+        assert archive.stat().st_size < LAMBDA_ZIPPED_LIMIT
+    check_sizes(artifacts)
+
+
+def test_a_zip_over_the_direct_upload_limit_or_an_unzip_over_250_mb_is_refused(
+    tmp_path: Path,
+) -> None:
+    code, layer = tmp_path / "code.zip", tmp_path / "layer.zip"
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "x" * 1_000)
+    with zipfile.ZipFile(layer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("python/big.bin", b"\0" * 100_000)  # compresses to ~100 bytes
+    artifacts = LambdaArtifacts(code=code, layer=layer)
+    check_sizes(artifacts, zipped_limit=5_000, unzipped_limit=200_000)
+    with pytest.raises(PackagingError, match=r"the code zip is [\d,]+ bytes"):
+        check_sizes(artifacts, zipped_limit=layer.stat().st_size, unzipped_limit=200_000)
+    with pytest.raises(PackagingError, match="unzip to 101,000 bytes"):
+        check_sizes(artifacts, zipped_limit=5_000, unzipped_limit=100_000)
 
 
 def bytecode_name(source: str) -> str:
