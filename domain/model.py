@@ -93,6 +93,18 @@ class ManifestLocation:
 
 
 @dataclass(frozen=True)
+class RunningExecution:
+    """One execution of the workflow that is running: which, since when, for whom."""
+
+    execution: str
+    """Its identifier (an execution ARN)."""
+    name: str
+    started_at: datetime
+    provider: str | None
+    """The provider its input names; None where it cannot be read."""
+
+
+@dataclass(frozen=True)
 class Checksum:
     """A whole-object checksum: the algorithm's name and its value as S3 prints it (base64)."""
 

@@ -22,6 +22,7 @@ from domain.model import (
     ManifestLocation,
     MediaItem,
     MediaPage,
+    RunningExecution,
     SourceVersion,
     StoredObject,
     SyncRecord,
@@ -253,6 +254,14 @@ class EtagVerdicts(Protocol):
 
     def judge(self, provider: str, why: str | None) -> None:
         """Record the judgement: `why` they are distrusted, or None to trust them again."""
+        ...
+
+
+class Runs(Protocol):
+    """The workflow's executions, as the workflow service lists them."""
+
+    def running(self, execution: str) -> Sequence[RunningExecution]:
+        """The executions of `execution`'s workflow that are running now, itself included."""
         ...
 
 

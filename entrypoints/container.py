@@ -20,6 +20,7 @@ from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
 from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
+from adapters.aws.runs import StepFunctionsRuns
 from adapters.aws.s3_store import MIB, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.clock import SystemClock
@@ -94,6 +95,10 @@ class Container(containers.DeclarativeContainer):
         client=providers.ThreadSafeSingleton(s3_client, session),
         bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
         kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
+    )
+    runs = providers.ThreadSafeSingleton(
+        StepFunctionsRuns,
+        client=providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session),
     )
     credential_store = providers.ThreadSafeSingleton(
         SecretsManagerCredentialStore,

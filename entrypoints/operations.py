@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.aws.records import record_from_item
+from adapters.aws.runs import StepFunctionsRuns
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.clock import SystemClock
 from adapters.gopro.auth import GoProAuth
@@ -75,11 +76,27 @@ def start(target: Target, provider: str, follow: bool, console: Console) -> int:
     check_provider(provider)
     stepfunctions = boto3.client("stepfunctions")
     arn = target.state_machine_arn(stepfunctions)
-    name = f"manual-{time.strftime('%Y%m%dT%H%M%S')}"
-    execution = stepfunctions.start_execution(
-        stateMachineArn=arn, name=name, input=json.dumps({"provider": provider})
-    )["executionArn"]
-    console.print(f"started {name}")
+    held = [
+        run
+        for run in StepFunctionsRuns(stepfunctions).running_in(arn)
+        if run.provider in (provider, None)
+    ]
+    if held:  # one run of a library at a time: a second would end at once as skipped
+        run = min(held, key=lambda r: (r.started_at, r.name))
+        console.print(
+            f"run {run.name} is in progress (started {run.started_at:%Y-%m-%d %H:%M:%S %Z}) "
+            f"and holds the {provider} library; "
+            + ("following it" if follow else "`cloudsync start --follow` follows it")
+        )
+        if not follow:
+            return 0
+        name, execution = run.name, run.execution
+    else:
+        name = f"manual-{time.strftime('%Y%m%dT%H%M%S')}"
+        execution = stepfunctions.start_execution(
+            stateMachineArn=arn, name=name, input=json.dumps({"provider": provider})
+        )["executionArn"]
+        console.print(f"started {name}")
     if not follow:
         return 0
     with console.status("running…") as status:

@@ -12,7 +12,7 @@ from infra.components.monitoring import Monitoring
 from infra.components.schedule import Schedule
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tracker import Tracker
-from infra.components.workflow import Workflow, WorkflowArgs
+from infra.components.workflow import Workflow, WorkflowArgs, machine_arn
 from infra.config import StackSettings
 from infra.packaging import build
 
@@ -43,6 +43,7 @@ functions = Functions(
         table_name=tracker.table.name,
         table_arn=tracker.table.arn,
         topic_arn=alerts.topic.arn,
+        state_machine_arn=machine_arn(settings, region, account_id),
     ),
 )
 workflow = Workflow(

@@ -228,6 +228,7 @@ def state_machine_definition(
         {
             "provider.$": "$.provider",
             "correlation_id.$": "$$.Execution.Name",
+            "execution.$": "$$.Execution.Id",
             "step": "list",
             "cursor.$": "$.listing.cursor",
         },
@@ -261,6 +262,8 @@ def state_machine_definition(
                 "Type": "Choice",
                 "Choices": [
                     {"Variable": "$.listing.status", "StringEquals": "continue", "Next": "List"},
+                    # Another run holds the library: this one ends at once, no alert.
+                    {"Variable": "$.listing.status", "StringEquals": "skipped", "Next": "Skipped"},
                     # Nothing to download: still summarized, for the catalog and the check
                     {"Variable": "$.listing.to_sync", "NumericEquals": 0, "Next": "Summarize"},
                 ],
@@ -333,6 +336,7 @@ def state_machine_definition(
                 "SyncFailed",
             ),
             "Done": {"Type": "Succeed"},
+            "Skipped": {"Type": "Succeed", "Comment": "an earlier run holds the library"},
             "SyncFailed": {
                 "Type": "Fail",
                 "Error": "SyncFailed",

@@ -8,7 +8,9 @@ One role per function, each with exactly what its code calls:
 - lister: read the secret; read and write tracker items; write and read the run lists
   under `<bucket>/runs/*`, with the archive key that encrypts them; write the catalog and
   read and write the ETag judgement under `<bucket>/catalog/`; `sns:Publish` on the
-  alert topic for the one alert the summary sends itself (the ETags changed meaning).
+  alert topic for the one alert the summary sends itself (the ETags changed meaning);
+  `states:ListExecutions` on its workflow and `states:DescribeExecution` on its executions,
+  so that a run that finds an earlier one in progress ends at once (one run at a time).
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
   HeadObject (the existence check and the read-back of size and checksum), `s3:ListBucket`
@@ -94,10 +96,15 @@ def lister_policy(
     bucket_arn: str,
     key_arn: str,
     topic_arn: str,
+    state_machine_arn: str,
     log_group_arn: str,
 ) -> Document:
+    executions = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
+        # One run at a time: the runs of its own workflow in progress, and their inputs.
+        allow("ListRuns", ["states:ListExecutions"], [state_machine_arn]),
+        allow("ReadRunInputs", ["states:DescribeExecution"], [f"{executions}:*"]),
         # Scan: the summary reads every record to rewrite the catalog.
         _tracker(
             table_arn,

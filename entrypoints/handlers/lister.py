@@ -4,7 +4,10 @@ sync in a run list in S3; and, after the downloads, summarize the run from the t
 The workflow's state never holds the ids: 100,000 of them are ten times Step Functions'
 256 KiB limit. It holds where the list is.
 
-`step: "list"` (the default) reads pages from `cursor.resume` until the library ends or the
+`step: "list"` (the default) first, when it is the run's first call and names its
+`execution`, ends as `status: "skipped"` (with `held_by`) when an earlier run of the same
+provider is still running (domain.one_run). Then it reads pages from `cursor.resume` until
+the library ends or the
 invocation's time runs short, writes the ids it chose as one part of the run list, and
 answers `status: "continue"` with the next cursor, or `status: "done"` with the sealed
 list's `bucket`, `key` and `to_sync` count. The counts (`listed`, `new_records`, `skipped`)
@@ -31,6 +34,7 @@ from domain.catalog import write_catalog
 from domain.etag_review import review_etags
 from domain.keys import archive_prefix
 from domain.model import ManifestLocation
+from domain.one_run import holder
 from domain.ports import RunManifest
 from domain.services import discover, summarize
 from entrypoints.container import Container, media_source
@@ -69,6 +73,17 @@ def _list(
 ) -> dict[str, Any]:
     run = text(fields, "correlation_id")
     cursor = _cursor(fields)
+    execution = fields.get("execution")
+    if fields.get("cursor") is None and execution is not None:
+        held = holder(container.runs(), text(fields, "execution"), provider)
+        if held is not None:  # one run of a library at a time (domain.one_run)
+            return {
+                "provider": provider,
+                "status": "skipped",
+                "held_by": held.name,
+                "reason": f"run {held.name}, started {held.started_at.isoformat()}, "
+                f"holds the {provider} library",
+            }
     margin_ms = container.settings().deadline_margin_seconds * 1000
     outcome = discover(
         provider,

@@ -32,6 +32,8 @@ class FunctionsArgs:
     table_name: pulumi.Input[str]
     table_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
+    state_machine_arn: pulumi.Input[str]
+    """The workflow's, which the lister asks for the runs in progress."""
 
 
 class Functions(pulumi.ComponentResource):
@@ -57,7 +59,13 @@ class Functions(pulumi.ComponentResource):
         self.lister = self._function(
             "lister",
             lambda logs: pulumi.Output.all(
-                a.secret_arn, a.table_arn, a.bucket_arn, a.key_arn, a.topic_arn, logs
+                a.secret_arn,
+                a.table_arn,
+                a.bucket_arn,
+                a.key_arn,
+                a.topic_arn,
+                a.state_machine_arn,
+                logs,
             ).apply(
                 lambda v: lister_policy(
                     secret_arn=v[0],
@@ -65,7 +73,8 @@ class Functions(pulumi.ComponentResource):
                     bucket_arn=v[2],
                     key_arn=v[3],
                     topic_arn=v[4],
-                    log_group_arn=v[5],
+                    state_machine_arn=v[5],
+                    log_group_arn=v[6],
                 )
             ),
         )

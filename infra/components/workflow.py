@@ -13,6 +13,17 @@ from infra.asl import WorkflowTargets, state_machine_definition
 from infra.config import StackSettings
 from infra.policies import assume_role_for_account, state_machine_policy
 
+MACHINE = "gopro-sync-orchestrator"
+
+
+def machine_arn(
+    settings: StackSettings, region: pulumi.Input[str], account_id: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """The state machine's ARN, from its name: roles must name it before it exists."""
+    return pulumi.Output.format(
+        "arn:aws:states:{0}:{1}:stateMachine:{2}", region, account_id, settings.name(MACHINE)
+    )
+
 
 @dataclass(frozen=True)
 class WorkflowArgs:
@@ -32,17 +43,14 @@ class Workflow(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloud-sync:workflow:Workflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        machine_name = args.settings.name("gopro-sync-orchestrator")
+        machine_name = args.settings.name(MACHINE)
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/vendedlogs/states/{machine_name}",
             retention_in_days=args.settings.log_retention_days,
             opts=child,
         )
-        # The machine's own ARN, from its name: its role must name it before it exists.
-        self.machine_arn = pulumi.Output.format(
-            "arn:aws:states:{0}:{1}:stateMachine:{2}", args.region, args.account_id, machine_name
-        )
+        self.machine_arn = machine_arn(args.settings, args.region, args.account_id)
         executions = pulumi.Output.format(
             "arn:aws:states:{0}:{1}:execution:{2}", args.region, args.account_id, machine_name
         )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +163,18 @@ class Translation:
             return f"undeclared:topic:{local_arn}"
         return self.stack.environment["ALERT_TOPIC_ARN"]
 
+    def state_machine_arn(self, local_arn: str) -> str:
+        """The declared state machine of the same name as the local one."""
+        name = local_arn.rsplit(":", 1)[-1]
+        return self.declared.arn("aws:sfn/stateMachine:StateMachine", name)
+
+    def execution_arn(self, local_arn: str) -> str:
+        """`execution:<machine>:<name>` of the declared machine of that name."""
+        head, _, rest = local_arn.partition(":execution:")
+        machine, _, name = rest.rpartition(":")
+        declared = self.state_machine_arn(f"{head}:stateMachine:{machine}")
+        return declared.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
     def object_arn(self, bucket: str, key: str) -> str:
         if bucket != self.local.bucket_name:
             return f"undeclared:bucket:{bucket}/{key}"
@@ -220,25 +232,40 @@ def dynamodb_needs(call: AwsCall, t: Translation) -> list[Need]:
     return list(found.values())
 
 
-def needs(call: AwsCall, t: Translation) -> list[Need]:
+STATES_CALLS: dict[str, tuple[str, Callable[[Translation, str], str]]] = {
+    "ListExecutions": ("stateMachineArn", Translation.state_machine_arn),
+    "DescribeExecution": ("executionArn", Translation.execution_arn),
+}
+"""Step Functions calls a function makes: the parameter naming the resource, and how the
+local resource becomes the declared one."""
+
+
+def s3_object_needs(call: AwsCall, t: Translation) -> list[Need]:
+    """An object call's action, and the listing and key it may need besides."""
+    p, op = call.parameters, call.operation
+    why = f"{call.service}:{op}"
+    resource = t.object_arn(p["Bucket"], p["Key"])
+    found = [Need(S3_OBJECT_ACTIONS[op], resource, why)]
+    bucket = resource.split("/", 1)[0]
+    if op in ("HeadObject", "GetObject") and call.status == 404:
+        found.append(Need("s3:ListBucket", bucket, f"{why} of a missing key answers 404"))
+    if op in ENCRYPTING:
+        found += [
+            Need(a, t.bucket_key, f"{why} under SSE-KMS")
+            for a in ("kms:GenerateDataKey", "kms:Decrypt")
+        ]
+    if op == "GetObject":
+        found.append(Need("kms:Decrypt", t.bucket_key, f"{why} of an SSE-KMS object"))
+    if op in ("PutObject", "CreateMultipartUpload") and p.get("Tagging"):
+        found.append(Need("s3:PutObjectTagging", resource, f"{why} with tags"))
+    return found
+
+
+def needs(call: AwsCall, t: Translation) -> list[Need]:  # noqa: PLR0911 - one branch a service
     p, op = call.parameters, call.operation
     why = f"{call.service}:{op}"
     if call.service == "s3" and op in S3_OBJECT_ACTIONS:
-        resource = t.object_arn(p["Bucket"], p["Key"])
-        found = [Need(S3_OBJECT_ACTIONS[op], resource, why)]
-        bucket = resource.split("/", 1)[0]
-        if op in ("HeadObject", "GetObject") and call.status == 404:
-            found.append(Need("s3:ListBucket", bucket, f"{why} of a missing key answers 404"))
-        if op in ENCRYPTING:
-            found += [
-                Need(a, t.bucket_key, f"{why} under SSE-KMS")
-                for a in ("kms:GenerateDataKey", "kms:Decrypt")
-            ]
-        if op == "GetObject":
-            found.append(Need("kms:Decrypt", t.bucket_key, f"{why} of an SSE-KMS object"))
-        if op in ("PutObject", "CreateMultipartUpload") and p.get("Tagging"):
-            found.append(Need("s3:PutObjectTagging", resource, f"{why} with tags"))
-        return found
+        return s3_object_needs(call, t)
     if call.service == "s3" and op in ("ListObjectsV2", "ListObjects"):
         return [Need("s3:ListBucket", t.object_arn(p["Bucket"], "").rstrip("/"), why)]
     if call.service == "dynamodb":
@@ -257,6 +284,9 @@ def needs(call: AwsCall, t: Translation) -> list[Need]:
             else []
         )
         return [Need("sns:Publish", topic, why), *keys]
+    if call.service == "stepfunctions" and op in STATES_CALLS:
+        parameter, translate = STATES_CALLS[op]
+        return [Need(f"states:{op}", translate(t, p[parameter]), why)]
     if call.service == "cloudwatch" and op == "PutMetricData":
         return [Need("cloudwatch:PutMetricData", "*", why)]
     raise UnmappedCallError(

@@ -56,12 +56,20 @@ def test_authenticate_then_list_then_download_then_summarize(definition: dict[st
 def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_is_summarized(
     definition: dict[str, Any],
 ) -> None:
-    continues, nothing = definition["States"]["Listed"]["Choices"]
+    continues, skipped, nothing = definition["States"]["Listed"]["Choices"]
     assert continues == {
         "Variable": "$.listing.status",
         "StringEquals": "continue",
         "Next": "List",
     }
+    # A run that finds an earlier one holding the library ends at once, with no alert
+    assert skipped == {
+        "Variable": "$.listing.status",
+        "StringEquals": "skipped",
+        "Next": "Skipped",
+    }
+    assert definition["States"]["Skipped"]["Type"] == "Succeed"
+    assert definition["States"]["List"]["Parameters"]["execution.$"] == "$$.Execution.Id"
     assert nothing["Variable"] == "$.listing.to_sync"
     assert nothing["NumericEquals"] == 0
     # Still summarized: the catalog is rewritten and the nightly check runs on quiet nights

@@ -289,7 +289,7 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
 def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_heads(
     stack: tuple[str, Recorder],
 ) -> None:
-    _, r = stack
+    name, r = stack
     allowed = actions_on(r.one(ROLE_POLICY, "lister"))
     all_actions = {a for acts in allowed.values() for a in acts}
     assert all_actions == {
@@ -304,9 +304,17 @@ def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_head
         "kms:GenerateDataKey",
         "kms:Decrypt",
         "sns:Publish",
+        "states:ListExecutions",
+        "states:DescribeExecution",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+    # One run at a time: its own workflow's runs, and nothing else of Step Functions
+    machine_name = name_for(name, "gopro-sync-orchestrator")
+    machine = f"arn:aws:states:eu-central-1:123456789012:stateMachine:{machine_name}"
+    executions = machine.replace(":stateMachine:", ":execution:") + ":*"
+    assert allowed[machine] == {"states:ListExecutions"}
+    assert allowed[executions] == {"states:DescribeExecution"}
     s3 = {res: acts for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
     prefixes = {
         res.split(":::", 1)[1].split("/", 1)[-1] if "/" in res else "": acts

@@ -103,6 +103,33 @@ def test_credentials_set_start_follow_and_status(
     assert re.search(rf"^UNREADABLE {broken}: 'uploaded_at' is not an ISO 8601 time", out, re.M)
 
 
+def test_start_under_a_run_in_progress_says_so_and_follows_that_run(
+    world: World,
+    gopro: GoProEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
+    monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
+    assert main(["credentials", "set", "--stack", "dev", "--mode", "session", "--from-stdin"]) == 0
+    assert main(["start", "--stack", "dev"]) == 0
+    started = re.search(r"started (manual-\S+)", capsys.readouterr().out)
+    assert started, "no run started"
+    # A second start while it runs starts nothing, names the run, and says how to follow it
+    assert main(["start", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert f"run {started.group(1)} is in progress" in out
+    assert "`cloudsync start --follow` follows it" in out
+    assert main(["start", "--stack", "dev", "--follow"]) == 0
+    out = capsys.readouterr().out
+    assert "following it" in out
+    assert f"{started.group(1)}: SUCCEEDED" in out
+    executions = world.client("stepfunctions").list_executions(
+        stateMachineArn=world.state_machine_arn
+    )["executions"]
+    assert len(executions) == 1
+
+
 def test_a_run_without_credentials_fails_with_a_non_zero_exit(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

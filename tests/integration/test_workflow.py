@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from datetime import UTC, datetime
 
 from domain.audit import in_tonights_slice
@@ -178,3 +180,34 @@ def test_a_long_transfer_completes_through_continue_loops(
 def test_the_lambda_shim_matches_the_moto_in_use() -> None:
     check_moto()  # raises MotoChangedError, naming both versions, when moto changes
     assert issubclass(MotoChangedError, RuntimeError)
+
+
+def test_a_run_started_while_another_holds_the_library_ends_at_once_as_skipped(
+    workflow: Workflow,
+) -> None:
+    # Given a run in progress (the nightly one, say) and a second started under it
+    start = workflow.stepfunctions.start_execution
+    first = start(stateMachineArn=workflow.state_machine_arn, name="sync-first",
+                  input=json.dumps({"provider": "gopro"}))["executionArn"]  # fmt: skip
+    second = start(stateMachineArn=workflow.state_machine_arn, name="sync-second",
+                   input=json.dumps({"provider": "gopro"}))["executionArn"]  # fmt: skip
+    ends = time.monotonic() + 120
+    statuses: dict[str, str] = {}
+    while time.monotonic() < ends and len(statuses) < 2:
+        for arn in (first, second):
+            described = workflow.stepfunctions.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                statuses[arn] = described["status"]
+        time.sleep(0.05)
+    # Then both end well, the second without listing or downloading anything
+    assert statuses == {first: "SUCCEEDED", second: "SUCCEEDED"}
+    events = workflow.stepfunctions.get_execution_history(executionArn=second)["events"]
+    entered = [e["stateEnteredEventDetails"] for e in events if "stateEnteredEventDetails" in e]
+    assert [e["name"] for e in entered] == [
+        "Authenticate", "StartListing", "List", "Listed", "Skipped",
+    ]  # fmt: skip
+    skipped = json.loads(entered[-1]["input"])["listing"]
+    assert (skipped["status"], skipped["held_by"]) == ("skipped", "sync-first")
+    # The first archived the library; no alert for the skipped one
+    assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
+    assert workflow.account.alerts() == []
