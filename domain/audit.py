@@ -16,7 +16,8 @@ Each finding is reported once, with the media id and key it concerns.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -200,36 +201,60 @@ def in_tonights_slice(media_id: str, night: int, slices: int = NIGHTLY_SLICES) -
     return zlib.crc32(media_id.encode("utf-8")) % slices == night % slices
 
 
+HEAD_WORKERS = 16
+"""Objects described at once: at S3's tens of milliseconds a HeadObject, one after another
+would cost a large archive's check minutes."""
+
+
+def check_stored(
+    objects: Sequence[ArchivedObject],
+    store: ObjectStore,
+    *,
+    workers: int = HEAD_WORKERS,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Discrepancy]:
+    """Each object against what the store says is at its key (one `describe` each,
+    `workers` at a time): the discrepancies, in the objects' order."""
+
+    def describe(obj: ArchivedObject) -> Discrepancy | None:
+        return check_object(obj, store.describe(obj.key))
+
+    found: list[Discrepancy] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="describe") as pool:
+        for done, result in enumerate(pool.map(describe, objects), start=1):
+            if result is not None:
+                found.append(result)
+            if progress is not None:
+                progress(done, len(objects))
+    return found
+
+
 def nightly_check(
     records: Iterable[SyncRecord],
-    tonight: Iterable[str],
     store: ObjectStore,
     night: int,
     present: Mapping[str, int],
     *,
     slices: int = NIGHTLY_SLICES,
+    workers: int = HEAD_WORKERS,
 ) -> tuple[int, list[Discrepancy]]:
     """Every record's objects against the archive's listing (`present`: key -> size: their
-    presence and size, which costs no request), and the objects of tonight's videos and of
-    the night's slice of the rest against their records with one `describe` each (the
-    checksum and owner too): (objects described, discrepancies)."""
-    wanted = set(tonight)
-    checked, found = 0, []
+    presence and size, which costs no request), and the objects of the night's slice
+    against their records with one `describe` each, `workers` at a time (the checksum and
+    owner too): (objects described, discrepancies). Tonight's new objects are not
+    described: each was read back from the store when it was stored."""
+    found: list[Discrepancy] = []
+    deep: list[ArchivedObject] = []
     for record in records:
-        deep = record.media_id in wanted or in_tonights_slice(record.media_id, night, slices)
+        sliced = in_tonights_slice(record.media_id, night, slices)
         for obj in archived_objects(record):
             listed = present.get(obj.key)
             if listed is None or obj.size_bytes not in (None, listed):
-                found.append(
-                    check_object(
-                        obj, None if listed is None else StoredObject(obj.key, listed, None, None)
-                    )
-                )
-                continue
-            if not deep:
-                continue
-            checked += 1
-            problem = check_object(obj, store.describe(obj.key))
-            if problem is not None:
-                found.append(problem)
-    return checked, [d for d in found if d is not None]
+                stored = None if listed is None else StoredObject(obj.key, listed, None, None)
+                problem = check_object(obj, stored)
+                if problem is not None:
+                    found.append(problem)
+            elif sliced:
+                deep.append(obj)
+    found += check_stored(deep, store, workers=workers)
+    return len(deep), found

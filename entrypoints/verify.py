@@ -13,7 +13,6 @@ import json
 import math
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +25,12 @@ from adapters.aws.s3_store import LIST_PAGE_KEYS, S3ObjectStore, S3Settings
 from adapters.gopro.settings import make_client
 from adapters.gopro.source import GoProMediaSource
 from domain.audit import (
-    ArchivedObject,
     Discrepancy,
     Finding,
     against_source,
     archived_objects,
     check_object,
+    check_stored,
     unclaimed,
 )
 from domain.errors import DomainError
@@ -45,8 +44,6 @@ from entrypoints.operations import (
     deserialise,
     gopro_settings,
 )
-
-HEAD_WORKERS = 16
 
 
 @dataclass
@@ -151,16 +148,8 @@ def verify(
             if found is not None:
                 report.discrepancies.append(found)
 
-    def head(obj: ArchivedObject) -> Discrepancy | None:
-        return check_object(obj, store.describe(obj.key))
-
-    with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="verify") as pool:
-        for done, result in enumerate(pool.map(head, present), start=1):
-            report.requests.head_object += 1
-            if result is not None:
-                report.discrepancies.append(result)
-            if progress is not None:
-                progress(done, len(present))
+    report.discrepancies += check_stored(present, store, progress=progress)
+    report.requests.head_object += len(present)
     report.discrepancies += unclaimed(provider, in_bucket, records)
     if listing is not None:
         items = list(listing())

@@ -19,8 +19,9 @@ are the run's so far.
 content hashes (domain.etag_review: one alert, sent from here). It then
 rewrites the catalog (`catalog/{provider}.csv`) from the tracker's COMPLETED records (a
 record that cannot be read is skipped, and named as an `unreadable` discrepancy) and,
-unless NIGHTLY_VERIFY is false, checks the objects of tonight's videos and of a rotating
-thirtieth of the rest (HeadObject only), answering `verified`, `discrepancies` and a
+unless NIGHTLY_VERIFY is false, checks every object's presence and size in the archive's
+listing and the objects of a rotating thirtieth of the archive (HeadObject, 16 at a time;
+tonight's new objects were read back when stored), answering `verified`, `discrepancies` and a
 `report` naming the first ten, which the discrepancy alert sends.
 """
 
@@ -150,7 +151,7 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     catalog_rows = write_catalog(provider, records, present, container.catalog())
     checked = 0
     if container.settings().nightly_verify:
-        checked, faults = nightly_check(records, tonight, store, now.toordinal(), present)
+        checked, faults = nightly_check(records, store, now.toordinal(), present)
         found += faults
     report = "; ".join(d.line() for d in found[:REPORT_LINES])
     if len(found) > REPORT_LINES:

@@ -3,6 +3,8 @@ cover the archive in a month, and a catalog reads back as it was written."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -93,9 +95,30 @@ def test_the_nightly_slices_cover_every_video_once_a_month() -> None:
     assert 40 < len(tonight) < 160  # about a thirtieth
 
 
-def test_the_nightly_check_lists_everything_and_describes_tonights_videos_and_the_slice() -> None:
-    store = InMemoryObjectStore()
-    records = [archived(f"v{n:03d}") for n in range(90)]
+class CountingStore(InMemoryObjectStore):
+    """Counts describes, and how many ran at once at most."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.described: list[str] = []
+        self._lock = threading.Lock()
+        self._now = 0
+        self.most_at_once = 0
+
+    def describe(self, key: str) -> StoredObject | None:
+        with self._lock:
+            self._now += 1
+            self.most_at_once = max(self.most_at_once, self._now)
+            self.described.append(key)
+        time.sleep(0.002)  # a HeadObject takes time: let others start meanwhile
+        with self._lock:
+            self._now -= 1
+        return super().describe(key)
+
+
+def test_the_nightly_check_lists_everything_and_describes_the_slice_many_at_once() -> None:
+    store = CountingStore()
+    records = [archived(f"v{n:04d}") for n in range(900)]
     for record in records:  # 100 bytes each, none with the recorded CRC32
         assert record.object_key is not None
         store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
@@ -104,13 +127,13 @@ def test_the_nightly_check_lists_everything_and_describes_tonights_videos_and_th
     outside = sorted({r.media_id for r in records} - sliced)
     gone = outside[5]  # not in tonight's slice: the listing alone finds it missing
     del store.objects[f"gopro-videos/2024/05/{gone}.MP4"]
-    tonight = {"v000", "v001"} - sliced
-    checked, found = nightly_check(records, tonight, store, night, store.sizes("gopro-videos/"))
-    assert checked == len(sliced | tonight)  # one describe each, and none for the rest
+    checked, found = nightly_check(records, store, night, store.sizes("gopro-videos/"))
+    assert checked == len(sliced) == len(store.described)  # one describe each, none else
     assert {(d.media_id, d.finding) for d in found} == {
-        *((m, Finding.CHECKSUM_DIFFERS) for m in sliced | tonight),
+        *((m, Finding.CHECKSUM_DIFFERS) for m in sliced),
         (gone, Finding.MISSING),
     }
+    assert 1 < store.most_at_once <= 16  # described many at once, never more than 16
 
 
 text_values = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
@@ -163,7 +186,7 @@ def test_the_nightly_check_finds_a_size_the_listing_gives_outside_tonights_slice
     changed = outside[0]
     assert changed.object_key is not None
     store.objects[changed.object_key] = StoredBytes(bytes(120), changed.media_id)
-    checked, found = nightly_check(records, [], store, night, store.sizes("gopro-videos/"))
+    checked, found = nightly_check(records, store, night, store.sizes("gopro-videos/"))
     # Then the listing alone names it, on its own line
     sizes = [d for d in found if d.finding is Finding.SIZE_DIFFERS]
     assert [(d.media_id, d.key) for d in sizes] == [(changed.media_id, changed.object_key)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from dependency_injector import providers
 
+from domain.audit import in_tonights_slice
 from domain.catalog import parse
 from domain.credentials import SessionCredentials
 from domain.errors import TransientSourceError
@@ -99,7 +100,8 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
         Context(),
     )  # fmt: skip
     assert summary == {
-        "videos": 1, "failures": 0, "catalog_rows": 1, "verified": 1, "discrepancies": 0,
+        "videos": 1, "failures": 0, "catalog_rows": 1,
+        "verified": int(in_tonights_slice("v1", EPOCH.toordinal())), "discrepancies": 0,
         "unreadable_records": 0, "report": "none",
         "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},
     }  # fmt: skip
