@@ -194,9 +194,19 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--state-machine", default=os.environ.get("CLOUDSYNC_STATE_MACHINE"))
         command.add_argument("--table", default=os.environ.get("TRACKER_TABLE"))
 
-    begin = commands.add_parser("start", help="start a sync of the deployed stack")
+    begin = commands.add_parser(
+        "start",
+        help="start a sync of the deployed stack",
+        description="Start a sync now. While a run of the library is in progress, start "
+        "nothing: name that run (one run of a library at a time).",
+    )
     begin.add_argument("--provider", default="gopro")
-    begin.add_argument("--follow", action="store_true", help="wait, showing progress")
+    begin.add_argument(
+        "--follow",
+        action="store_true",
+        help="wait, showing progress, for the new run or the one in progress; "
+        "exit 1 unless it succeeds",
+    )
     stack_options(begin)
 
     state = commands.add_parser("status", help="the sync tracker at a glance")
