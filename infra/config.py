@@ -33,6 +33,11 @@ class StackSettings:
     rest against the tracker (HeadObject only), and alert on a discrepancy."""
     origin_check: bool = True
     """Check every file's bytes against GoPro's CDN ETag (an MD5 of the origin file)."""
+    downloader_reserved_concurrency: int | None = None
+    """Reserve this many concurrent executions for the downloader, so that other functions
+    of the account cannot throttle the downloads. Off by default: AWS refuses a
+    reservation that leaves fewer than 10 unreserved executions in the account, and a new
+    account may have only 10 in all."""
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -44,6 +49,13 @@ class StackSettings:
             raise StackConfigError(
                 f"cloud-sync:lambdaArchitecture must be one of {', '.join(ARCHITECTURES)}, "
                 f"not {self.lambda_architecture!r}"
+            )
+        reserved = self.downloader_reserved_concurrency
+        if reserved is not None and reserved < DOWNLOADS_AT_ONCE:
+            raise StackConfigError(
+                f"cloud-sync:downloaderReservedConcurrency ({reserved}) must be at least "
+                f"{DOWNLOADS_AT_ONCE}, the downloads the workflow runs at once (fewer would "
+                "throttle its own downloads); unset it to reserve nothing"
             )
         if self.deep_archive_after_days < 0:
             raise StackConfigError("cloud-sync:deepArchiveAfterDays must not be negative")
@@ -120,8 +132,13 @@ class StackSettings:
             gopro_api_url=get("goproApiUrl") or "https://api.gopro.com",
             nightly_verify=flag("nightlyVerify", default=True),
             origin_check=flag("originCheck", default=True),
+            downloader_reserved_concurrency=optional_whole("downloaderReservedConcurrency"),
         )
 
+
+DOWNLOADS_AT_ONCE = 5
+"""The Distributed Map's MaxConcurrency (infra/asl.py's WorkflowOptions; a test keeps the
+two equal)."""
 
 GLACIER_IR_MINIMUM_DAYS = 90
 """S3 refuses a DEEP_ARCHIVE transition less than this many days after a GLACIER_IR one

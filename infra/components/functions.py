@@ -137,6 +137,10 @@ class Functions(pulumi.ComponentResource):
             role=role.arn,
             memory_size=spec.memory_mb,
             timeout=spec.timeout_seconds,
+            # -1: no reservation (Lambda's own default); see downloaderReservedConcurrency
+            reserved_concurrent_executions=(
+                settings.downloader_reserved_concurrency or -1 if key == "downloader" else -1
+            ),
             environment={
                 "variables": {
                     "TRACKER_TABLE": args.table_name,

@@ -528,3 +528,15 @@ def test_the_code_archive_is_deterministic_and_holds_the_runtime_packages(tmp_pa
     assert "domain/transfer.py" in names
     assert not any(n.startswith(("infra/", "tests/", "sandbox/")) for n in names)
     assert "entrypoints/cli.py" not in names
+
+
+def test_only_a_set_reservation_reserves_the_downloaders_concurrency(
+    stack: tuple[str, Recorder],
+) -> None:
+    _, r = stack
+    functions = {f.inputs["name"]: f.inputs for f in r.of_type(LAMBDA)}
+    assert {f.get("reservedConcurrentExecutions") for f in functions.values()} == {-1}
+    reserved = run_program("dev", {"cloud-sync:downloaderReservedConcurrency": "20"})
+    by_name = {f.inputs["name"]: f.inputs for f in reserved.of_type(LAMBDA)}
+    assert by_name["video-downloader-dev"]["reservedConcurrentExecutions"] == 20
+    assert by_name["media-lister-dev"]["reservedConcurrentExecutions"] == -1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import StackConfigError, StackSettings
+from infra.asl import WorkflowOptions
+from infra.config import DOWNLOADS_AT_ONCE, StackConfigError, StackSettings
 
 
 def reader(values: dict[str, str]) -> StackSettings:
@@ -43,8 +44,21 @@ def test_glacier_ir_is_a_setting_kept_90_days_before_deep_archive() -> None:
             {"environment": "dev", "glacierIrAfterDays": "30", "deepArchiveAfterDays": "119"},
             "at least 120",
         ),
+        (
+            {"environment": "dev", "downloaderReservedConcurrency": "4"},
+            r"downloaderReservedConcurrency \(4\) must be at least 5, the downloads the "
+            "workflow runs at once",
+        ),
+        ({"environment": "dev", "downloaderReservedConcurrency": "ten"}, "a whole number"),
     ],
 )
 def test_bad_settings_are_named(values: dict[str, str], message: str) -> None:
     with pytest.raises(StackConfigError, match=message):
         reader(values)
+
+
+def test_the_downloaders_reservation_is_off_unless_set_and_matches_the_maps_concurrency() -> None:
+    assert reader({"environment": "dev"}).downloader_reserved_concurrency is None
+    settings = reader({"environment": "dev", "downloaderReservedConcurrency": "20"})
+    assert settings.downloader_reserved_concurrency == 20
+    assert WorkflowOptions().max_concurrency == DOWNLOADS_AT_ONCE
