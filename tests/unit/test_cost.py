@@ -72,10 +72,10 @@ def test_lambda_from_the_cpu_a_gib_costs_at_the_memory_by_hand() -> None:
     expected = seconds * 0.5 * 0.0000166667 + (400 + 90) / 1e6 * 0.20
     assert line(result, "Lambda")[0] == pytest.approx(expected)
     # From 1,769 MB a function has a whole vCPU: more memory only costs more (the default
-    # CPU per GiB is bench.transfer's)
+    # CPU per GiB is bench.transfer's, with the origin check)
     big = estimate(Usage(100, 400, memory_mb=3538), PRICES)
     assert line(big, "Lambda")[0] == pytest.approx(
-        (100 * 3.8 + 180) * (3538 / 1024) * 0.0000166667 + 490 / 1e6 * 0.20
+        (100 * 5.1 + 180) * (3538 / 1024) * 0.0000166667 + 490 / 1e6 * 0.20
     )
 
 
