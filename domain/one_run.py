@@ -10,8 +10,22 @@ one whose name sorts first holds it, so exactly one goes on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from domain.model import RunningExecution
 from domain.ports import Runs
+
+
+def _order(run: RunningExecution) -> tuple[datetime, str]:
+    return run.started_at, run.name
+
+
+def first_of(running: Iterable[RunningExecution], provider: str) -> RunningExecution | None:
+    """Of `running`, the run that holds `provider`'s library: the first started of those
+    serving it (or whose provider cannot be read); None when there is none."""
+    serving = [run for run in running if run.provider in (provider, None)]
+    return min(serving, key=_order, default=None)
 
 
 def holder(runs: Runs, execution: str, provider: str) -> RunningExecution | None:
@@ -20,11 +34,4 @@ def holder(runs: Runs, execution: str, provider: str) -> RunningExecution | None
     mine = next((run for run in running if run.execution == execution), None)
     if mine is None:
         return None  # not listed yet (the listing is eventually consistent): go on
-    earlier = [
-        run
-        for run in running
-        if run.execution != execution
-        and run.provider in (provider, None)
-        and (run.started_at, run.name) < (mine.started_at, mine.name)
-    ]
-    return min(earlier, key=lambda run: (run.started_at, run.name), default=None)
+    return first_of((run for run in running if _order(run) < _order(mine)), provider)

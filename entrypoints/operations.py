@@ -30,6 +30,7 @@ from adapters.gopro.auth import GoProAuth
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, make_client
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
 from domain.errors import DomainError, UnreadableRecordError
+from domain.one_run import first_of
 from domain.services import sign_in
 from entrypoints.providers import UnknownProviderError
 from infra.config import StackSettings
@@ -76,13 +77,8 @@ def start(target: Target, provider: str, follow: bool, console: Console) -> int:
     check_provider(provider)
     stepfunctions = boto3.client("stepfunctions")
     arn = target.state_machine_arn(stepfunctions)
-    held = [
-        run
-        for run in StepFunctionsRuns(stepfunctions).running_in(arn)
-        if run.provider in (provider, None)
-    ]
-    if held:  # one run of a library at a time: a second would end at once as skipped
-        run = min(held, key=lambda r: (r.started_at, r.name))
+    run = first_of(StepFunctionsRuns(stepfunctions).running_in(arn), provider)
+    if run is not None:  # one run of a library at a time: a second would end as skipped
         console.print(
             f"run {run.name} is in progress (started {run.started_at:%Y-%m-%d %H:%M:%S %Z}) "
             f"and holds the {provider} library; "

@@ -74,8 +74,7 @@ def _list(
 ) -> dict[str, Any]:
     run = text(fields, "correlation_id")
     cursor = _cursor(fields)
-    execution = fields.get("execution")
-    if fields.get("cursor") is None and execution is not None:
+    if fields.get("cursor") is None and "execution" in fields:
         held = holder(container.runs(), text(fields, "execution"), provider)
         if held is not None:  # one run of a library at a time (domain.one_run)
             return {
