@@ -8,7 +8,7 @@ resource, is only reached through one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import boto3
@@ -63,6 +63,21 @@ def _gopro_client(settings: GoProSettings) -> Iterator[httpx.Client]:
         yield client
 
 
+def _bucket_files[T](
+    kind: Callable[..., T],
+    session: providers.Provider[boto3.session.Session],
+    settings: providers.Provider[Settings],
+) -> providers.ThreadSafeSingleton[T]:
+    """An adapter of small files in the archive bucket (the run lists, the catalog, the
+    ETag judgement): an S3 client, the bucket and the archive key."""
+    return providers.ThreadSafeSingleton(
+        kind,
+        client=providers.ThreadSafeSingleton(s3_client, session),
+        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
+        kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
+    )
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     session = providers.ThreadSafeSingleton(boto3.session.Session)
@@ -78,24 +93,9 @@ class Container(containers.DeclarativeContainer):
         client=providers.ThreadSafeSingleton(s3_client, session),
         settings=providers.ThreadSafeSingleton(_s3_settings, settings),
     )
-    manifest = providers.ThreadSafeSingleton(
-        S3RunManifest,
-        client=providers.ThreadSafeSingleton(s3_client, session),
-        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
-        kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
-    )
-    catalog = providers.ThreadSafeSingleton(
-        S3CatalogStore,
-        client=providers.ThreadSafeSingleton(s3_client, session),
-        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
-        kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
-    )
-    verdicts = providers.ThreadSafeSingleton(
-        S3EtagVerdicts,
-        client=providers.ThreadSafeSingleton(s3_client, session),
-        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
-        kms_key_id=providers.ThreadSafeSingleton(lambda s: s.kms_key_id, settings),
-    )
+    manifest = _bucket_files(S3RunManifest, session, settings)
+    catalog = _bucket_files(S3CatalogStore, session, settings)
+    verdicts = _bucket_files(S3EtagVerdicts, session, settings)
     runs = providers.ThreadSafeSingleton(
         StepFunctionsRuns,
         client=providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session),
