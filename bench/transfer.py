@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import filecmp
-import hashlib
 import ipaddress
 import json
 import os
@@ -63,7 +62,7 @@ from domain.rules import SelectionPolicy
 from domain.services import discover
 from sandbox.gopro.content import iter_content
 from sandbox.gopro.library import EmulatedMedia
-from sandbox.gopro.server import GoProEmulator
+from sandbox.gopro.server import GoProEmulator, s3_etag
 
 GIB = 1 << 30
 KEY_ID, SECRET = "benchaccess", "benchsecret"  # the local sink's own pair
@@ -196,15 +195,6 @@ def write_source(path: Path, media_id: str, size: int) -> None:
             out.write(chunk)
 
 
-def multipart_etag(path: Path, part: int) -> str:
-    """The S3 ETag of the file uploaded in parts of `part` bytes."""
-    digests = []
-    with path.open("rb") as source:
-        while block := source.read(part):
-            digests.append(hashlib.md5(block, usedforsecurity=False).digest())
-    return f"{hashlib.md5(b''.join(digests), usedforsecurity=False).hexdigest()}-{len(digests)}"
-
-
 def child(role: str, *arguments: str) -> list[str]:
     return [sys.executable, "-m", "bench.transfer_roles", role, *arguments]
 
@@ -238,7 +228,7 @@ def measure_size(bench: Bench, gib: float, repeat: int) -> dict[str, dict[str, f
     media_id = f"benchTransfer{size >> 20}m"
     source_file = bench.source_dir / media_id
     write_source(source_file, media_id, size)
-    etag = multipart_etag(source_file, ETAG_PART)
+    etag = s3_etag(media_id, size, ETAG_PART)  # what S3 gives the file's bytes
     session = boto3.session.Session(
         region_name=REGION, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET
     )

@@ -124,6 +124,11 @@ def candidate_part_sizes(length: int, parts: int) -> list[int]:
     return usual + sorted(fitting - set(usual))
 
 
+def _md5(data: bytes = b"") -> hashlib._Hash:
+    """S3's ETag is an MD5: a checksum here, not a security measure."""
+    return hashlib.md5(data, usedforsecurity=False)
+
+
 @dataclass
 class _Candidate:
     part_size: int | None
@@ -132,7 +137,7 @@ class _Candidate:
     start: int = 0
     """The position of the next byte this candidate needs."""
     filled: int = 0
-    md5: hashlib._Hash = field(default_factory=lambda: hashlib.md5(usedforsecurity=False))
+    md5: hashlib._Hash = field(default_factory=_md5)
 
     def feed(self, position: int, chunk: memoryview) -> None:
         end = position + len(chunk)
@@ -300,11 +305,6 @@ class OriginCheck:
             OriginStatus.MISMATCH,
             f"the bytes served do not give the source's ETag {tag.text} (tried {tried})",
         )
-
-
-def _md5(data: bytes = b"") -> hashlib._Hash:
-    """S3's ETag is an MD5: a checksum here, not a security measure."""
-    return hashlib.md5(data, usedforsecurity=False)
 
 
 def _size(size: int) -> str:
