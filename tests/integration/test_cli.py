@@ -52,15 +52,20 @@ def one_error_line(captured: pytest.CaptureFixture[str]) -> str:
     return lines[0]
 
 
+def set_session_credentials(gopro: GoProEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cloudsync credentials set` of the emulator's session token, as JSON on stdin."""
+    secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
+    monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
+    assert main(["credentials", "set", "--stack", "dev", "--mode", "session", "--from-stdin"]) == 0
+
+
 def test_credentials_set_start_follow_and_status(
     world: World,
     gopro: GoProEmulator,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
-    monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
-    assert main(["credentials", "set", "--stack", "dev", "--mode", "session", "--from-stdin"]) == 0
+    set_session_credentials(gopro, monkeypatch)
     assert store(world).load("gopro") == SessionCredentials(gopro.session_token, gopro.user_id)
     out = capsys.readouterr().out
     assert gopro.session_token not in out
@@ -109,9 +114,7 @@ def test_start_under_a_run_in_progress_says_so_and_follows_that_run(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
-    monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
-    assert main(["credentials", "set", "--stack", "dev", "--mode", "session", "--from-stdin"]) == 0
+    set_session_credentials(gopro, monkeypatch)
     assert main(["start", "--stack", "dev"]) == 0
     started = re.search(r"started (manual-\S+)", capsys.readouterr().out)
     assert started, "no run started"
