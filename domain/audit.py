@@ -73,6 +73,11 @@ class Discrepancy:
         }
 
 
+def unreadable_record(media_id: str, why: str) -> Discrepancy:
+    """A tracker record that cannot be read, named with why."""
+    return Discrepancy(Finding.UNREADABLE, media_id, None, f"the record cannot be read: {why}")
+
+
 @dataclass(frozen=True)
 class ArchivedObject:
     """One object a COMPLETED record says the archive holds."""

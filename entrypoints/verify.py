@@ -26,14 +26,14 @@ from adapters.gopro.settings import make_client
 from adapters.gopro.source import GoProMediaSource
 from domain.audit import (
     Discrepancy,
-    Finding,
     against_source,
     archived_objects,
     check_object,
     check_stored,
     unclaimed,
+    unreadable_record,
 )
-from domain.errors import DomainError
+from domain.errors import UnreadableRecordError
 from domain.keys import archive_prefix
 from domain.model import MediaItem, SyncRecord
 from domain.rules import SelectionPolicy
@@ -108,15 +108,8 @@ def read_records(dynamodb: Any, table: str, report: VerifyReport) -> list[SyncRe
             values = deserialise(item)
             try:
                 records.append(record_from_item(values))
-            except (DomainError, KeyError, TypeError, ValueError) as error:
-                report.discrepancies.append(
-                    Discrepancy(
-                        Finding.UNREADABLE,
-                        str(values.get("media_id", "?")),
-                        None,
-                        f"the record cannot be read: {error}",
-                    )
-                )
+            except UnreadableRecordError as error:
+                report.discrepancies.append(unreadable_record(error.media_id, error.reason))
     return records
 
 

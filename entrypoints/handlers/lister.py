@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.audit import Discrepancy, Finding, nightly_check
+from domain.audit import Finding, nightly_check, unreadable_record
 from domain.catalog import write_catalog
 from domain.etag_review import review_etags
 from domain.keys import archive_prefix
@@ -142,8 +142,7 @@ def _summarize(container: Container, fields: Mapping[str, Any], provider: str) -
     )
     records = list(tracker.completed(provider))
     found = [
-        Discrepancy(Finding.UNREADABLE, media_id, None, f"the record cannot be read: {why}")
-        for media_id, why in sorted(tracker.unreadable().items())
+        unreadable_record(media_id, why) for media_id, why in sorted(tracker.unreadable().items())
     ]
     store = container.store()
     present = store.sizes(archive_prefix(provider))
