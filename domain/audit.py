@@ -15,6 +15,7 @@ Each finding is reported once, with the media id and key it concerns.
 
 from __future__ import annotations
 
+import contextvars
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -220,18 +221,47 @@ def check_stored(
 ) -> list[Discrepancy]:
     """Each object against what the store says is at its key (one `describe` each,
     `workers` at a time): the discrepancies, in the objects' order."""
+    return _describe_all(objects, store, workers, progress, None)[0]
 
-    def describe(obj: ArchivedObject) -> Discrepancy | None:
-        return check_object(obj, store.describe(obj.key))
+
+def _describe_all(
+    objects: Sequence[ArchivedObject],
+    store: ObjectStore,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[list[Discrepancy], int]:
+    """As check_stored, and an object whose turn comes once `should_stop()` is true is
+    not described: (the discrepancies, the objects described)."""
+
+    def describe(obj: ArchivedObject) -> tuple[bool, Discrepancy | None]:
+        if should_stop is not None and should_stop():
+            return False, None
+        return True, check_object(obj, store.describe(obj.key))
 
     found: list[Discrepancy] = []
+    described = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="describe") as pool:
-        for done, result in enumerate(pool.map(describe, objects), start=1):
+        # Each describe runs in a copy of the caller's context (its log correlation id).
+        futures = [pool.submit(contextvars.copy_context().run, describe, o) for o in objects]
+        for done, future in enumerate(futures, start=1):
+            ran, result = future.result()
+            described += ran
             if result is not None:
                 found.append(result)
             if progress is not None:
                 progress(done, len(objects))
-    return found
+    return found, described
+
+
+@dataclass(frozen=True)
+class NightlyCheck:
+    described: int
+    """Objects of the night's slice described (a HeadObject each)."""
+    discrepancies: list[Discrepancy]
+    deferred: int = 0
+    """Objects of the slice left undescribed when the time ran short (their turn comes
+    again with the slice's, in `NIGHTLY_SLICES` nights)."""
 
 
 def nightly_check(
@@ -242,12 +272,13 @@ def nightly_check(
     *,
     slices: int = NIGHTLY_SLICES,
     workers: int = HEAD_WORKERS,
-) -> tuple[int, list[Discrepancy]]:
+    should_stop: Callable[[], bool] | None = None,
+) -> NightlyCheck:
     """Every record's objects against the archive's listing (`present`: key -> size: their
     presence and size, which costs no request), and the objects of the night's slice
     against their records with one `describe` each, `workers` at a time (the checksum and
-    owner too): (objects described, discrepancies). Tonight's new objects are not
-    described: each was read back from the store when it was stored."""
+    owner too), until `should_stop()`. Tonight's new objects are not described: each was
+    read back from the store when it was stored."""
     found: list[Discrepancy] = []
     deep: list[ArchivedObject] = []
     for record in records:
@@ -261,5 +292,5 @@ def nightly_check(
                     found.append(problem)
             elif sliced:
                 deep.append(obj)
-    found += check_stored(deep, store, workers=workers)
-    return len(deep), found
+    faults, described = _describe_all(deep, store, workers, None, should_stop)
+    return NightlyCheck(described, found + faults, len(deep) - described)

@@ -305,20 +305,41 @@ class RunSummary:
 
 
 def summarize(
-    media_ids: Sequence[str], tracker: SyncTracker, now: datetime, batch: int = 100
-) -> RunSummary:
+    media_ids: Sequence[str],
+    tracker: SyncTracker,
+    now: datetime,
+    batch: int = 100,
+    *,
+    start: int = 0,
+    so_far: RunSummary | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[RunSummary, int | None]:
     """The run's outcome from the records of the videos it set out to sync (R6.6). Read
     from the tracker, not gathered from the downloads, so it holds at any library size;
     `batch` records at a time, so memory does not grow with it either.
 
     A video is fine when archived, or when another execution holds it under a live lease
-    (a manual run during the nightly one); anything else did not get archived."""
+    (a manual run during the nightly one); anything else did not get archived.
+
+    Counts from position `start` of the unique ids, added to `so_far`, until the ids end
+    or `should_stop()` says the time is short: (the counts, None when every id is counted,
+    else the position to go on from in the next call)."""
     unique = list(dict.fromkeys(media_ids))
-    fine = matched = mismatched = 0
-    for first in range(0, len(unique), batch):
-        records = tracker.get_many(unique[first : first + batch])
+    counted = so_far or RunSummary(0, 0)
+    videos, failures = counted.videos, counted.failures
+    matched, mismatched = counted.origin_matched, counted.origin_mismatched
+    position = start
+    while position < len(unique):
+        if position > start and should_stop is not None and should_stop():
+            break
+        ids = unique[position : position + batch]
+        records = tracker.get_many(ids)
         # Archived or held: just what discovery would not pick up again.
-        fine += sum(1 for r in records.values() if not record_wants_work(r, now))
+        fine = sum(1 for r in records.values() if not record_wants_work(r, now))
+        videos += len(ids)
+        failures += len(ids) - fine
         matched += sum(1 for r in records.values() if origin_matched(r))
         mismatched += sum(1 for r in records.values() if origin_refused(r))
-    return RunSummary(len(unique), len(unique) - fine, matched, mismatched)
+        position += len(ids)
+    summary = RunSummary(videos, failures, matched, mismatched)
+    return summary, (position if position < len(unique) else None)

@@ -55,10 +55,10 @@ DAYS = 30
 NIGHTS = 30
 STATES_PER_VIDEO = 4
 """Prepare, Download, Route, VideoDone: the child execution of one archived video."""
-STATES_PER_EXECUTION = 9
-"""Authenticate, StartListing, List, Listed, DownloadVideos, Summarize, AnyFailures,
-AnyDiscrepancies, Done, once a night (a listing longer than one invocation adds two per
-extra invocation)."""
+STATES_PER_EXECUTION = 11
+"""Authenticate, StartListing, List, Listed, DownloadVideos, StartSummary, Summarize,
+Summarized, AnyFailures, AnyDiscrepancies, Done, once a night (a listing or summary longer
+than one invocation adds two per extra invocation)."""
 FIXED_INVOCATION_SECONDS = 2.0
 """What one authenticator, lister or summary invocation runs, about."""
 FIXED_INVOCATIONS_PER_NIGHT = 3

@@ -199,7 +199,7 @@ def _download_videos(targets: WorkflowTargets, options: WorkflowOptions) -> dict
         },
         "ResultPath": "$.downloads",
         "Catch": _catch_to_critical(),
-        "Next": "Summarize",
+        "Next": "StartSummary",
     }
 
 
@@ -242,9 +242,10 @@ def state_machine_definition(
             "step": "summarize",
             "bucket.$": "$.listing.bucket",
             "key.$": "$.listing.key",
+            "cursor.$": "$.summary.cursor",
         },
         options,
-    ) | {"ResultPath": "$.summary", "Catch": _catch_to_critical(), "Next": "AnyFailures"}
+    ) | {"ResultPath": "$.summary", "Catch": _catch_to_critical(), "Next": "Summarized"}
     return {
         "Comment": "cloud-sync: archive new videos of one provider into S3",
         "StartAt": "Authenticate",
@@ -265,14 +266,36 @@ def state_machine_definition(
                     # Another run holds the library: this one ends at once, no alert.
                     {"Variable": "$.listing.status", "StringEquals": "skipped", "Next": "Skipped"},
                     # Nothing to download: still summarized, for the catalog and the check
-                    {"Variable": "$.listing.to_sync", "NumericEquals": 0, "Next": "Summarize"},
+                    {
+                        "Variable": "$.listing.to_sync",
+                        "NumericEquals": 0,
+                        "Next": "StartSummary",
+                    },
                 ],
                 "Default": "DownloadVideos",
             },
             "DownloadVideos": _download_videos(targets, options),
+            "StartSummary": {
+                "Type": "Pass",
+                "Result": {"cursor": None},
+                "ResultPath": "$.summary",
+                "Next": "Summarize",
+            },
             # Counted from the tracker's records of the run list's videos, so the count
-            # holds at any size (the Map's own results are in S3, not in the state).
+            # holds at any size (the Map's own results are in S3, not in the state); a
+            # summary that outlasts one invocation goes on in the next, from its cursor.
             "Summarize": summarize,
+            "Summarized": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.summary.status",
+                        "StringEquals": "continue",
+                        "Next": "Summarize",
+                    }
+                ],
+                "Default": "AnyFailures",
+            },
             "AnyFailures": {
                 "Type": "Choice",
                 "Choices": [

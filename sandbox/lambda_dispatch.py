@@ -4,7 +4,9 @@ moto executes a state machine's Task states by invoking Lambda through its own b
 without Docker (`mock_aws(config={"lambda": {"use_docker": False}})`) that backend only
 echoes. While `dispatch_lambdas()` is active, an invocation instead imports the function's
 configured handler (`Handler`, e.g. `entrypoints.handlers.lister.handler`) and calls it
-with the event and a context whose remaining time follows the function's `Timeout`. An
+with the event and a context whose remaining time follows the function's `Timeout`: on
+the invocation's modeled clock (sandbox.latency) unless `dispatch_lambdas(keep_time=False)`,
+which stops the invocation as Lambda does when the clock passes the timeout. An
 exception becomes a function error `{"errorType": <class name>, "errorMessage": …}`, as
 Lambda reports it, so the definition's Retry and Catch see the same error names.
 
@@ -33,6 +35,14 @@ import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from sandbox.aws_calls import CallLedger, calling_function, record_calls
+from sandbox.latency import (
+    TYPICAL,
+    InvocationClock,
+    InvocationKilledError,
+    LatencyModel,
+    invocation_clock,
+)
+from sandbox.latency import keep_time as charging
 
 TESTED_MOTO = "5.2.5"
 EXPECTED_PARAMETERS = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
@@ -60,8 +70,12 @@ class LocalContext:
     function_name: str
     aws_request_id: str
     deadline: float
+    clock: InvocationClock | None = None
+    """The modeled clock, when time is kept; else the deadline is this machine's."""
 
     def get_remaining_time_in_millis(self) -> int:
+        if self.clock is not None:
+            return int(self.clock.remaining() * 1000)
         return int(max(0.0, self.deadline - time.monotonic()) * 1000)
 
 
@@ -71,12 +85,16 @@ class Invocation:
     event: Any
     result: Any = None
     error: str | None = None
+    modeled_seconds: float | None = None
+    """What the invocation took on its modeled clock (None when time is not kept)."""
+    calls: int = 0
+    """The AWS and GoPro requests it made (counted when time is kept)."""
+    timeout: float = 0.0
 
 
-class InvocationKilled(BaseException):
-    """The function's process died (out of time, out of memory): none of its own error
-    handling runs, and Step Functions sees the error Lambda reports for a timeout."""
-
+InvocationKilled = InvocationKilledError
+"""The function's process died (out of time, out of memory): none of its own error
+handling runs, and Step Functions sees the error Lambda reports for a timeout."""
 
 KILLED_ERROR = "Sandbox.Timedout"
 
@@ -98,6 +116,8 @@ class Dispatcher:
     """The AWS calls each function made (sandbox.aws_calls)."""
     running: dict[str, int] = field(default_factory=dict)
     most_at_once: dict[str, int] = field(default_factory=dict)
+    model: LatencyModel | None = TYPICAL
+    """The latencies charged to each invocation's clock; None: this machine's time."""
     kills: dict[str, float] = field(default_factory=dict)
     """Media id -> seconds into the next invocation for it at which that invocation dies
     (once): a crash at a moment nobody chose, as a timeout or lost sandbox is."""
@@ -130,10 +150,13 @@ class Dispatcher:
             importlib.import_module(module_name), attribute
         )
         event = json.loads(body) if isinstance(body, str | bytes) and body else (body or {})
-        record = Invocation(function.function_name, event)
+        timeout = float(function.timeout)
+        record = Invocation(function.function_name, event, timeout=timeout)
+        clock = None if self.model is None else InvocationClock(timeout, self.model)
         context = LocalContext(
-            function.function_name, str(uuid.uuid4()), time.monotonic() + float(function.timeout)
+            function.function_name, str(uuid.uuid4()), time.monotonic() + timeout, clock
         )
+        timing = invocation_clock.set(clock)
         with self._lock:
             self.invocations.append(record)
         self._enter(function.function_name)
@@ -143,6 +166,8 @@ class Dispatcher:
             kill_after = self.kills.pop(media_id, None) if isinstance(media_id, str) else None
         try:
             record.result = self._run(handler, event, context, kill_after)
+            if clock is not None and clock.dead:  # its own code swallowed the death
+                raise InvocationKilled("timed out")
             return json.dumps(record.result).encode()
         except InvocationKilled:
             record.error = KILLED_ERROR
@@ -155,6 +180,9 @@ class Dispatcher:
             payload = {"errorType": type(error).__name__, "errorMessage": str(error)}
             return json.dumps(payload).encode()
         finally:
+            if clock is not None:
+                record.modeled_seconds, record.calls = clock.elapsed(), clock.calls
+            invocation_clock.reset(timing)
             calling_function.reset(caller)
             self._leave(function.function_name)
 
@@ -190,11 +218,14 @@ class Dispatcher:
 
 
 @contextmanager
-def dispatch_lambdas() -> Iterator[Dispatcher]:
-    """While active, Lambda invocations in moto run the real handlers in this process."""
+def dispatch_lambdas(model: LatencyModel | None = TYPICAL) -> Iterator[Dispatcher]:
+    """While active, Lambda invocations in moto run the real handlers in this process,
+    each on a clock charged with `model`'s latencies (None: on this machine's time)."""
     check_moto()
     ledger = ExitStack()
-    dispatcher = Dispatcher(aws=ledger.enter_context(record_calls()))
+    dispatcher = Dispatcher(aws=ledger.enter_context(record_calls()), model=model)
+    if model is not None:
+        ledger.enter_context(charging())
     original = LambdaSimpleBackend.invoke
 
     def invoke(  # noqa: PLR0917 - moto's signature

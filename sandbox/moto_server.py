@@ -1,6 +1,6 @@
-"""moto's server with the sandbox's shims, for TransactWriteItems (sandbox.moto_dynamodb)
-and restores (sandbox.moto_restore): `python -m sandbox.moto_server -p PORT`, as
-`python -m moto.server` takes."""
+"""moto's server with the sandbox's shims: TransactWriteItems (sandbox.moto_dynamodb),
+restores (sandbox.moto_restore) and speed (sandbox.moto_speed).
+`python -m sandbox.moto_server -p PORT`, as `python -m moto.server` takes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from moto.server import main
 
 from sandbox.moto_dynamodb import install
 from sandbox.moto_restore import install as install_restores
+from sandbox.moto_speed import install as install_routing
 
 if __name__ == "__main__":
     install()
     install_restores()
+    install_routing()
     main()

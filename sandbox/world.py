@@ -28,6 +28,7 @@ from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
 from sandbox.moto_dynamodb import install as install_transactions
 from sandbox.moto_restore import install as install_restores
+from sandbox.moto_speed import install as install_routing
 from sandbox.provision import BUCKET, REGION, SETTINGS, deploy_workflow, provision_resources
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -129,6 +130,7 @@ def local_world(
     endpoint = f"http://127.0.0.1:{port}"
     install_transactions()
     install_restores(restore_seconds)
+    install_routing()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     with ExitStack() as stack:

@@ -33,12 +33,12 @@ from tests.infra.recorder import run_program
 SANDBOX_ONLY = ("GOPRO_API_URL", "GOPRO_ALLOW_LOOPBACK")
 BOOT = """
 import json, sys, importlib, time
-task, opt, handler, event, name = sys.argv[1:6]
+task, opt, handler, event, name, timeout = sys.argv[1:7]
 sys.path[:0] = [task, opt + "/python"]
 class Context:
     function_name = name
     aws_request_id = "cold-start"
-    def __init__(self): self.ends = time.monotonic() + 60
+    def __init__(self): self.ends = time.monotonic() + float(timeout)
     def get_remaining_time_in_millis(self): return int((self.ends - time.monotonic()) * 1000)
 module, _, attribute = handler.rpartition(".")
 try:
@@ -61,7 +61,7 @@ def lambda_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def invoke(root: Path, function: dict[str, Any], env: dict[str, str], event: dict[str, Any]) -> Any:
     finished = subprocess.run(
         [sys.executable, "-I", "-S", "-c", BOOT, str(root / "task"), str(root / "opt"),
-         function["handler"], json.dumps(event), function["name"]],
+         function["handler"], json.dumps(event), function["name"], str(function["timeout"])],
         env=env, capture_output=True, text=True, timeout=300, check=False, cwd=root,
     )  # fmt: skip
     lines = [
@@ -122,6 +122,7 @@ def test_every_handler_the_stack_names_starts_from_the_built_artifacts(lambda_ro
         # (it was read back when stored), nothing amiss
         sliced = in_tonights_slice(media_id, datetime.now(UTC).toordinal())
         assert summary == {
+            "status": "done", "cursor": None, "deferred": 0,
             "videos": listed["to_sync"], "failures": listed["to_sync"] - 1, "catalog_rows": 1,
             "verified": int(sliced), "discrepancies": 0, "unreadable_records": 0, "report": "none",
             "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},

@@ -48,9 +48,17 @@ def test_authenticate_then_list_then_download_then_summarize(definition: dict[st
     assert states["List"]["Parameters"]["cursor.$"] == "$.listing.cursor"
     assert states["List"]["Next"] == "Listed"
     assert states["Listed"]["Default"] == "DownloadVideos"
-    assert states["DownloadVideos"]["Next"] == "Summarize"
+    assert states["DownloadVideos"]["Next"] == "StartSummary"
+    assert states["StartSummary"]["Result"] == {"cursor": None}
+    assert states["StartSummary"]["Next"] == "Summarize"
     assert states["Summarize"]["Parameters"]["step"] == "summarize"
-    assert states["Summarize"]["Next"] == "AnyFailures"
+    assert states["Summarize"]["Parameters"]["cursor.$"] == "$.summary.cursor"
+    assert states["Summarize"]["Next"] == "Summarized"
+    # A summary that says continue summarizes again, from its cursor
+    assert states["Summarized"]["Choices"] == [
+        {"Variable": "$.summary.status", "StringEquals": "continue", "Next": "Summarize"}
+    ]
+    assert states["Summarized"]["Default"] == "AnyFailures"
 
 
 def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_is_summarized(
@@ -73,7 +81,7 @@ def test_a_listing_that_says_continue_lists_again_and_nothing_to_sync_is_summari
     assert nothing["Variable"] == "$.listing.to_sync"
     assert nothing["NumericEquals"] == 0
     # Still summarized: the catalog is rewritten and the nightly check runs on quiet nights
-    assert nothing["Next"] == "Summarize"
+    assert nothing["Next"] == "StartSummary"
 
 
 def test_downloads_run_five_at_a_time_in_child_executions(definition: dict[str, Any]) -> None:

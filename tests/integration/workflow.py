@@ -19,6 +19,7 @@ from infra.asl import WorkflowOptions
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
+from sandbox.moto_speed import install as install_speed
 from sandbox.provision import deploy_workflow
 from tests.infra.iam import assert_granted
 from tests.integration.aws import BUCKET, REGION, TABLE, Account, emulated_account
@@ -106,6 +107,7 @@ def workflow(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator) -> Iterat
     for account in emulated_account(MOTO_CONFIG):
         workflow_environment(monkeypatch, emulator, account)
         reset_container()
+        install_speed()
         with dispatch_lambdas() as dispatcher:
             yield provision(account, emulator, dispatcher)
             # Every AWS call the functions made is one their deployed roles allow.

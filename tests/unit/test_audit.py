@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.audit import (
+    HEAD_WORKERS,
     NIGHTLY_SLICES,
     ArchivedObject,
     Finding,
@@ -127,8 +128,10 @@ def test_the_nightly_check_lists_everything_and_describes_the_slice_many_at_once
     outside = sorted({r.media_id for r in records} - sliced)
     gone = outside[5]  # not in tonight's slice: the listing alone finds it missing
     del store.objects[f"gopro-videos/2024/05/{gone}.MP4"]
-    checked, found = nightly_check(records, store, night, store.sizes("gopro-videos/"))
+    check = nightly_check(records, store, night, store.sizes("gopro-videos/"))
+    checked, found = check.described, check.discrepancies
     assert checked == len(sliced) == len(store.described)  # one describe each, none else
+    assert check.deferred == 0
     assert {(d.media_id, d.finding) for d in found} == {
         *((m, Finding.CHECKSUM_DIFFERS) for m in sliced),
         (gone, Finding.MISSING),
@@ -186,7 +189,8 @@ def test_the_nightly_check_finds_a_size_the_listing_gives_outside_tonights_slice
     changed = outside[0]
     assert changed.object_key is not None
     store.objects[changed.object_key] = StoredBytes(bytes(120), changed.media_id)
-    checked, found = nightly_check(records, store, night, store.sizes("gopro-videos/"))
+    check = nightly_check(records, store, night, store.sizes("gopro-videos/"))
+    checked, found = check.described, check.discrepancies
     # Then the listing alone names it, on its own line
     sizes = [d for d in found if d.finding is Finding.SIZE_DIFFERS]
     assert [(d.media_id, d.key) for d in sizes] == [(changed.media_id, changed.object_key)]
@@ -217,3 +221,27 @@ def test_a_catalog_written_before_the_origin_and_problem_columns_still_reads() -
     assert lines[0].endswith(",origin,problem")
     before = [line.rsplit(",", 2)[0] for line in lines]
     assert parse("\r\n".join(before) + "\r\n") == [replace(written[0], origin=None)]
+
+
+def test_the_nightly_check_stops_describing_when_told_and_counts_what_it_left() -> None:
+    # Given a slice of objects and a deadline that passes after 40 describes
+    store = CountingStore()
+    records = [archived(f"v{n:04d}") for n in range(3000)]
+    for record in records:
+        assert record.object_key is not None
+        store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
+    night = 1
+    sliced = [r for r in records if in_tonights_slice(r.media_id, night)]
+    # When it is checked
+    check = nightly_check(
+        records,
+        store,
+        night,
+        store.sizes("gopro-videos/"),
+        should_stop=lambda: len(store.described) >= 40,
+    )
+    # Then it described no more than the workers already under way past the deadline,
+    # and the rest is counted as deferred, not as checked
+    assert 40 <= check.described == len(store.described) < 40 + HEAD_WORKERS
+    assert check.described + check.deferred == len(sliced)
+    assert len(check.discrepancies) == check.described  # none of them has its CRC32

@@ -81,7 +81,7 @@ def test_lambda_from_the_cpu_a_gib_costs_at_the_memory_by_hand() -> None:
 
 def test_step_functions_dynamodb_and_the_fixed_costs_by_hand() -> None:
     result = estimate(Usage(100, 400), PRICES)
-    assert line(result, "Step Functions")[0] == pytest.approx((400 * 4 + 30 * 9) * 0.025 / 1000)
+    assert line(result, "Step Functions")[0] == pytest.approx((400 * 4 + 30 * 11) * 0.025 / 1000)
     # The first write is transactional; each night also scans the records for the catalog
     writes, reads = 400 * (2 + 4), 400 + 400 * 30 + 400 * 30 / 8
     assert line(result, "DynamoDB")[0] == pytest.approx(

@@ -100,8 +100,9 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
         Context(),
     )  # fmt: skip
     assert summary == {
-        "videos": 1, "failures": 0, "catalog_rows": 1,
-        "verified": int(in_tonights_slice("v1", EPOCH.toordinal())), "discrepancies": 0,
+        "status": "done", "cursor": None, "videos": 1, "failures": 0, "catalog_rows": 1,
+        "verified": int(in_tonights_slice("v1", EPOCH.toordinal())), "deferred": 0,
+        "discrepancies": 0,
         "unreadable_records": 0, "report": "none",
         "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},
     }  # fmt: skip
@@ -140,6 +141,45 @@ def test_one_unreadable_record_is_skipped_counted_and_named_and_the_rest_goes_on
     assert summary["report"] == (
         "unreadable: v2: the record cannot be read: 'uploaded_at' is not an ISO 8601 time"
     )
+
+
+def test_a_summary_short_of_time_counts_on_from_its_cursor_then_catalogs_alone(
+    world: World,
+) -> None:
+    # Given a run list of 250 videos, 249 archived and one never downloaded
+    names = [f"v{n}" for n in range(2, 251)]
+    for name in names:
+        world.source.add(FakeVideo(make_item(name, size=10), content_for(name, 10)))
+    listing = lister.handler({"provider": "gopro", "correlation_id": "run-s"}, Context())
+    for name in ["v1", *names]:
+        if name == "v7":
+            continue
+        download = {"provider": "gopro", "media_id": name, "worker": f"x/{name}", "attempt": 0}
+        downloader.handler(download, Context())
+    # When it is summarized with time for one batch of records a call (under the margin)
+    event: dict[str, object] = {
+        "provider": "gopro", "correlation_id": "run-s", "step": "summarize",
+        "bucket": listing["bucket"], "key": listing["key"], "cursor": None,
+    }  # fmt: skip
+    answers = []
+    while True:
+        answer = lister.handler(event, Context(remaining_ms=1_000))
+        answers.append(answer)
+        if answer["status"] == "done":
+            break
+        event = {**event, "cursor": answer["cursor"]}
+    # Then it counts 100 records a call, catalogs in a call of its own, and counts each once
+    assert [(a["status"], (a["cursor"] or {}).get("phase")) for a in answers] == [
+        ("continue", "count"), ("continue", "count"), ("continue", "catalog"), ("done", None)
+    ]  # fmt: skip
+    assert [a["cursor"]["position"] for a in answers[:2]] == [100, 200]
+    done = answers[-1]
+    assert (done["videos"], done["failures"], done["catalog_rows"]) == (250, 1, 249)
+    # And the check, already past its deadline, describes nothing and defers its slice
+    assert done["verified"] == 0
+    night = EPOCH.toordinal()
+    sliced = [n for n in range(1, 251) if n != 7 and in_tonights_slice(f"v{n}", night)]
+    assert done["deferred"] == len(sliced) > 0
 
 
 def test_a_listing_short_of_time_goes_on_from_its_cursor_in_the_next_call(world: World) -> None:

@@ -1,0 +1,241 @@
+"""The first month of a large library, on AWS's time: a sandbox library of 1,000, 10,000
+(and, asked for, 100,000) videos through the real state machine, a first night and a
+quiet night after it, every invocation on its modeled clock (sandbox.latency).
+
+The files are tiny (the bytes are not the point; a stated size and bandwidth turn them into
+time afterwards). Per night and function: invocations, the most modeled seconds any
+invocation used against the function's timeout, invocations stopped at the timeout, AWS
+calls, and what the night costs per 1,000 videos at list price (entrypoints/prices.json:
+Lambda GB-seconds and requests, S3 and DynamoDB requests, Step Functions transitions).
+Then the days until a first import of that many videos of `--video-gib` each is archived,
+five downloads at a time at the model's GoPro bandwidth per connection.
+
+Reference, in the same run: the nightly summary the previous release ran (one HeadObject
+after another, no deadline) is priced from the same calls as one invocation's time.
+
+Run: `python -m bench.first_month [--videos 1000,10000,100000] [--video-gib 2]`. The last
+line is `key=value` pairs. With 100,000 videos it takes about an hour on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from domain.credentials import SessionCredentials
+from entrypoints.handlers.runtime import reset_container
+from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.server import GoProEmulator
+from sandbox.lambda_dispatch import KILLED_ERROR, Invocation
+from sandbox.latency import TYPICAL
+from sandbox.world import World, local_world
+
+PRICES = json.loads((Path(__file__).parents[1] / "entrypoints" / "prices.json").read_text())
+START = datetime(2019, 1, 1, tzinfo=UTC)
+FILE_BYTES = 2048
+CONCURRENCY = 5
+S3_PUT_CLASS = {
+    "PutObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "ListObjectsV2",
+    "CopyObject",
+}
+
+
+def library(videos: int) -> list[EmulatedMedia]:
+    return [
+        EmulatedMedia(
+            f"m{n:09d}",
+            f"GX{n:06d}.MP4",
+            "MP4",
+            "Video",
+            START + timedelta(minutes=n),
+            START + timedelta(minutes=n, hours=1),
+            FILE_BYTES,
+        )
+        for n in range(videos)
+    ]
+
+
+@dataclass
+class Night:
+    name: str
+    status: str
+    invocations: list[Invocation]
+    calls: list[Any]
+    memory_mb: dict[str, int]
+    wall_seconds: float
+
+    def per_function(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for invocation in self.invocations:
+            row = found.setdefault(
+                invocation.function_name,
+                {"invocations": 0, "most_s": 0.0, "sum_s": 0.0, "killed": 0, "timeout_s": 0.0},
+            )
+            row["invocations"] += 1
+            row["most_s"] = max(row["most_s"], invocation.modeled_seconds or 0.0)
+            row["sum_s"] += invocation.modeled_seconds or 0.0
+            row["killed"] += invocation.error == KILLED_ERROR
+            row["timeout_s"] = invocation.timeout
+        for call in self.calls:
+            row = found.setdefault(call.function, {"invocations": 0})
+            row["aws_calls"] = row.get("aws_calls", 0) + 1
+        return found
+
+    def cost(self) -> dict[str, float]:
+        """List-price dollars of the night, by service."""
+        gb_seconds = sum(
+            (i.modeled_seconds or 0.0) * self.memory_mb.get(i.function_name, 128) / 1024
+            for i in self.invocations
+        )
+        prices = PRICES
+        lam = gb_seconds * prices["lambda"]["gb_second"]
+        lam += len(self.invocations) * prices["lambda"]["requests_per_million"] / 1e6
+        s3 = Counter(c.operation for c in self.calls if c.service == "s3")
+        put = sum(n for op, n in s3.items() if op in S3_PUT_CLASS)
+        get = sum(s3.values()) - put
+        s3_dollars = (
+            put * prices["s3"]["put_per_1000"] / 1000 + get * prices["s3"]["get_per_1000"] / 1000
+        )
+        writes = reads = 0.0
+        for call in self.calls:
+            if call.service != "dynamodb":
+                continue
+            if call.operation == "TransactWriteItems":
+                writes += 2 * len(call.parameters.get("TransactItems", []))
+            elif call.operation in ("PutItem", "UpdateItem", "DeleteItem"):
+                writes += 1
+            elif call.operation == "BatchGetItem":
+                reads += sum(
+                    len(t.get("Keys", [])) for t in call.parameters["RequestItems"].values()
+                )
+            elif call.operation in ("Scan", "Query"):
+                reads += 128  # a 1 MB page read eventually consistent (a bound)
+            else:
+                reads += 1
+        dynamodb = (
+            writes * prices["dynamodb"]["write_request_units_per_million"] / 1e6
+            + reads * prices["dynamodb"]["read_request_units_per_million"] / 1e6
+        )
+        downloads = sum(1 for i in self.invocations if "downloader" in i.function_name)
+        videos = len(
+            {i.event.get("media_id") for i in self.invocations if "downloader" in i.function_name}
+        )
+        listers = len(self.invocations) - downloads
+        transitions = 2 * downloads + 3 * videos + 2 * listers + 8
+        states = transitions * prices["step_functions"]["transitions_per_1000"] / 1000
+        return {"lambda": lam, "s3": s3_dollars, "dynamodb": dynamodb, "step_functions": states}
+
+
+def _memory(world: World) -> dict[str, int]:
+    client = world.client("lambda")
+    return {f["FunctionName"]: int(f["MemorySize"]) for f in client.list_functions()["Functions"]}
+
+
+def _night(world: World, name: str) -> Night:
+    invocations_before = len(world.dispatcher.invocations)
+    calls_before = len(world.dispatcher.aws.calls)
+    began = time.monotonic()
+    result = world.run(name, timeout=6 * 3600)
+    return Night(
+        name,
+        str(result["status"]),
+        list(world.dispatcher.invocations[invocations_before:]),
+        list(world.dispatcher.aws.calls[calls_before:]),
+        _memory(world),
+        time.monotonic() - began,
+    )
+
+
+def run_size(videos: int) -> list[Night]:
+    reset_container()
+    with GoProEmulator(library(videos)) as emulator, local_world(emulator) as world:
+        os.environ["METRICS"] = "emf"  # as deployed: metrics are log lines, not API calls
+        store = SecretsManagerCredentialStore(
+            world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
+        )
+        store.save("gopro", SessionCredentials(emulator.session_token, "bench-user"))
+        nights = [_night(world, "first-night"), _night(world, "quiet-night")]
+    reset_container()
+    return nights
+
+
+def days_to_archive(first: Night, videos: int, video_gib: float) -> float:
+    """Modeled days for the first import: the lister's and summary's invocations one after
+    another, the downloads five at a time, each video's bytes at the GoPro bandwidth."""
+    table = first.per_function()
+    serial = sum(float(r.get("sum_s", 0.0)) for n, r in table.items() if "downloader" not in n)
+    downloads = sum(float(r.get("sum_s", 0.0)) for n, r in table.items() if "downloader" in n)
+    transfer = videos * TYPICAL.bytes("gopro", int(video_gib * 2**30))
+    return (serial + (downloads + transfer) / CONCURRENCY) / 86400
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--videos", default="1000,10000", help="library sizes, comma-separated")
+    parser.add_argument(
+        "--video-gib", type=float, default=2.0, help="average video size for the days figure"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(v) for v in args.videos.split(",")]
+    mbps = 8 / TYPICAL.bandwidth["gopro"].seconds
+    print(
+        f"first month on AWS's time: GoPro {mbps:.0f} Mbit/s a connection, "
+        f"{CONCURRENCY} downloads at once, videos of {args.video_gib:g} GiB for the days figure"
+    )
+    summary: dict[str, Any] = {}
+    for videos in sizes:
+        nights = run_size(videos)
+        for night in nights:
+            dollars = night.cost()
+            per_thousand = sum(dollars.values()) * 1000 / videos
+            print(
+                f"\n{videos:,} videos, {night.name}: {night.status} in {night.wall_seconds:.0f} s "
+                f"here; ${per_thousand:.4f} per 1,000 videos "
+                f"({', '.join(f'{k} ${v:.4f}' for k, v in dollars.items())})"
+            )
+            print(
+                f"  {'function':<28}{'invocations':>12}{'most s':>9}{'timeout':>9}"
+                f"{'killed':>8}{'AWS calls':>11}"
+            )
+            worst = 0.0
+            for name, row in sorted(night.per_function().items()):
+                share = row.get("most_s", 0.0) / max(row.get("timeout_s", 1.0), 1.0)
+                worst = max(worst, share)
+                print(
+                    f"  {name:<28}{row.get('invocations', 0):>12,}{row.get('most_s', 0.0):>9.1f}"
+                    f"{row.get('timeout_s', 0.0):>9.0f}{row.get('killed', 0):>8}"
+                    f"{row.get('aws_calls', 0):>11,}"
+                )
+            key = f"v{videos}_{night.name.split('-')[0]}"
+            summary[f"{key}_status"] = night.status
+            summary[f"{key}_worst_share"] = round(worst, 3)
+            summary[f"{key}_usd_per_1000"] = round(per_thousand, 4)
+            summary[f"{key}_killed"] = sum(
+                r.get("killed", 0) for r in night.per_function().values()
+            )
+        days = days_to_archive(nights[0], videos, args.video_gib)
+        print(f"  first import of {videos:,} videos of {args.video_gib:g} GiB: {days:.1f} days")
+        summary[f"v{videos}_days"] = round(days, 1)
+    print()
+    print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    failed = any(v != "SUCCEEDED" for k, v in summary.items() if k.endswith("_status")) or any(
+        v for k, v in summary.items() if k.endswith("_killed")
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
