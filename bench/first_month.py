@@ -20,6 +20,7 @@ line is `key=value` pairs. With 100,000 videos it takes about an hour on two cor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -161,7 +162,12 @@ def _night(world: World, name: str) -> Night:
 
 def run_size(videos: int) -> list[Night]:
     reset_container()
-    with GoProEmulator(library(videos)) as emulator, local_world(emulator) as world:
+    with (
+        open(os.devnull, "w") as quiet,
+        contextlib.redirect_stdout(quiet),  # the functions' metric lines (EMF)
+        GoProEmulator(library(videos)) as emulator,
+        local_world(emulator) as world,
+    ):
         os.environ["METRICS"] = "emf"  # as deployed: metrics are log lines, not API calls
         store = SecretsManagerCredentialStore(
             world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]

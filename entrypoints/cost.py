@@ -6,8 +6,12 @@ videos) is uploaded on the first night and spends the month in the lifecycle's t
 `monthly_videos` videos) arrives, each of its GB resident in the early tiers for as long
 as the lifecycle keeps it there.
 
-Prices are data (`prices.json`: region, date, source), never constants here. Free tiers
-are not counted, except CloudWatch's three free dashboards (the stack has one).
+Prices are data (`prices.json`: region, date, source), never constants here. The lines are
+list prices; the account's always-free tier (`free_tier` in prices.json: Lambda's GB-seconds
+and requests, Step Functions' transitions, DynamoDB's storage, KMS's requests, CloudWatch's
+ten metrics and ten alarms and its three dashboards) is one line of its own, what it takes
+off an account with nothing else in it. The floor no tier removes: the customer-managed
+KMS key and the secret the requirements demand ($1.40 a month).
 
 What is counted, and why:
 - **S3 storage** per class and day, with Deep Archive's per-object index (8 KB billed as
@@ -32,7 +36,10 @@ What is counted, and why:
   transaction; claimed, key reserved, completed, counted) and one read a video a night
   (discovery's BatchGetItem).
 - **Secrets Manager**, **KMS** (the archive key; S3 Bucket Keys make KMS requests about one
-  per object), **CloudWatch** metrics, alarms and log ingestion.
+  per object), **CloudWatch** metrics, alarms and log ingestion. "All custom metrics
+  charges are prorated by the hour and metered only when you send metrics to CloudWatch"
+  (aws.amazon.com/cloudwatch/pricing): a series costs its month's price over 730 hours
+  for each hour in which a night publishes it, not the whole month.
 """
 
 from __future__ import annotations
@@ -82,9 +89,18 @@ CATALOG_SCAN_UNITS_PER_RECORD = 1 / 8
 eventually consistent at half a unit."""
 INDEX_STANDARD_BYTES = 8 * 1024
 INDEX_DEEP_BYTES = 32 * 1024
-METRIC_SERIES = 10
-"""VideosSynced, BytesTransferred, SyncFailures and ItemsSkipped per provider, and the
-few ErrorType and Reason series a month sees."""
+METRIC_SERIES_A_NIGHT = 6
+"""Series a night publishes: ItemsSkipped per provider and per reason (archived, and two
+more a library usually has), VideosSynced and BytesTransferred. SyncFailures and its
+ErrorType series only on a night with a failure."""
+PUBLISHING_HOURS_A_NIGHT = 1
+"""A nightly run publishes within an hour (a first import for longer: it is counted as
+one run of `hours` of downloads in the first month)."""
+HOURS_A_MONTH = 730
+IMPORT_CONNECTIONS = 5
+"""The downloads at once (the Map's MaxConcurrency)."""
+CONNECTION_BYTES_PER_SECOND = 6.25e6
+"""Requirement R8.3's floor, 50 Mbit/s a download: how long a first import publishes."""
 ALARMS = 3
 """Failed videos, failed executions, schedule dead letters."""
 LOG_BYTES_PER_VIDEO = 4 * 1024
@@ -162,6 +178,11 @@ class Estimate:
     region: str
     as_of: str
     lines: tuple[Line, ...]
+    """At list price."""
+    free_tier: Line
+    """What the always-free tier takes off an account with nothing else (negative)."""
+    floor: float
+    """The monthly cost no tier removes: the customer-managed key and the secret."""
 
     @property
     def first_month(self) -> float:
@@ -179,6 +200,10 @@ class Estimate:
             "lines": [vars(line) for line in self.lines],
             "first_month": round(self.first_month, 4),
             "ongoing": round(self.ongoing, 4),
+            "free_tier": vars(self.free_tier),
+            "first_month_in_free_tier": round(self.first_month + self.free_tier.first_month, 4),
+            "ongoing_in_free_tier": round(self.ongoing + self.free_tier.ongoing, 4),
+            "floor": {"items": "KMS key and secret", "month": round(self.floor, 4)},
         }
 
 
@@ -269,18 +294,20 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
 
     share = min(1.0, usage.memory_mb / FULL_VCPU_MB)
     memory_gb = usage.memory_mb / 1024
+    free = _section(prices, "free_tier")
 
-    def lambda_cost(gb: float, n: int) -> float:
+    def lambda_use(gb: float, n: int) -> tuple[float, float]:
+        """(GB-seconds, invocations)"""
         transfer_seconds = gb * usage.cpu_seconds_per_gib / share  # GiB ~ GB at this scale
         fixed_seconds = FIXED_INVOCATIONS_PER_NIGHT * NIGHTS * FIXED_INVOCATION_SECONDS
         invocations = n + FIXED_INVOCATIONS_PER_NIGHT * NIGHTS
-        return (transfer_seconds + fixed_seconds) * memory_gb * lam["gb_second"] + (
-            invocations / 1e6 * lam["requests_per_million"]
-        )
+        return (transfer_seconds + fixed_seconds) * memory_gb, invocations
 
-    def step_functions(n: int) -> float:
-        transitions = n * STATES_PER_VIDEO + NIGHTS * STATES_PER_EXECUTION
-        return transitions / 1000 * sfn["transitions_per_1000"]
+    def lambda_cost(gb_seconds: float, invocations: float) -> float:
+        return gb_seconds * lam["gb_second"] + invocations / 1e6 * lam["requests_per_million"]
+
+    def transitions(n: int) -> float:
+        return n * STATES_PER_VIDEO + NIGHTS * STATES_PER_EXECUTION
 
     def dynamodb(n: int, listed: int) -> float:
         writes = n * WRITES_PER_VIDEO
@@ -295,26 +322,70 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
         calls = 2 * NIGHTS + n
         return sm["secret_month"] + calls / 10_000 * sm["api_calls_per_10000"]
 
-    def kms_cost(n: int) -> float:
-        return kms["key_month"] + (n + 2 * NIGHTS) / 10_000 * kms["requests_per_10000"]
+    def kms_requests(n: int) -> float:
+        return n + 2 * NIGHTS
 
-    def cloudwatch(n: int) -> float:
-        logs = n * LOG_BYTES_PER_VIDEO / GB * cw["logs_ingested_gb"]
-        return METRIC_SERIES * cw["metric_month"] + ALARMS * cw["alarm_month"] + logs
+    def publishing_hours(gb: float) -> float:
+        """Hours in the month a night (or the import) publishes metrics."""
+        importing = gb * 1e9 / (IMPORT_CONNECTIONS * CONNECTION_BYTES_PER_SECOND) / 3600
+        return min(HOURS_A_MONTH, NIGHTS * PUBLISHING_HOURS_A_NIGHT + importing)
+
+    def cloudwatch(n: int, hours: float) -> tuple[float, float, float]:
+        """(metric-months, alarms, log GB)"""
+        return METRIC_SERIES_A_NIGHT * hours / HOURS_A_MONTH, ALARMS, n * LOG_BYTES_PER_VIDEO / GB
+
+    def cloudwatch_cost(metric_months: float, alarms: float, logs_gb: float) -> float:
+        return (
+            metric_months * cw["metric_month"]
+            + alarms * cw["alarm_month"]
+            + logs_gb * cw["logs_ingested_gb"]
+        )
+
+    def free_tier(gb: float, n: int, listed: int) -> float:
+        """What the always-free tier takes off the month (a negative amount)."""
+        gb_seconds, invocations = lambda_use(gb, n)
+        metric_months, alarms, logs_gb = cloudwatch(n, publishing_hours(gb))
+        covered = (
+            lambda_cost(
+                min(gb_seconds, free["lambda_gb_seconds"]),
+                min(invocations, free["lambda_requests"]),
+            )
+            + min(transitions(n), free["step_functions_transitions"])
+            / 1000
+            * sfn["transitions_per_1000"]
+            + min(listed * 1024 / GB, free["dynamodb_storage_gb"]) * ddb["storage_gb_month"]
+            + min(kms_requests(n), free["kms_requests"]) / 10_000 * kms["requests_per_10000"]
+            + cloudwatch_cost(
+                min(metric_months, free["cloudwatch_metrics"]),
+                min(alarms, free["cloudwatch_alarms"]),
+                min(logs_gb, free["cloudwatch_logs_gb"]),
+            )
+        )
+        return -covered
 
     total_listed = usage.videos + new_n
     lines = (
         Line("S3 storage", storage_first, storage_ongoing),
         Line("S3 requests and transitions", s3_requests(first_gb, first_n),
              s3_requests(new_gb, new_n)),
-        Line("Lambda", lambda_cost(first_gb, first_n), lambda_cost(new_gb, new_n)),
-        Line("Step Functions", step_functions(first_n), step_functions(new_n)),
+        Line("Lambda", lambda_cost(*lambda_use(first_gb, first_n)),
+             lambda_cost(*lambda_use(new_gb, new_n))),
+        Line("Step Functions", transitions(first_n) / 1000 * sfn["transitions_per_1000"],
+             transitions(new_n) / 1000 * sfn["transitions_per_1000"]),
         Line("DynamoDB", dynamodb(first_n, usage.videos), dynamodb(new_n, total_listed)),
         Line("Secrets Manager", secrets(first_n), secrets(new_n)),
-        Line("KMS", kms_cost(first_n), kms_cost(new_n)),
-        Line("CloudWatch", cloudwatch(first_n), cloudwatch(new_n)),
+        Line("KMS", kms["key_month"] + kms_requests(first_n) / 10_000 * kms["requests_per_10000"],
+             kms["key_month"] + kms_requests(new_n) / 10_000 * kms["requests_per_10000"]),
+        Line("CloudWatch", cloudwatch_cost(*cloudwatch(first_n, publishing_hours(first_gb))),
+             cloudwatch_cost(*cloudwatch(new_n, publishing_hours(new_gb)))),
     )  # fmt: skip
-    return Estimate(usage, str(prices["region"]), str(prices["as_of"]), lines)
+    covered = Line(
+        "always-free tier",
+        free_tier(first_gb, first_n, usage.videos),
+        free_tier(new_gb, new_n, total_listed),
+    )
+    floor = kms["key_month"] + sm["secret_month"]
+    return Estimate(usage, str(prices["region"]), str(prices["as_of"]), lines, covered, floor)
 
 
 def table(result: Estimate) -> str:
@@ -323,14 +394,21 @@ def table(result: Estimate) -> str:
         f"cloud-sync, {usage.archive_gb:g} GB in {usage.videos} videos, "
         f"{usage.monthly_gb:g} GB a month ({usage.intake_videos} videos); "
         f"{LIFECYCLES[usage.lifecycle].name}; Lambda {usage.memory_mb} MB",
-        f"prices: {result.region}, {result.as_of} (USD, no free tier)",
+        f"prices: {result.region}, {result.as_of} (USD, list prices)",
         "",
         f"{'':30} {'first month':>12} {'ongoing':>12}",
     ]
     rows += [
         f"{line.item:30} {line.first_month:12.2f} {line.ongoing:12.2f}" for line in result.lines
     ]
-    rows.append(f"{'total':30} {result.first_month:12.2f} {result.ongoing:12.2f}")
+    rows.append(f"{'total at list price':30} {result.first_month:12.2f} {result.ongoing:12.2f}")
+    free = result.free_tier
+    rows.append(f"{free.item:30} {free.first_month:12.2f} {free.ongoing:12.2f}")
+    rows.append(
+        f"{'total inside the free tier':30} {result.first_month + free.first_month:12.2f} "
+        f"{result.ongoing + free.ongoing:12.2f}"
+    )
+    rows.append(f"{'floor: KMS key and secret':30} {result.floor:12.2f} {result.floor:12.2f}")
     rows.append(
         f"{'reference system, 100 GB':30} {REFERENCE['first_month']:12.2f} "
         f"{REFERENCE['ongoing']:12.2f}"

@@ -17,6 +17,7 @@ from entrypoints.cost import (
     estimate,
     load_prices,
     requests_per_video,
+    table,
 )
 
 PRICES = load_prices()
@@ -88,8 +89,30 @@ def test_step_functions_dynamodb_and_the_fixed_costs_by_hand() -> None:
         writes * 0.625 / 1e6 + reads * 0.125 / 1e6 + 400 * 1024 / GB * 0.25
     )
     assert line(result, "KMS")[1] == pytest.approx(1.00 + 60 / 10_000 * 0.03)
-    assert line(result, "CloudWatch")[1] == pytest.approx(10 * 0.30 + 3 * 0.10)
+    # Metrics are billed by the hour they are sent in: six series, an hour a night
+    assert line(result, "CloudWatch")[1] == pytest.approx(6 * 30 / 730 * 0.30 + 3 * 0.10)
     assert result.first_month == pytest.approx(sum(x.first_month for x in result.lines))
+
+
+def test_100_gb_cost_at_most_two_dollars_ongoing_and_the_free_tier_is_its_own_line() -> None:
+    result = estimate(Usage(100, 400), PRICES)
+    assert result.ongoing <= 2.00
+    # The always-free tier takes off CloudWatch's metrics and alarms, Lambda, Step
+    # Functions' first 4,000 transitions and DynamoDB's storage, never the floor
+    free = result.free_tier
+    assert free.ongoing < 0
+    assert -free.ongoing == pytest.approx(
+        line(result, "CloudWatch")[1]
+        + line(result, "Lambda")[1]
+        + line(result, "Step Functions")[1]
+        + 400 * 1024 / GB * 0.25
+        + 60 / 10_000 * 0.03
+    )
+    assert result.floor == pytest.approx(1.00 + 0.40)
+    assert result.ongoing + free.ongoing >= result.floor
+    shown = result.as_dict()
+    assert shown["ongoing_in_free_tier"] == pytest.approx(result.ongoing + free.ongoing, abs=1e-4)
+    assert "always-free tier" in table(result)
 
 
 @pytest.mark.parametrize(
