@@ -294,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             per_thousand = sum(dollars.values()) * 1000 / videos
             print(
                 f"\n{videos:,} videos, {night.name}: {night.status} in {night.wall_seconds:.0f} s "
-                f"here; ${per_thousand:.4f} per 1,000 videos "
-                f"({', '.join(f'{k} ${v:.4f}' for k, v in dollars.items())})"
+                f"here; ${sum(dollars.values()):.4f} the night, ${per_thousand:.4f} per 1,000 "
+                f"videos ({', '.join(f'{k} ${v:.4f}' for k, v in dollars.items())})"
             )
             print(
                 f"  {'function':<28}{'invocations':>12}{'most s':>9}{'timeout':>9}"
