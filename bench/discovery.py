@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -37,27 +37,12 @@ from domain.model import Checksum, SyncRecord
 from domain.rules import SelectionPolicy
 from domain.services import discover
 from domain.status import SyncStatus
-from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.library import plain_library
 from sandbox.gopro.server import GoProEmulator
 
 TABLE = "bench-discovery"
 PAGE_SIZE = 100
 START = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def library(videos: int) -> list[EmulatedMedia]:
-    return [
-        EmulatedMedia(
-            f"v{n:012d}",
-            f"GX{n:08d}.MP4",
-            "MP4",
-            "Video",
-            START + timedelta(minutes=n),
-            START + timedelta(minutes=n, hours=2),
-            1_000_000 + n,
-        )
-        for n in range(videos)
-    ]
 
 
 def seed_tracker(client: Any, source: GoProMediaSource) -> dict[str, int]:
@@ -112,7 +97,7 @@ def measure(videos: int, moto_url: str) -> dict[str, Any]:
     def count_dynamodb(**_: Any) -> None:
         count(calls, "dynamodb")
 
-    with GoProEmulator(library(videos)) as emulator:
+    with GoProEmulator(plain_library(videos, start=START, size=1_000_000)) as emulator:
         settings = GoProSettings(
             base_url=emulator.base_url, allow_loopback=True, page_size=PAGE_SIZE,
             max_pages=videos // PAGE_SIZE + 10,

@@ -29,7 +29,7 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from domain.model import Checksum, SyncRecord
 from domain.status import SyncStatus
 from entrypoints.handlers.runtime import reset_container
 from sandbox.gopro.content import content
-from sandbox.gopro.library import EmulatedMedia, original_files
+from sandbox.gopro.library import EmulatedMedia, original_files, plain_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import KILLED_ERROR, Invocation
 from sandbox.latency import TYPICAL
@@ -65,21 +65,6 @@ S3_PUT_CLASS = {
     "ListObjectsV2",
     "CopyObject",
 }
-
-
-def library(videos: int) -> list[EmulatedMedia]:
-    return [
-        EmulatedMedia(
-            f"m{n:09d}",
-            f"GX{n:06d}.MP4",
-            "MP4",
-            "Video",
-            START + timedelta(minutes=n),
-            START + timedelta(minutes=n, hours=1),
-            FILE_BYTES,
-        )
-        for n in range(videos)
-    ]
 
 
 @dataclass
@@ -234,7 +219,7 @@ def run_size(videos: int, archived: bool = False) -> list[Night]:
     """A first night and a quiet night; `archived`: the quiet night only, over an archive
     seeded as a first night leaves it."""
     reset_container()
-    media = library(videos)
+    media = plain_library(videos, start=START, size=FILE_BYTES, prefix="m")
     with (
         open(os.devnull, "w") as quiet,
         contextlib.redirect_stdout(quiet),  # the functions' metric lines (EMF)

@@ -77,6 +77,26 @@ def hex_media_id(rng: random.Random) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(24))
 
 
+def plain_library(
+    count: int, *, start: datetime, size: int, prefix: str = "v"
+) -> list[EmulatedMedia]:
+    """`count` ready MP4 videos and nothing awkward, for figures at scale: one captured a
+    minute from `start` and uploaded an hour later, ids `{prefix}{n:09d}`, video n of
+    `size + n` bytes."""
+    return [
+        EmulatedMedia(
+            f"{prefix}{n:09d}",
+            f"GX{n:06d}.MP4",
+            "MP4",
+            "Video",
+            start + timedelta(minutes=n),
+            start + timedelta(minutes=n, hours=1),
+            size + n,
+        )
+        for n in range(count)
+    ]
+
+
 def generate_library(
     seed: int, videos: int, size_range: tuple[int, int] = (50_000, 500_000)
 ) -> list[EmulatedMedia]:

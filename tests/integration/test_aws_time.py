@@ -4,11 +4,11 @@ sandbox.latency, and stopped at its function's timeout as Lambda stops it."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.library import EmulatedMedia, plain_library
 from sandbox.lambda_dispatch import KILLED_ERROR
 from sandbox.latency import TYPICAL, Latency
 from tests.integration.workflow import Workflow, workflow
@@ -20,19 +20,7 @@ VIDEOS = 150
 
 @pytest.fixture
 def library() -> list[EmulatedMedia]:
-    start = datetime(2021, 3, 1, tzinfo=UTC)
-    return [
-        EmulatedMedia(
-            f"t{n:05d}",
-            f"GX{n:06d}.MP4",
-            "MP4",
-            "Video",
-            start + timedelta(minutes=n),
-            start + timedelta(minutes=n, hours=1),
-            1500 + n,
-        )
-        for n in range(VIDEOS)
-    ]
+    return plain_library(VIDEOS, start=datetime(2021, 3, 1, tzinfo=UTC), size=1500, prefix="t")
 
 
 def test_a_first_night_and_a_quiet_night_keep_every_invocation_inside_its_timeout(

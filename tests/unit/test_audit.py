@@ -117,12 +117,19 @@ class CountingStore(InMemoryObjectStore):
         return super().describe(key)
 
 
-def test_the_nightly_check_lists_everything_and_describes_the_slice_many_at_once() -> None:
-    store = CountingStore()
-    records = [archived(f"v{n:04d}") for n in range(900)]
-    for record in records:  # 100 bytes each, none with the recorded CRC32
+def stored(count: int, store: InMemoryObjectStore) -> list[SyncRecord]:
+    """`count` archived records, each object in `store`: 100 bytes, none with the recorded
+    CRC32."""
+    records = [archived(f"v{n:04d}") for n in range(count)]
+    for record in records:
         assert record.object_key is not None
         store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
+    return records
+
+
+def test_the_nightly_check_lists_everything_and_describes_the_slice_many_at_once() -> None:
+    store = CountingStore()
+    records = stored(900, store)
     night = 3
     sliced = {r.media_id for r in records if in_tonights_slice(r.media_id, night)}
     outside = sorted({r.media_id for r in records} - sliced)
@@ -179,10 +186,7 @@ def test_the_catalog_keeps_and_marks_an_object_the_archive_does_not_hold_as_reco
 
 def test_the_nightly_check_finds_a_size_the_listing_gives_outside_tonights_slice() -> None:
     store = InMemoryObjectStore()
-    records = [archived(f"v{n:03d}") for n in range(40)]
-    for record in records:
-        assert record.object_key is not None
-        store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
+    records = stored(40, store)
     night = 5
     outside = [r for r in records if not in_tonights_slice(r.media_id, night)]
     # Given an object outside tonight's slice overwritten with other bytes of another size
@@ -226,10 +230,7 @@ def test_a_catalog_written_before_the_origin_and_problem_columns_still_reads() -
 def test_the_nightly_check_stops_describing_when_told_and_counts_what_it_left() -> None:
     # Given a slice of objects and a deadline that passes after 40 describes
     store = CountingStore()
-    records = [archived(f"v{n:04d}") for n in range(3000)]
-    for record in records:
-        assert record.object_key is not None
-        store.objects[record.object_key] = StoredBytes(bytes(100), record.media_id)
+    records = stored(3000, store)
     night = 1
     sliced = [r for r in records if in_tonights_slice(r.media_id, night)]
     # When it is checked
