@@ -3,6 +3,7 @@ cover the archive in a month, and a catalog reads back as it was written."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from dataclasses import replace
@@ -17,7 +18,9 @@ from domain.audit import (
     ArchivedObject,
     Finding,
     against_source,
+    archived_objects,
     check_object,
+    check_stored,
     in_tonights_slice,
     nightly_check,
     unclaimed,
@@ -246,3 +249,23 @@ def test_the_nightly_check_stops_describing_when_told_and_counts_what_it_left() 
     assert 40 <= check.described == len(store.described) < 40 + HEAD_WORKERS
     assert check.described + check.deferred == len(sliced)
     assert len(check.discrepancies) == check.described  # none of them has its CRC32
+
+
+def test_each_describe_runs_in_the_callers_context() -> None:
+    # Given a context variable the caller has set (as a log's correlation id is)
+    run: contextvars.ContextVar[str] = contextvars.ContextVar("run", default="none")
+    seen: list[str] = []
+
+    class SeeingStore(InMemoryObjectStore):
+        def describe(self, key: str) -> StoredObject | None:
+            seen.append(run.get())
+            return super().describe(key)
+
+    store = SeeingStore()
+    records = stored(60, store)
+    objects = [obj for record in records for obj in archived_objects(record)]
+    run.set("run-7")
+    # When the objects are described, many at once on other threads
+    check_stored(objects, store)
+    # Then every describe saw the caller's value
+    assert seen == ["run-7"] * 60
