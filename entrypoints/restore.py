@@ -81,7 +81,8 @@ class Request:
 
 def archive_client() -> Any:
     """S3 with SigV4 everywhere: pre-signed links to SSE-KMS objects need it."""
-    return boto3.client("s3", config=Config(signature_version="s3v4"))
+    pool = max(HEAD_WORKERS, FETCH_WORKERS) + 2  # a connection for each worker
+    return boto3.client("s3", config=Config(signature_version="s3v4", max_pool_connections=pool))
 
 
 def restore_prices(prices: dict[str, Any]) -> RestorePrices:

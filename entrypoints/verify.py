@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from adapters.aws.records import record_from_item
-from adapters.aws.s3_store import LIST_PAGE_KEYS, S3ObjectStore, S3Settings
+from adapters.aws.s3_store import LIST_PAGE_KEYS, S3ObjectStore, S3Settings, s3_client
 from adapters.gopro.settings import make_client
 from adapters.gopro.source import GoProMediaSource
 from domain.audit import (
@@ -173,7 +173,7 @@ def run_verify(
         raise UserError(
             "which bucket? pass --bucket or set ARCHIVE_BUCKET (`pulumi stack output bucket`)"
         )
-    s3, dynamodb = boto3.client("s3"), boto3.client("dynamodb")
+    s3, dynamodb = s3_client(boto3.session.Session()), boto3.client("dynamodb")
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("HeadObject", total=None)

@@ -41,6 +41,7 @@ from adapters.aws.s3_multipart import (
     not_found,
     part_body,
 )
+from domain.audit import HEAD_WORKERS
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import Checksum, StoredObject, UploadCheckpoint
 from domain.verification import CRC32
@@ -52,7 +53,13 @@ MIB = 1 << 20
 MAX_PARTS = 10_000
 MAX_OBJECT = 5 * (1 << 40)
 OWNER_METADATA = "media-id"
-CLIENT_CONFIG = Config(s3={"payload_signing_enabled": False})
+CLIENT_CONFIG = Config(
+    s3={"payload_signing_enabled": False},
+    # A connection for each of the nightly check's describing threads and the part thread:
+    # botocore keeps 10, and past them discards a connection after every request (a new TLS
+    # handshake each, and a "Connection pool is full" warning line per request).
+    max_pool_connections=HEAD_WORKERS + 2,
+)
 
 LIST_PAGE_KEYS = 1000
 """What one ListObjectsV2 page holds (S3's MaxKeys default and limit)."""
