@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from domain.keys import archive_prefix
@@ -273,16 +274,22 @@ def nightly_check(
     slices: int = NIGHTLY_SLICES,
     workers: int = HEAD_WORKERS,
     should_stop: Callable[[], bool] | None = None,
+    stored_since: datetime | None = None,
 ) -> NightlyCheck:
     """Every record's objects against the archive's listing (`present`: key -> size: their
     presence and size, which costs no request), and the objects of the night's slice
     against their records with one `describe` each, `workers` at a time (the checksum and
-    owner too), until `should_stop()`. Tonight's new objects are not described: each was
-    read back from the store when it was stored."""
+    owner too), until `should_stop()`. Objects stored at or after `stored_since` (tonight's
+    new ones) are not described: each was read back from the store when it was stored."""
     found: list[Discrepancy] = []
     deep: list[ArchivedObject] = []
     for record in records:
-        sliced = in_tonights_slice(record.media_id, night, slices)
+        fresh = (
+            stored_since is not None
+            and record.transferred_at is not None
+            and record.transferred_at >= stored_since
+        )
+        sliced = in_tonights_slice(record.media_id, night, slices) and not fresh
         for obj in archived_objects(record):
             listed = present.get(obj.key)
             if listed is None or obj.size_bytes not in (None, listed):

@@ -7,6 +7,7 @@ import contextvars
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -269,3 +270,19 @@ def test_each_describe_runs_in_the_callers_context() -> None:
     check_stored(objects, store)
     # Then every describe saw the caller's value
     assert seen == ["run-7"] * 60
+
+
+def test_objects_stored_tonight_are_not_described_again() -> None:
+    # Given an archive whose newer half was stored tonight (each read back as it was stored)
+    store = CountingStore()
+    records = stored(600, store)
+    tonight = EPOCH + timedelta(days=2)
+    records = [replace(r, transferred_at=tonight) if n % 2 else r for n, r in enumerate(records)]
+    night = 2
+    older = [r for n, r in enumerate(records) if n % 2 == 0]
+    # When the night's slice is checked
+    check = nightly_check(records, store, night, store.sizes("gopro-videos/"), stored_since=tonight)
+    # Then only the older objects of the slice are described
+    expected = sorted(r.object_key or "" for r in older if in_tonights_slice(r.media_id, night))
+    assert sorted(store.described) == expected
+    assert check.described == len(expected) > 0
