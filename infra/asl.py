@@ -240,6 +240,7 @@ def state_machine_definition(
             "provider.$": "$.provider",
             "correlation_id.$": "$$.Execution.Name",
             "step": "summarize",
+            "started.$": "$$.Execution.StartTime",
             "bucket.$": "$.listing.bucket",
             "key.$": "$.listing.key",
             "cursor.$": "$.summary.cursor",

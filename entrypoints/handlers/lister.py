@@ -34,7 +34,7 @@ margin (`deferred`: the slice's objects left for its next turn). It ends `status
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.audit import Finding, NightlyCheck, nightly_check, unreadable_record
@@ -132,8 +132,9 @@ def _list(
 REPORT_LINES = 10
 """Discrepancies named in the answer (and so in the alert); the count is always whole."""
 FRESH = timedelta(days=1)
-"""Objects stored this recently (tonight's) are not described by the nightly check: each
-was read back from S3 when it was stored."""
+"""Tonight, for a summary whose event does not say when its execution started: objects
+stored since are not described by the nightly check (each was read back from S3 when it
+was stored)."""
 CATALOG_BUDGET_SECONDS = 180
 """The time the catalog and the nightly check are started with: less left after counting,
 and they run in the next invocation."""
@@ -160,11 +161,28 @@ def _summary_cursor(fields: Mapping[str, Any]) -> tuple[str, int, RunSummary]:
     return phase, whole(cursor, "position", 0), counts
 
 
+def _started(fields: Mapping[str, Any]) -> datetime | None:
+    """When the execution started (`started`, ISO 8601, as Step Functions gives it)."""
+    if fields.get("started") is None:
+        return None
+    value = text(fields, "started")
+    try:
+        started = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadEventError(
+            f"event field 'started' must be an ISO 8601 time, got {value!r:.60}"
+        ) from None
+    if started.tzinfo is None:
+        raise BadEventError(f"event field 'started' must carry its time zone, got {value!r:.60}")
+    return started
+
+
 def _summarize(
     container: Container, fields: Mapping[str, Any], provider: str, context: LambdaContext
 ) -> dict[str, Any]:
     location = ManifestLocation(text(fields, "bucket"), text(fields, "key"), 0)
     phase, position, summary = _summary_cursor(fields)
+    started = _started(fields)
     margin_ms = container.settings().deadline_margin_seconds * 1000
 
     def short() -> bool:
@@ -212,7 +230,7 @@ def _summarize(
             now.toordinal(),
             present,
             should_stop=short,
-            stored_since=now - FRESH,
+            stored_since=started or now - FRESH,
         )
         found += check.discrepancies
     report = "; ".join(d.line() for d in found[:REPORT_LINES])

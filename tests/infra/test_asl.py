@@ -53,6 +53,8 @@ def test_authenticate_then_list_then_download_then_summarize(definition: dict[st
     assert states["StartSummary"]["Next"] == "Summarize"
     assert states["Summarize"]["Parameters"]["step"] == "summarize"
     assert states["Summarize"]["Parameters"]["cursor.$"] == "$.summary.cursor"
+    # Tonight's objects (stored since the execution started) are not described again
+    assert states["Summarize"]["Parameters"]["started.$"] == "$$.Execution.StartTime"
     assert states["Summarize"]["Next"] == "Summarized"
     # A summary that says continue summarizes again, from its cursor
     assert states["Summarized"]["Choices"] == [

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.audit import in_tonights_slice
 from sandbox.gopro.library import EmulatedMedia, plain_library
 from sandbox.lambda_dispatch import KILLED_ERROR
 from sandbox.latency import TYPICAL, Latency
@@ -40,6 +41,16 @@ def test_a_first_night_and_a_quiet_night_keep_every_invocation_inside_its_timeou
         assert invocation.modeled_seconds is not None
         assert 0 < invocation.modeled_seconds <= invocation.timeout, invocation.function_name
         assert invocation.error is None
+    # And the first night describes none of its new objects (each was read back when
+    # stored), the quiet night describes the day's slice of them
+    summaries = [
+        i.result
+        for i in invocations
+        if i.function_name == LISTER and "catalog_rows" in (i.result or {})
+    ]
+    night = datetime.now(UTC).toordinal()
+    sliced = sum(in_tonights_slice(f"t{n:09d}", night) for n in range(VIDEOS))
+    assert [s["verified"] for s in summaries] == [0, sliced]
     # And AWS's time was charged: a download made requests that cost tens of milliseconds
     download = next(i for i in invocations if i.function_name.startswith("video-downloader"))
     assert download.calls >= 5

@@ -216,6 +216,14 @@ def test_a_listing_short_of_time_goes_on_from_its_cursor_in_the_next_call(world:
         ({"cursor": {"skipped": {"x": "many"}}}, "'cursor.skipped' must map reasons to counts"),
         ({"step": "tidy"}, "'step' must be 'list' or 'summarize'"),
         ({"step": "summarize", "bucket": "b"}, "'key' must be non-empty text"),
+        (
+            {"step": "summarize", "bucket": "b", "key": "k", "started": "last night"},
+            "'started' must be an ISO 8601 time",
+        ),
+        (
+            {"step": "summarize", "bucket": "b", "key": "k", "started": "2026-12-04T02:00:00"},
+            "'started' must carry its time zone",
+        ),
     ],
 )
 def test_a_broken_lister_event_is_named(
