@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import time
@@ -30,7 +29,6 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
@@ -44,6 +42,7 @@ from domain.keys import candidate_keys
 from domain.media import media_item_from_fields
 from domain.model import Checksum, SyncRecord
 from domain.status import SyncStatus
+from entrypoints.cost import load_prices
 from entrypoints.handlers.runtime import reset_container
 from sandbox.gopro.content import content
 from sandbox.gopro.library import EmulatedMedia, original_files, plain_library
@@ -53,7 +52,7 @@ from sandbox.latency import TYPICAL
 from sandbox.provision import BUCKET
 from sandbox.world import World, local_world
 
-PRICES = json.loads((Path(__file__).parents[1] / "entrypoints" / "prices.json").read_text())
+PRICES = load_prices()
 START = datetime(2019, 1, 1, tzinfo=UTC)
 FILE_BYTES = 2048
 CONCURRENCY = 5

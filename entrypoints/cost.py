@@ -309,6 +309,9 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
     def transitions(n: int) -> float:
         return n * STATES_PER_VIDEO + NIGHTS * STATES_PER_EXECUTION
 
+    def transitions_cost(count: float) -> float:
+        return count / 1000 * sfn["transitions_per_1000"]
+
     def dynamodb(n: int, listed: int) -> float:
         writes = n * WRITES_PER_VIDEO
         reads = n + listed * NIGHTS * (1 + CATALOG_SCAN_UNITS_PER_RECORD)
@@ -324,6 +327,9 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
 
     def kms_requests(n: int) -> float:
         return n + 2 * NIGHTS
+
+    def kms_requests_cost(count: float) -> float:
+        return count / 10_000 * kms["requests_per_10000"]
 
     def publishing_hours(gb: float) -> float:
         """Hours in the month a night (or the import) publishes metrics."""
@@ -350,11 +356,9 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
                 min(gb_seconds, free["lambda_gb_seconds"]),
                 min(invocations, free["lambda_requests"]),
             )
-            + min(transitions(n), free["step_functions_transitions"])
-            / 1000
-            * sfn["transitions_per_1000"]
+            + transitions_cost(min(transitions(n), free["step_functions_transitions"]))
             + min(listed * 1024 / GB, free["dynamodb_storage_gb"]) * ddb["storage_gb_month"]
-            + min(kms_requests(n), free["kms_requests"]) / 10_000 * kms["requests_per_10000"]
+            + kms_requests_cost(min(kms_requests(n), free["kms_requests"]))
             + cloudwatch_cost(
                 min(metric_months, free["cloudwatch_metrics"]),
                 min(alarms, free["cloudwatch_alarms"]),
@@ -370,12 +374,12 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
              s3_requests(new_gb, new_n)),
         Line("Lambda", lambda_cost(*lambda_use(first_gb, first_n)),
              lambda_cost(*lambda_use(new_gb, new_n))),
-        Line("Step Functions", transitions(first_n) / 1000 * sfn["transitions_per_1000"],
-             transitions(new_n) / 1000 * sfn["transitions_per_1000"]),
+        Line("Step Functions", transitions_cost(transitions(first_n)),
+             transitions_cost(transitions(new_n))),
         Line("DynamoDB", dynamodb(first_n, usage.videos), dynamodb(new_n, total_listed)),
         Line("Secrets Manager", secrets(first_n), secrets(new_n)),
-        Line("KMS", kms["key_month"] + kms_requests(first_n) / 10_000 * kms["requests_per_10000"],
-             kms["key_month"] + kms_requests(new_n) / 10_000 * kms["requests_per_10000"]),
+        Line("KMS", kms["key_month"] + kms_requests_cost(kms_requests(first_n)),
+             kms["key_month"] + kms_requests_cost(kms_requests(new_n))),
         Line("CloudWatch", cloudwatch_cost(*cloudwatch(first_n, publishing_hours(first_gb))),
              cloudwatch_cost(*cloudwatch(new_n, publishing_hours(new_gb)))),
     )  # fmt: skip

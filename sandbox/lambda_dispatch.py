@@ -5,8 +5,9 @@ without Docker (`mock_aws(config={"lambda": {"use_docker": False}})`) that backe
 echoes. While `dispatch_lambdas()` is active, an invocation instead imports the function's
 configured handler (`Handler`, e.g. `entrypoints.handlers.lister.handler`) and calls it
 with the event and a context whose remaining time follows the function's `Timeout`: on
-the invocation's modeled clock (sandbox.latency) unless `dispatch_lambdas(keep_time=False)`,
-which stops the invocation as Lambda does when the clock passes the timeout. An
+the invocation's modeled clock (sandbox.latency), which stops the invocation as Lambda
+does when it passes the timeout, unless `dispatch_lambdas(model=None)` (this machine's
+time). An
 exception becomes a function error `{"errorType": <class name>, "errorMessage": …}`, as
 Lambda reports it, so the definition's Retry and Catch see the same error names.
 
@@ -92,10 +93,6 @@ class Invocation:
     timeout: float = 0.0
 
 
-InvocationKilled = InvocationKilledError
-"""The function's process died (out of time, out of memory): none of its own error
-handling runs, and Step Functions sees the error Lambda reports for a timeout."""
-
 KILLED_ERROR = "Sandbox.Timedout"
 
 
@@ -167,9 +164,9 @@ class Dispatcher:
         try:
             record.result = self._run(handler, event, context, kill_after)
             if clock is not None and clock.dead:  # its own code swallowed the death
-                raise InvocationKilled("timed out")
+                raise InvocationKilledError("timed out")
             return json.dumps(record.result).encode()
-        except InvocationKilled:
+        except InvocationKilledError:
             record.error = KILLED_ERROR
             response_headers["x-amz-function-error"] = "Unhandled"
             payload = {"errorType": KILLED_ERROR, "errorMessage": "the invocation died"}
@@ -204,7 +201,7 @@ class Dispatcher:
         def line(frame: FrameType, what: str, arg: object) -> Any:
             if what == "line" and not fired[0] and time.monotonic() >= deadline:
                 fired[0] = True
-                raise InvocationKilled(f"killed {kill_after:.3f}s in")
+                raise InvocationKilledError(f"killed {kill_after:.3f}s in")
             return line
 
         def scope(frame: FrameType, what: str, arg: object) -> Any:

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -83,28 +84,31 @@ def archive(request: pytest.FixtureRequest) -> Archive:
     return Archive(s3, read, account.open_uploads)
 
 
+def on_s3(request: pytest.FixtureRequest) -> tuple[Any, str, str] | None:
+    """For the S3 side of a contract: moto's client, the archive bucket and its key (None
+    for the in-memory side)."""
+    if request.param == "memory":
+        return None
+    account: Account = request.getfixturevalue("account")
+    return account.s3, BUCKET, account.kms_key_arn
+
+
 @pytest.fixture(params=["memory", "s3"])
 def manifest(request: pytest.FixtureRequest) -> RunManifest:
-    if request.param == "memory":
-        return InMemoryRunManifest(BUCKET)
-    account: Account = request.getfixturevalue("account")
-    return S3RunManifest(account.s3, BUCKET, account.kms_key_arn)
+    where = on_s3(request)
+    return S3RunManifest(*where) if where else InMemoryRunManifest(BUCKET)
 
 
 @pytest.fixture(params=["memory", "s3"])
 def catalogs(request: pytest.FixtureRequest) -> CatalogStore:
-    if request.param == "memory":
-        return InMemoryCatalogStore()
-    account: Account = request.getfixturevalue("account")
-    return S3CatalogStore(account.s3, BUCKET, account.kms_key_arn)
+    where = on_s3(request)
+    return S3CatalogStore(*where) if where else InMemoryCatalogStore()
 
 
 @pytest.fixture(params=["memory", "s3"])
 def verdicts(request: pytest.FixtureRequest) -> EtagVerdicts:
-    if request.param == "memory":
-        return InMemoryEtagVerdicts()
-    account: Account = request.getfixturevalue("account")
-    return S3EtagVerdicts(account.s3, BUCKET, account.kms_key_arn)
+    where = on_s3(request)
+    return S3EtagVerdicts(*where) if where else InMemoryEtagVerdicts()
 
 
 def data(media_id: str, size: int) -> bytes:
