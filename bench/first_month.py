@@ -249,28 +249,39 @@ def days_to_archive(first: Night, videos: int, video_gib: float) -> float:
     return (serial + (downloads + transfer) / CONCURRENCY) / 86400
 
 
+def sizes(text: str) -> list[int]:
+    """Comma-separated library sizes, each a whole number >= 1 ("" for none)."""
+    found = [part.strip() for part in text.split(",") if part.strip()]
+    if not all(part.isdigit() and int(part) >= 1 for part in found):
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers >= 1 separated by commas, e.g. 1000,10000; got {text!r}"
+        )
+    return [int(part) for part in found]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--videos", default="1000,10000", help="library sizes, comma-separated")
+    parser.add_argument(
+        "--videos", type=sizes, default="1000,10000", help="library sizes, comma-separated"
+    )
     parser.add_argument(
         "--video-gib", type=float, default=2.0, help="average video size for the days figure"
     )
     parser.add_argument(
         "--archived",
+        type=sizes,
         default="",
         help="archive sizes, comma-separated, for a quiet night alone over an archive seeded "
         "as a first night leaves it (a first night of 100,000 is 100,000 downloads: hours here)",
     )
     args = parser.parse_args(argv)
-    sizes = [int(v) for v in args.videos.split(",") if v]
-    archives = [int(v) for v in args.archived.split(",") if v]
     mbps = 8 / TYPICAL.bandwidth["gopro"].seconds
     print(
         f"first month on AWS's time: GoPro {mbps:.0f} Mbit/s a connection, "
         f"{CONCURRENCY} downloads at once, videos of {args.video_gib:g} GiB for the days figure"
     )
     summary: dict[str, Any] = {}
-    runs = [(v, False) for v in sizes] + [(v, True) for v in archives]
+    runs = [(v, False) for v in args.videos] + [(v, True) for v in args.archived]
     for videos, archived in runs:
         nights = run_size(videos, archived)
         for night in nights:
