@@ -7,7 +7,7 @@ timezone-aware (UTC) throughout.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -486,3 +486,14 @@ def check_change(previous: SyncRecord, new: SyncRecord) -> None:
         raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
     if not is_legal(previous.status, new.status):
         raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
+
+
+@dataclass
+class TrackerScan:
+    """The tracker read whole: its records, and each record that cannot be read (media id
+    -> why), which every run passes over until a person repairs it."""
+
+    records: list[SyncRecord] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    pages: int = 0
+    """Scan requests made (what the read cost)."""

@@ -26,6 +26,7 @@ from domain.model import (
     SourceVersion,
     StoredObject,
     SyncRecord,
+    TrackerScan,
     UploadCheckpoint,
 )
 
@@ -279,4 +280,30 @@ class RunManifest(Protocol):
 
     def read(self, location: ManifestLocation) -> list[str]:
         """The ids of a sealed list."""
+        ...
+
+
+class TrackerReader(Protocol):
+    """The tracker, read whole and only read (the operator's commands)."""
+
+    def scan(self, provider: str | None = None) -> TrackerScan:
+        """Every record (of `provider`, when given); unreadable ones apart, with why."""
+        ...
+
+
+class ArchiveReader(Protocol):
+    """What the archive holds, only read: no key to write with is needed."""
+
+    def describe(self, key: str) -> StoredObject | None:
+        """The object at `key` with the checksum the store keeps; None when absent."""
+        ...
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Key -> size of every object under `prefix`."""
+        ...
+
+
+class CatalogReader(Protocol):
+    def read(self, provider: str) -> str | None:
+        """The provider's catalog text, or None when none was written yet."""
         ...

@@ -1,4 +1,6 @@
-"""The composition root: every adapter, built once per cold start from the settings.
+"""The composition root: every adapter, built once per cold start from the settings
+(`Container`, the functions'), or once per command from the stack it names (`Operator`,
+the command line's).
 
 Tests override any provider with a fake (`container.tracker.override(...)`); nothing here
 runs at import time: clients are made when first asked for, once, even when several
@@ -8,23 +10,32 @@ resource, is only reached through one).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import httpx
+from botocore.config import Config
 from dependency_injector import containers, providers
 
-from adapters.aws.catalog_store import S3CatalogStore, S3EtagVerdicts
-from adapters.aws.dynamodb_tracker import DynamoDbSyncTracker, TrackerSettings
+from adapters.aws.archive import S3Archive
+from adapters.aws.catalog_store import S3CatalogReader, S3CatalogStore, S3EtagVerdicts
+from adapters.aws.deployment import describe as describe_deployment
+from adapters.aws.dynamodb_tracker import (
+    DynamoDbSyncTracker,
+    DynamoDbTrackerReader,
+    TrackerSettings,
+)
 from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.runs import StepFunctionsRuns
-from adapters.aws.s3_store import MIB, S3ObjectStore, S3Settings, s3_client
+from adapters.aws.s3_store import MIB, S3ArchiveReader, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.clock import SystemClock
-from adapters.gopro.settings import GoProSettings, make_client
+from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, gopro_url, make_client
 from adapters.logs import LogRedactor
 from domain.credentials import Credentials, OAuthCredentials
 from domain.origin import OriginPolicy
@@ -33,6 +44,7 @@ from domain.rules import SelectionPolicy
 from domain.transfer import TransferPorts
 from entrypoints.providers import ProviderRegistry, gopro_adapters
 from entrypoints.settings import Settings
+from entrypoints.stack import Deployed, Target
 
 
 def _metrics(settings: Settings, session: boto3.session.Session) -> Metrics:
@@ -158,3 +170,80 @@ def transfer_ports(container: Container, provider: str) -> TransferPorts:
 
 def origin_policy(settings: Settings) -> OriginPolicy:
     return OriginPolicy(settings.origin_check, settings.origin_part_sizes_tried)
+
+
+def _operator_session(target: Target) -> boto3.session.Session:
+    return boto3.session.Session(region_name=target.region)
+
+
+def _deployed(session: boto3.session.Session) -> Callable[[Target], Deployed]:
+    """How a target asks AWS what its stack deployed (once, when first needed)."""
+
+    def ask(target: Target) -> Deployed:
+        found = describe_deployment(
+            session.client("lambda"), target.function_name, target.machine_name
+        )
+        return Deployed(
+            bucket=found["ARCHIVE_BUCKET"],
+            table=found["TRACKER_TABLE"],
+            kms_key=found["ARCHIVE_KMS_KEY"],
+            topic=found["ALERT_TOPIC_ARN"],
+            secret_template=found["CREDENTIALS_SECRET"],
+            gopro_api_url=found["GOPRO_API_URL"],
+            state_machine=found["STATE_MACHINE"],
+        )
+
+    return ask
+
+
+def _archive_client(session: boto3.session.Session) -> Any:
+    """S3 with SigV4 everywhere (pre-signed links to SSE-KMS objects need it) and a
+    connection for each of the commands' workers."""
+    config = Config(signature_version="s3v4", max_pool_connections=OPERATOR_WORKERS + 2)
+    return session.client("s3", config=config)
+
+
+def _operator_gopro_settings(target: Target) -> GoProSettings:
+    url = target.gopro_url
+    return GoProSettings(base_url=url, allow_loopback=gopro_url(url).host in LOOPBACK_HOSTS)
+
+
+OPERATOR_WORKERS = 16
+"""HeadObjects (and restore requests) at once from the command line."""
+
+
+class Operator(containers.DeclarativeContainer):
+    """The command line's ports, from the same adapters as the functions': read-only
+    where the operator only reads. `target` says which stack; its resources are asked of
+    AWS only when a command needs one that no flag or variable named."""
+
+    target = providers.Dependency(instance_of=Target)
+    session = providers.ThreadSafeSingleton(_operator_session, target)
+    clock = providers.ThreadSafeSingleton(SystemClock)
+    resolved = providers.ThreadSafeSingleton(
+        lambda t, s: dataclasses.replace(t, deployed=_deployed(s)), target, session
+    )
+    s3 = providers.ThreadSafeSingleton(_archive_client, session)
+    tracker = providers.ThreadSafeSingleton(
+        DynamoDbTrackerReader,
+        client=providers.ThreadSafeSingleton(lambda s: s.client("dynamodb"), session),
+        table=providers.ThreadSafeSingleton(lambda t: t.table_name, resolved),
+    )
+    bucket = providers.ThreadSafeSingleton(lambda t: t.bucket, resolved)
+    archive = providers.ThreadSafeSingleton(S3Archive, client=s3, bucket=bucket)
+    archive_reader = providers.ThreadSafeSingleton(S3ArchiveReader, client=s3, bucket=bucket)
+    catalog = providers.ThreadSafeSingleton(S3CatalogReader, client=s3, bucket=bucket)
+    stepfunctions = providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session)
+    runs = providers.ThreadSafeSingleton(StepFunctionsRuns, client=stepfunctions)
+    credential_store = providers.ThreadSafeSingleton(
+        SecretsManagerCredentialStore,
+        client=providers.ThreadSafeSingleton(lambda s: s.client("secretsmanager"), session),
+        template=providers.ThreadSafeSingleton(lambda t: t.secret_template, resolved),
+    )
+    gopro_settings = providers.ThreadSafeSingleton(_operator_gopro_settings, resolved)
+    gopro_client = providers.Resource(_gopro_client, gopro_settings)
+    registry = providers.ThreadSafeSingleton(
+        lambda client, gopro: ProviderRegistry({"gopro": gopro_adapters(client, gopro)}),
+        gopro_client,
+        gopro_settings,
+    )

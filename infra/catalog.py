@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config import StackSettings
+from infra.names import FUNCTIONS, SECRET_TEMPLATE
 from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
 
 RUNTIME = "python3.12"
@@ -27,9 +28,9 @@ class FunctionSpec:
 
 
 SPECS = {
-    "authenticator": FunctionSpec("media-authenticator", "authenticator", 256, 60),
-    "lister": FunctionSpec("media-lister", "lister", 512, 300),
-    "downloader": FunctionSpec("video-downloader", "downloader", 512, 900),  # R10.5
+    "authenticator": FunctionSpec(FUNCTIONS["authenticator"], "authenticator", 256, 60),
+    "lister": FunctionSpec(FUNCTIONS["lister"], "lister", 512, 300),
+    "downloader": FunctionSpec(FUNCTIONS["downloader"], "downloader", 512, 900),  # R10.5
 }
 
 
@@ -97,7 +98,7 @@ def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
 def handler_environment(settings: StackSettings) -> dict[str, str]:
     """The functions' settings that come from the stack rather than from other resources."""
     return {
-        "CREDENTIALS_SECRET": settings.name("{provider}/credentials"),
+        "CREDENTIALS_SECRET": settings.name(SECRET_TEMPLATE),
         "GOPRO_API_URL": settings.gopro_api_url,
         "METRICS": "emf",
         "NIGHTLY_VERIFY": "true" if settings.nightly_verify else "false",

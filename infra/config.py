@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from infra.names import SECRET_TEMPLATE
+
 ARCHITECTURES = ("arm64", "x86_64")
 ENVIRONMENTS = ("dev", "prod")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -91,7 +93,7 @@ class StackSettings:
 
     @property
     def secret_name(self) -> str:
-        return self.name("gopro/credentials")
+        return self.name(SECRET_TEMPLATE.format(provider="gopro"))
 
     @classmethod
     def read(cls, get: Callable[[str], str | None]) -> StackSettings:

@@ -18,6 +18,7 @@ import boto3
 from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
 from infra.catalog import RUNTIME, SPECS, lifecycle_configuration
 from infra.config import StackSettings
+from infra.names import MACHINE, TABLE, TOPIC
 
 REGION = "eu-central-1"
 BUCKET = "gopro-archive-sandbox"
@@ -69,7 +70,7 @@ def provision_resources(session: boto3.session.Session, endpoint: str) -> dict[s
     s3.put_bucket_lifecycle_configuration(
         Bucket=BUCKET, LifecycleConfiguration=lifecycle_configuration(SETTINGS)
     )
-    table = SETTINGS.name("gopro-sync-tracker")
+    table = SETTINGS.name(TABLE)
     client("dynamodb").create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "media_id", "KeyType": "HASH"}],
@@ -78,7 +79,7 @@ def provision_resources(session: boto3.session.Session, endpoint: str) -> dict[s
     )
     client("secretsmanager").create_secret(Name=SETTINGS.secret_name)
     sns, sqs = client("sns"), client("sqs")
-    topic = sns.create_topic(Name=SETTINGS.name("gopro-sync-alerts"))["TopicArn"]
+    topic = sns.create_topic(Name=SETTINGS.name(TOPIC))["TopicArn"]
     inbox = sqs.create_queue(QueueName="sandbox-alert-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["Attributes"]["QueueArn"])
@@ -115,7 +116,7 @@ def deploy_workflow(
     )
     return str(
         client("stepfunctions").create_state_machine(
-            name=SETTINGS.name("gopro-sync-orchestrator"),
+            name=SETTINGS.name(MACHINE),
             definition=json.dumps(state_machine_definition(targets, options)),
             roleArn=role,
         )["stateMachineArn"]

@@ -30,10 +30,31 @@ def etag_verdict_key(provider: str) -> str:
     return f"{CATALOG_PREFIX}{provider}-etag.json"
 
 
-class S3CatalogStore:
-    def __init__(self, client: S3Client, bucket: str, kms_key_id: str) -> None:
+class S3CatalogReader:
+    """The catalog, read only."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self._bucket = bucket
+
+    def read(self, provider: str) -> str | None:
+        """The catalog, or None when none was written yet."""
+        body = find_file(self._s3, self._bucket, catalog_key(provider))
+        if body is None:
+            return None
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise StorageError(
+                f"s3://{self._bucket}/{catalog_key(provider)} is not UTF-8 text: it was not "
+                "written by cloud-sync; the bucket's versioning keeps the earlier catalogs, "
+                "or leave out --catalog to use the tracker"
+            ) from None
+
+
+class S3CatalogStore(S3CatalogReader):
+    def __init__(self, client: S3Client, bucket: str, kms_key_id: str) -> None:
+        super().__init__(client, bucket)
         self._kms_key_id = kms_key_id
 
     def write(self, provider: str, text: str) -> None:
@@ -41,12 +62,6 @@ class S3CatalogStore:
             self._s3, self._bucket, catalog_key(provider), text.encode("utf-8"),
             kms_key_id=self._kms_key_id, content_type="text/csv; charset=utf-8",
         )  # fmt: skip
-
-    def read(self, provider: str) -> str | None:
-        """The catalog, or None when none was written yet."""
-        body = find_file(self._s3, self._bucket, catalog_key(provider))
-        return None if body is None else body.decode("utf-8")
-
 
 class S3EtagVerdicts:
     """The judgement of a provider's ETags: `{"distrusted": why}`, or `{"distrusted":

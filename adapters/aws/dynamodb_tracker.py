@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import aws_call
 from adapters.aws.records import record_from_item, record_to_item
 from domain.errors import ConcurrentUpdateError, StorageError, UnreadableRecordError
-from domain.model import SyncRecord, check_change
+from domain.model import SyncRecord, TrackerScan, check_change
 from domain.status import SyncStatus
 
 if TYPE_CHECKING:
@@ -211,3 +212,33 @@ class DynamoDbSyncTracker:
                 ":status": {"S": previous.status.value},
             },
         )
+
+
+class DynamoDbTrackerReader:
+    """The tracker read whole, for the operator: one paginated Scan, every readable record
+    and, apart, each record that cannot be read with why (never a stop for the rest)."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+        self._from_db = TypeDeserializer()
+
+    def scan(self, provider: str | None = None) -> TrackerScan:
+        found = TrackerScan()
+        arguments: dict[str, Any] = {"TableName": self._table}
+        if provider is not None:
+            arguments |= {
+                "FilterExpression": "#provider = :provider",
+                "ExpressionAttributeNames": {"#provider": "provider"},
+                "ExpressionAttributeValues": {":provider": {"S": provider}},
+            }
+        with aws_call("DynamoDB Scan", self._table):
+            for page in self._db.get_paginator("scan").paginate(**arguments):
+                found.pages += 1
+                for item in page.get("Items", []):
+                    values = {name: self._from_db.deserialize(v) for name, v in item.items()}
+                    try:
+                        found.records.append(record_from_item(values))
+                    except UnreadableRecordError as error:
+                        found.unreadable[error.media_id] = error.reason
+        return found

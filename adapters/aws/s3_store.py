@@ -88,29 +88,18 @@ def part_size_for(size: int, settings: S3Settings) -> int:
     return max(settings.part_size, -(-needed // MIB) * MIB)
 
 
-class S3ObjectStore:
-    """The object-store port over one S3 bucket."""
+class S3ArchiveReader:
+    """What the archive holds, read only: a HeadObject (with the checksum S3 keeps) or a
+    listing; no write, so no key is needed."""
 
-    def __init__(self, client: S3Client, settings: S3Settings) -> None:
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
-        self._settings = settings
-
-    def _creation_arguments(self, media_id: str) -> dict[str, Any]:
-        return {
-            "Bucket": self._settings.bucket,
-            "StorageClass": self._settings.storage_class,
-            "Tagging": urlencode(self._settings.tags),
-            "ServerSideEncryption": "aws:kms",
-            "SSEKMSKeyId": self._settings.kms_key_id,
-            "BucketKeyEnabled": True,
-            "Metadata": {OWNER_METADATA: media_id},
-            "ContentType": "video/mp4",
-        }
+        self._bucket = bucket
 
     def describe(self, key: str) -> StoredObject | None:
         try:
             head = self._s3.head_object(
-                Bucket=self._settings.bucket, Key=key, ChecksumMode="ENABLED"
+                Bucket=self._bucket, Key=key, ChecksumMode="ENABLED"
             )
         except ClientError as error:
             if not_found(error):
@@ -119,7 +108,7 @@ class S3ObjectStore:
                 # S3 answers 403, not 404, for a missing key unless the caller may list.
                 raise StorageAccessDeniedError(
                     f"S3 HeadObject {key!r} was refused (403): the role needs s3:GetObject on "
-                    f"the key and s3:ListBucket on the bucket {self._settings.bucket!r} "
+                    f"the key and s3:ListBucket on the bucket {self._bucket!r} "
                     "(without s3:ListBucket S3 answers 403 for a key that does not exist)"
                 ) from None
             raise StorageError(f"S3 HeadObject {key!r} failed: {error_code(error)}") from None
@@ -138,7 +127,7 @@ class S3ObjectStore:
         found: dict[str, int] = {}
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self._settings.bucket, Prefix=prefix
+                Bucket=self._bucket, Prefix=prefix
             )
             for page in pages:
                 for entry in page.get("Contents", []):
@@ -147,12 +136,39 @@ class S3ObjectStore:
             if access_denied(error):
                 raise StorageAccessDeniedError(
                     f"S3 ListObjectsV2 {prefix!r} was refused: the role needs s3:ListBucket "
-                    f"on the bucket {self._settings.bucket!r}"
+                    f"on the bucket {self._bucket!r}"
                 ) from None
             raise StorageError(f"S3 ListObjectsV2 {prefix!r} failed: {error_code(error)}") from None
         except BotoCoreError as error:
             raise StorageError(f"S3 ListObjectsV2 {prefix!r} failed: {error}") from None
         return found
+
+
+class S3ObjectStore:
+    """The object-store port over one S3 bucket."""
+
+    def __init__(self, client: S3Client, settings: S3Settings) -> None:
+        self._s3 = client
+        self._settings = settings
+        self._reader = S3ArchiveReader(client, settings.bucket)
+
+    def _creation_arguments(self, media_id: str) -> dict[str, Any]:
+        return {
+            "Bucket": self._settings.bucket,
+            "StorageClass": self._settings.storage_class,
+            "Tagging": urlencode(self._settings.tags),
+            "ServerSideEncryption": "aws:kms",
+            "SSEKMSKeyId": self._settings.kms_key_id,
+            "BucketKeyEnabled": True,
+            "Metadata": {OWNER_METADATA: media_id},
+            "ContentType": "video/mp4",
+        }
+
+    def describe(self, key: str) -> StoredObject | None:
+        return self._reader.describe(key)
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        return self._reader.sizes(prefix)
 
     def _stored(self, key: str) -> StoredObject:
         stored = self.describe(key)

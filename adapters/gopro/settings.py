@@ -18,6 +18,17 @@ BROWSER_USER_AGENT = (
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+def gopro_url(text: str) -> httpx.URL:
+    """`text` as a URL, or the setting's error naming what is wrong with it."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as error:
+        raise InvalidSettingError("gopro base_url", f"is not a URL ({error}): {text!r}") from None
+    if not url.host:
+        raise InvalidSettingError("gopro base_url", f"has no host: {text!r}")
+    return url
+
+
 @dataclass(frozen=True)
 class GoProSettings:
     base_url: str = "https://api.gopro.com"
@@ -43,7 +54,7 @@ class GoProSettings:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        url = httpx.URL(self.base_url)
+        url = gopro_url(self.base_url)
         loopback = url.host in LOOPBACK_HOSTS
         if url.scheme != "https" and not (self.allow_loopback and loopback):
             raise InvalidSettingError(

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackSettings
+from infra.names import TOPIC
 from infra.policies import topic_policy
 
 
@@ -25,7 +26,7 @@ class Alerts(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.topic = aws.sns.Topic(
             f"{name}-topic",
-            name=settings.name("gopro-sync-alerts"),
+            name=settings.name(TOPIC),
             kms_master_key_id=key_arn,
             opts=child,
         )

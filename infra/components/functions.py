@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from infra.catalog import RUNTIME, SPECS, handler_environment
 from infra.config import StackSettings
+from infra.names import LAYER
 from infra.packaging import LambdaArtifacts
 from infra.policies import (
     Document,
@@ -43,7 +44,7 @@ class Functions(pulumi.ComponentResource):
         settings = args.settings
         self.layer = aws.lambda_.LayerVersion(
             f"{name}-dependencies",
-            layer_name=settings.name("cloud-sync-dependencies"),
+            layer_name=settings.name(LAYER),
             code=pulumi.FileArchive(str(args.artifacts.layer)),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[settings.lambda_architecture],

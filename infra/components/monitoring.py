@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackSettings
+from infra.names import DASHBOARD
 
 NAMESPACE = "CloudSync"
 PROVIDERS = ("gopro",)
@@ -146,7 +147,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=settings.name("GoPro-Sync-Operations"),
+            dashboard_name=settings.name(DASHBOARD),
             dashboard_body=pulumi.Output.all(region, machine_arn).apply(
                 lambda v: json.dumps(dashboard_body(v[0], v[1]))
             ),

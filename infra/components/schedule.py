@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from infra.components.monitoring import alerting
 from infra.config import StackSettings
+from infra.names import SCHEDULE
 from infra.policies import assume_role_for_account, scheduler_policy
 from infra.schedule import NIGHTLY
 
@@ -72,7 +73,7 @@ class Schedule(pulumi.ComponentResource):
         )
         self.schedule = aws.scheduler.Schedule(
             f"{name}-nightly",
-            name=settings.name("gopro-sync-nightly"),
+            name=settings.name(SCHEDULE),
             schedule_expression=NIGHTLY.expression,
             schedule_expression_timezone=NIGHTLY.timezone,
             flexible_time_window={"mode": "OFF"},

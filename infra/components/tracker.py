@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackSettings
+from infra.names import TABLE
 
 
 class Tracker(pulumi.ComponentResource):
@@ -17,7 +18,7 @@ class Tracker(pulumi.ComponentResource):
         super().__init__("cloud-sync:tracker:Tracker", name, None, opts)
         self.table = aws.dynamodb.Table(
             f"{name}-table",
-            name=settings.name("gopro-sync-tracker"),
+            name=settings.name(TABLE),
             hash_key="media_id",
             attributes=[{"name": "media_id", "type": "S"}],
             billing_mode="PAY_PER_REQUEST",

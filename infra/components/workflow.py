@@ -11,9 +11,8 @@ import pulumi_aws as aws
 
 from infra.asl import WorkflowTargets, state_machine_definition
 from infra.config import StackSettings
+from infra.names import MACHINE
 from infra.policies import assume_role_for_account, state_machine_policy
-
-MACHINE = "gopro-sync-orchestrator"
 
 
 def machine_arn(
