@@ -19,13 +19,13 @@ import contextvars
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from domain.keys import archive_prefix
-from domain.model import Checksum, MediaItem, StoredObject, SyncRecord
-from domain.ports import ObjectStore
+from domain.model import Checksum, MediaItem, StoredObject, SyncRecord, TrackerScan
+from domain.ports import ArchiveReader
 from domain.rules import SelectionPolicy
 from domain.status import SyncStatus
 
@@ -215,7 +215,7 @@ would cost a large archive's check minutes."""
 
 def check_stored(
     objects: Sequence[ArchivedObject],
-    store: ObjectStore,
+    store: ArchiveReader,
     *,
     workers: int = HEAD_WORKERS,
     progress: Callable[[int, int], None] | None = None,
@@ -227,7 +227,7 @@ def check_stored(
 
 def _describe_all(
     objects: Sequence[ArchivedObject],
-    store: ObjectStore,
+    store: ArchiveReader,
     workers: int,
     progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
@@ -267,7 +267,7 @@ class NightlyCheck:
 
 def nightly_check(
     records: Iterable[SyncRecord],
-    store: ObjectStore,
+    store: ArchiveReader,
     night: int,
     present: Mapping[str, int],
     *,
@@ -301,3 +301,78 @@ def nightly_check(
                 deep.append(obj)
     faults, described = _describe_all(deep, store, workers, None, should_stop)
     return NightlyCheck(described, found + faults, len(deep) - described)
+
+
+LIST_PAGE_KEYS = 1000
+"""Keys one listing page holds (S3's ListObjectsV2)."""
+
+
+@dataclass
+class AuditRequests:
+    """The requests an audit made, by kind (what it cost)."""
+
+    scan: int = 0
+    list_objects: int = 0
+    head_object: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.scan + self.list_objects + self.head_object
+
+
+@dataclass
+class Audit:
+    """The whole archive against its records (and the source's listing, when asked)."""
+
+    records: int = 0
+    objects_expected: int = 0
+    objects_in_bucket: int = 0
+    source_listed: int | None = None
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+    requests: AuditRequests = field(default_factory=AuditRequests)
+
+    @property
+    def faults(self) -> list[Discrepancy]:
+        return [d for d in self.discrepancies if d.is_fault]
+
+
+def audit_archive(
+    provider: str,
+    scan: TrackerScan,
+    archive: ArchiveReader,
+    *,
+    listing: Callable[[], Iterable[MediaItem]] | None = None,
+    policy: SelectionPolicy | None = None,
+    workers: int = HEAD_WORKERS,
+    progress: Callable[[int, int], None] | None = None,
+) -> Audit:
+    """Every record of `provider` against the archive: one listing finds what is there
+    and its size, one describe of each object a record names and the listing holds reads
+    its checksum (`workers` at a time); objects no record claims, and records that cannot
+    be read, are discrepancies too. `listing` adds the source's side. The nightly check
+    (`nightly_check`) is this audit over tonight's objects and a slice of the rest."""
+    report = Audit()
+    report.requests.scan = scan.pages
+    report.discrepancies += [unreadable_record(m, why) for m, why in scan.unreadable.items()]
+    records = [r for r in scan.records if r.provider == provider]
+    report.records = len(records)
+    in_bucket = archive.sizes(archive_prefix(provider))
+    report.requests.list_objects = max(1, -(-len(in_bucket) // LIST_PAGE_KEYS))
+    report.objects_in_bucket = len(in_bucket)
+    expected = [obj for record in records for obj in archived_objects(record)]
+    report.objects_expected = len(expected)
+    present = [obj for obj in expected if obj.key in in_bucket]
+    for obj in expected:
+        if obj.key not in in_bucket:  # the listing says so: no describe needed
+            found = check_object(obj, None)
+            if found is not None:
+                report.discrepancies.append(found)
+    report.discrepancies += check_stored(present, archive, workers=workers, progress=progress)
+    report.requests.head_object += len(present)
+    report.discrepancies += unclaimed(provider, in_bucket, records)
+    if listing is not None:
+        items = list(listing())
+        report.source_listed = len(items)
+        by_id = {record.media_id: record for record in records}
+        report.discrepancies += against_source(by_id, items, policy or SelectionPolicy())
+    return report

@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from domain.audit import archived_objects
 from domain.errors import DomainError
@@ -101,7 +102,16 @@ def render(catalog: Iterable[CatalogRow]) -> str:
 
 
 def parse(text: str) -> list[CatalogRow]:
+    """The rows of a catalog's text; anything that is not one is a CatalogError naming the
+    line (a catalog is a file anyone can edit)."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse(reader)
+    except csv.Error as error:
+        raise CatalogError(f"catalog line {reader.line_num}: {error}") from None
+
+
+def _parse(reader: Any) -> list[CatalogRow]:
     header = next(reader, None)
     if header is None or not _known_header(header):
         raise CatalogError(f"not a catalog: the header is {header!r}, not {list(COLUMNS)}")

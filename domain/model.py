@@ -497,3 +497,49 @@ class TrackerScan:
     unreadable: dict[str, str] = field(default_factory=dict)
     pages: int = 0
     """Scan requests made (what the read cost)."""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One execution of the workflow, as its engine tells it."""
+
+    name: str
+    arn: str
+    status: str
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
+    started: datetime
+    stopped: datetime | None = None
+    total: int | None = None
+    """Videos the run set out to sync (None: it has not listed them yet)."""
+    handled: int = 0
+    running: int = 0
+    videos: int | None = None
+    """From the run's summary: videos counted, and those not archived."""
+    failures: int | None = None
+    failed: tuple[tuple[str, str], ...] = ()
+    """The first videos not archived, each with why."""
+    failed_state: str | None = None
+    """Where a failed run failed, with the error and cause it caught."""
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "RUNNING"
+
+    @property
+    def archived(self) -> int | None:
+        if self.videos is None or self.failures is None:
+            return None
+        return self.videos - self.failures
+
+    def seconds(self, now: datetime) -> float:
+        return ((self.stopped or now) - self.started).total_seconds()
+
+    def why(self) -> str | None:
+        """A failed run's reason in one line; None when it did not fail."""
+        if self.status in ("RUNNING", "SUCCEEDED"):
+            return None
+        where = f"in {self.failed_state}: " if self.failed_state else ""
+        said = ": ".join(p for p in (self.error, self.cause) if p) or "no reason was given"
+        return f"{self.status.lower().replace('_', ' ')} {where}{said}"

@@ -20,11 +20,9 @@ it takes, where each lands on disk, and whether a local file is already the arch
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
 
@@ -138,30 +136,6 @@ class ObjectState:
     @property
     def can_read(self) -> bool:
         return self.state in (State.READABLE, State.READY)
-
-
-_ONGOING = re.compile(r'ongoing-request\s*=\s*"(true|false)"')
-_EXPIRY = re.compile(r'expiry-date\s*=\s*"([^"]+)"')
-
-
-def object_state(key: str, storage_class: str | None, restore: str | None) -> ObjectState:
-    """Where the object at `key` stands, from HeadObject's StorageClass and Restore."""
-    klass = storage_class or "STANDARD"  # S3 leaves the header out for STANDARD
-    if klass not in ARCHIVE_CLASSES:
-        return ObjectState(key, klass, State.READABLE)
-    if not restore:
-        return ObjectState(key, klass, State.NOT_REQUESTED)
-    ongoing = _ONGOING.search(restore)
-    if ongoing is None:
-        raise RestoreError(f"{key}: S3's restore status {restore!r} has no ongoing-request")
-    if ongoing.group(1) == "true":
-        return ObjectState(key, klass, State.PENDING)
-    expiry = _EXPIRY.search(restore)
-    try:
-        expires = parsedate_to_datetime(expiry.group(1)) if expiry else None
-    except (TypeError, ValueError):
-        raise RestoreError(f"{key}: S3's restore expiry {restore!r} is not a date") from None
-    return ObjectState(key, klass, State.READY, expires)
 
 
 @dataclass(frozen=True)

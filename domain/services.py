@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.credentials import REFRESH_WINDOW, OAuthCredentials
+from domain.credentials import REFRESH_WINDOW, Credentials, OAuthCredentials
 from domain.errors import ConcurrentUpdateError, CredentialsRejectedError, StorageError
 from domain.etag_review import origin_matched, origin_refused
 from domain.model import MediaItem, SyncRecord
@@ -103,6 +103,39 @@ def sign_in(
     ).refreshed(grant, now)
     version = store.save(provider, credentials)
     return AuthOutcome(provider, AuthMode.OAUTH, True, credentials.expires_at, version)
+
+
+def replace_credentials(
+    provider: str,
+    given: Credentials,
+    *,
+    auth: ProviderAuth,
+    store: CredentialStore,
+    clock: Clock,
+    force: bool = False,
+) -> tuple[AuthOutcome, str | None]:
+    """Store `given` in place of the provider's credentials, once the provider has taken
+    them: a session token is probed; OAuth credentials are refreshed, and the refreshed
+    ones are stored (a provider may rotate the refresh token as it grants). Refused ones
+    raise CredentialsRejectedError and nothing is stored, unless `force`: then they are
+    stored as given, and the refusal is returned with the outcome."""
+    refused: str | None = None
+    kept = given
+    try:
+        if isinstance(given, OAuthCredentials):
+            kept = given.refreshed(auth.refresh(given), clock.now())
+        else:
+            auth.probe(given)
+    except CredentialsRejectedError as error:
+        if not force:
+            raise
+        refused = str(error)
+    version = store.save(provider, kept)
+    if isinstance(kept, OAuthCredentials):
+        return AuthOutcome(provider, AuthMode.OAUTH, refused is None, kept.expires_at, version), (
+            refused
+        )
+    return AuthOutcome(provider, AuthMode.SESSION, False, None, version), refused
 
 
 @dataclass(frozen=True)
@@ -302,6 +335,19 @@ class RunSummary:
     """Archived videos of the run whose bytes (every file's) gave the source's ETag."""
     origin_mismatched: int = 0
     """Videos of the run refused because their bytes did not give the source's ETag."""
+    failed: tuple[tuple[str, str], ...] = ()
+    """The first FAILED_NAMED videos not archived, each with why (media id, reason)."""
+
+
+FAILED_NAMED = 5
+"""How many of a run's videos that were not archived its summary names, with why."""
+REASON_CHARS = 300
+"""A named failure's reason is cut to this length (the summary travels in the state)."""
+
+
+def _why(record: SyncRecord) -> str:
+    reason = record.error or f"left {record.status.value}, to be tried again by the next run"
+    return reason[:REASON_CHARS]
 
 
 def summarize(
@@ -328,6 +374,7 @@ def summarize(
     counted = so_far or RunSummary(0, 0)
     videos, failures = counted.videos, counted.failures
     matched, mismatched = counted.origin_matched, counted.origin_mismatched
+    failed = list(counted.failed)
     position = start
     while position < len(unique):
         if position > start and should_stop is not None and should_stop():
@@ -336,10 +383,18 @@ def summarize(
         records = tracker.get_many(ids)
         # Archived or held: just what discovery would not pick up again.
         fine = sum(1 for r in records.values() if not record_wants_work(r, now))
+        for media_id in ids:
+            if len(failed) >= FAILED_NAMED:
+                break
+            record = records.get(media_id)
+            if record is None:
+                failed.append((media_id, "no record: discovery did not record it"))
+            elif record_wants_work(record, now):
+                failed.append((media_id, _why(record)))
         videos += len(ids)
         failures += len(ids) - fine
         matched += sum(1 for r in records.values() if origin_matched(r))
         mismatched += sum(1 for r in records.values() if origin_refused(r))
         position += len(ids)
-    summary = RunSummary(videos, failures, matched, mismatched)
+    summary = RunSummary(videos, failures, matched, mismatched, tuple(failed))
     return summary, (position if position < len(unique) else None)

@@ -1,297 +1,307 @@
-"""The `cloudsync` command.
+"""The `cloudsync` command (click): `cloudsync --help` lists the commands, and each
+command's `--help` its options with their defaults, environment variables and an example.
 
-    cloudsync demo [--videos N] [--seed S] [--big N] [--report PATH]
-                   [--gopro-url URL --access-token T --user-id U]
-    cloudsync sandbox [--videos N] [--seed S] [--env-file PATH]
-    cloudsync start [--provider gopro] [--stack prod|dev] [--state-machine ARN] [--follow]
-    cloudsync status [--stack prod|dev] [--table NAME] [--state-machine ARN]
-    cloudsync credentials set [--provider gopro] [--stack prod|dev] [--mode oauth|session]
-                              [--client-id ID] [--user-id ID] [--from-stdin]
-    cloudsync verify [--provider gopro] [--bucket B] [--source] [--json] [--stack prod|dev]
-    cloudsync credentials login [--provider gopro] [--stack prod|dev] [--email E]
-                                [--gopro-url URL] [--from-stdin]
-    cloudsync restore [request|status|fetch] [--since DAY] [--until DAY] [--media-id ID]
-                      [--name GLOB] [--catalog [PATH]] [--tier bulk|standard] [--days N]
-                      [--dry-run] [--all] [--to DIR | --urls [HOURS]] [--bucket B]
-                      [--stack prod|dev]
-
-A user's mistake prints one line and exits non-zero, without a traceback.
+A setting comes from its flag, else its environment variable, else the stack (the
+project's `Pulumi.<stack>.yaml` and what the deployed stack says about itself), else its
+default. A user's mistake prints one line and exits non-zero, without a traceback; the exit
+codes are entrypoints.exits'. This module imports only click: each command loads what it
+needs when it runs, so `--help` answers at once.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
+import functools
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-)
-from rich.console import Console
+import click
 
-from domain.errors import DomainError
-from domain.restore import Selection, Tier
-from entrypoints.cost import LIFECYCLES, CostInputError, Usage, estimate, load_prices, table
-from entrypoints.operations import (
-    Target,
-    UserError,
-    check_provider,
-    login,
-    read_credentials,
-    read_sign_in,
-    set_credentials,
-    start,
-    status,
-)
-from entrypoints.providers import UnknownProviderError
-from entrypoints.restore import (
-    CATALOG_IN_BUCKET,
-    Request,
-    run_fetch,
-    run_request,
-    run_status,
-)
-from entrypoints.verify import run_verify
-from infra.config import StackConfigError, StackSettings
+from entrypoints.exits import Exit, UsageError, UserError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from entrypoints.container import Operator
+    from entrypoints.restore import Request
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+DEFAULT_STACK = "prod"
+EXIT_CODES = """\b
+Exit codes: 0 done, 1 failed, 2 usage, 3 not finished yet (restores or a run still in
+progress), 130 interrupted, 141 output closed."""
 
 
-def _verify_parser(commands: Any, stack_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    check = commands.add_parser(
-        "verify", help="check the archive against the tracker (and GoPro), restoring nothing"
-    )
-    check.add_argument("--provider", default="gopro")
-    check.add_argument(
-        "--bucket", default=os.environ.get("ARCHIVE_BUCKET"), help="the archive bucket"
-    )
-    check.add_argument("--source", action="store_true", help="compare with the GoPro listing too")
-    check.add_argument(
-        "--gopro-url",
-        default=os.environ.get("GOPRO_API_URL"),
-        help="the GoPro API (default: the stack's goproApiUrl)",
-    )
-    check.add_argument("--json", action="store_true", help="one JSON object, for scripts")
-    stack_options(check)
+class Commands(click.Group):
+    """Commands listed in the order they are defined, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
 
 
-def _sandbox_parser(commands: Any) -> None:
-    sandbox = commands.add_parser("sandbox", help="keep the local world running")
-    sandbox.add_argument("--videos", type=int, default=24)
-    sandbox.add_argument("--seed", type=int, default=1)
-    sandbox.add_argument("--env-file", type=Path, help="also write the exports here")
-    sandbox.add_argument(
-        "--restore-seconds", type=float, default=30.0,
-        help="how long a restore from Deep Archive takes here (S3: up to 12 or 48 hours)",
-    )  # fmt: skip
+class DefaultTo(Commands):
+    """A group whose first subcommand is taken when none is named
+    (`cloudsync restore --since …` is `cloudsync restore request --since …`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        helping = set(ctx.help_option_names)
+        if args and args[0] not in self.commands and args[0] not in helping:
+            args = [next(iter(self.commands)), *args]
+        return super().parse_args(ctx, args)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a day as YYYY-MM-DD") from None
+class Output:
+    """How a command speaks: `-q` keeps only results and errors, `-v` logs, `--json`
+    prints one JSON document on standard output and nothing else there."""
 
+    def __init__(self, quiet: bool, verbose: int, as_json: bool) -> None:
+        self.quiet, self.verbose, self.json = quiet, verbose, as_json
+        if verbose:
+            import logging  # noqa: PLC0415
 
-def _restore_parser(
-    commands: Any, stack_options: Callable[[argparse.ArgumentParser], None]
-) -> None:
-    restore = commands.add_parser(
-        "restore",
-        help="get videos back: request restores, see their status, fetch the ready ones",
-        description="Select archived videos, then `restore` (request, the default), "
-        "`restore status` or `restore fetch`. Criteria combine with AND.",
-    )
-    restore.add_argument(
-        "action", nargs="?", choices=RESTORE_ACTIONS, default="request",
-        help="request restores (the default), show their status, or fetch the ready ones; "
-        "put it first: --catalog and --urls take an optional value",
-    )  # fmt: skip
-    restore.add_argument("--provider", default="gopro")
-    restore.add_argument(
-        "--bucket", default=os.environ.get("ARCHIVE_BUCKET"), help="the archive bucket"
-    )
-    restore.add_argument(
-        "--catalog", nargs="?", const=CATALOG_IN_BUCKET, metavar="PATH",
-        help="select from the catalog (the bucket's, or a local copy) instead of the tracker",
-    )  # fmt: skip
-    restore.add_argument(
-        "--since", type=_day, metavar="YYYY-MM-DD", help="captured on or after this day (UTC)"
-    )
-    restore.add_argument(
-        "--until", type=_day, metavar="YYYY-MM-DD", help="captured on or before this day (UTC)"
-    )
-    restore.add_argument(
-        "--media-id", action="append", default=[], metavar="ID", help="this video (repeatable)"
-    )
-    restore.add_argument(
-        "--name", metavar="GLOB", help="filename glob, e.g. 'GX01*.MP4' (any case)"
-    )
-    restore.add_argument(
-        "--tier", choices=[t.value for t in Tier], default=Tier.BULK.value,
-        help="bulk: within 48 hours, cheapest (default); standard: within 12 hours",
-    )  # fmt: skip
-    restore.add_argument(
-        "--days", type=int, default=7, help="how long the restored copy stays readable"
-    )
-    restore.add_argument("--dry-run", action="store_true", help="price it; request nothing")
-    restore.add_argument(
-        "--all", action="store_true", dest="everything",
-        help="restore the whole archive (a request needs a selection otherwise)",
-    )  # fmt: skip
-    restore.add_argument("--to", type=Path, metavar="DIR", help="fetch: download into this folder")
-    restore.add_argument(
-        "--urls", nargs="?", type=float, const=24.0, metavar="HOURS",
-        help="fetch: print pre-signed links instead, valid HOURS (default 24, at most 168)",
-    )  # fmt: skip
-    stack_options(restore)
+            logging.basicConfig(
+                stream=sys.stderr,
+                level=logging.DEBUG if verbose > 1 else logging.INFO,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            )
+            if verbose < 3:
+                for noisy in ("botocore", "urllib3", "httpcore", "s3transfer"):
+                    logging.getLogger(noisy).setLevel(
+                        logging.DEBUG if verbose > 1 else logging.WARNING
+                    )
 
+    @functools.cached_property
+    def console(self) -> Console:
+        """Human output: on standard output, or standard error when --json holds it; text
+        is printed as it is (a `[tag]` in an error message is not markup)."""
+        from rich.console import Console  # noqa: PLC0415
 
-def _restore(args: argparse.Namespace, console: Console) -> int:
-    check_provider(args.provider)
-    if not args.bucket:
-        raise UserError(
-            "which bucket? pass --bucket or set ARCHIVE_BUCKET (`pulumi stack output bucket`)"
+        return Console(
+            stderr=self.json, quiet=self.quiet, markup=False, highlight=False, soft_wrap=True
         )
-    request = Request(
-        provider=args.provider, bucket=args.bucket, catalog=args.catalog,
-        selection=Selection(args.since, args.until, frozenset(args.media_id), args.name),
-        tier=Tier(args.tier), days=args.days, dry_run=args.dry_run, everything=args.everything,
+
+    def emit(self, document: Any) -> None:
+        import json  # noqa: PLC0415
+
+        click.echo(json.dumps(document, indent=2, default=str))
+
+
+def output_options(*, as_json: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-q, -v (and --json) on a command; the command gets `out`, an Output."""
+
+    def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def run(*args: Any, quiet: bool, verbose: int, json: bool = False, **kwargs: Any) -> Any:
+            return command(*args, out=Output(quiet, verbose, json), **kwargs)
+
+        options = [
+            click.option("-q", "--quiet", is_flag=True, help="Print only results and errors."),
+            click.option(
+                "-v", "--verbose", count=True, help="Log what is done (-vv: every AWS call)."
+            ),
+        ]
+        if as_json:
+            options.append(
+                click.option("--json", is_flag=True, help="Print one JSON document, for scripts.")
+            )
+        for option in reversed(options):
+            run = option(run)
+        return run
+
+    return wrap
+
+
+def stack_options(
+    *, bucket: bool = False, table: bool = False, machine: bool = False, gopro: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--stack and --region, and the resources a command reads; the command gets `op`,
+    the Operator container of that stack."""
+
+    def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def run(
+            *args: Any,
+            stack: str,
+            region: str | None,
+            bucket: str | None = None,
+            table: str | None = None,
+            state_machine: str | None = None,
+            gopro_url: str | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            from entrypoints.container import Operator  # noqa: PLC0415
+            from entrypoints.stack import Target, read_stack  # noqa: PLC0415
+
+            target = Target(
+                read_stack(stack),
+                bucket_given=bucket,
+                table_given=table,
+                state_machine_given=state_machine,
+                gopro_url_given=gopro_url,
+                region_given=region,
+            )
+            return command(*args, op=Operator(target=target), **kwargs)
+
+        options = [
+            click.option(
+                "--stack", envvar="CLOUDSYNC_STACK", default=DEFAULT_STACK, show_default=True,
+                show_envvar=True, metavar="NAME",
+                help="The Pulumi stack (Pulumi.NAME.yaml in the project folder).",
+            ),
+            click.option(
+                "--region", metavar="REGION",
+                help="The AWS region [default: AWS_REGION, else the stack's aws:region].",
+            ),
+        ]  # fmt: skip
+        if bucket:
+            options.append(_resource_option("--bucket", "ARCHIVE_BUCKET", "The archive bucket."))
+        if table:
+            options.append(_resource_option("--table", "TRACKER_TABLE", "The sync tracker."))
+        if machine:
+            options.append(
+                _resource_option(
+                    "--state-machine", "CLOUDSYNC_STATE_MACHINE", "The workflow's ARN."
+                )
+            )
+        if gopro:
+            options.append(
+                click.option(
+                    "--gopro-url",
+                    envvar="GOPRO_API_URL",
+                    show_envvar=True,
+                    metavar="URL",
+                    help="The GoPro API [default: the stack's, else https://api.gopro.com].",
+                )
+            )
+        for option in reversed(options):
+            run = option(run)
+        return run
+
+    return wrap
+
+
+def _resource_option(name: str, variable: str, what: str) -> Callable[..., Any]:
+    return click.option(
+        name, envvar=variable, show_envvar=True, metavar="NAME",
+        help=f"{what} [default: the deployed stack's]",
     )  # fmt: skip
-    if args.action == "status":
-        return run_status(request, _target(args), console)
-    if args.action == "fetch":
-        return run_fetch(request, _target(args), console, args.to, args.urls)
-    return run_request(request, _target(args), console)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cloudsync", description="Archive a GoPro Cloud library into S3."
+def _provider_option() -> Callable[..., Any]:
+    return click.option(
+        "--provider", default="gopro", show_default=True, help="The media provider."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    demo = commands.add_parser("demo", help="run the whole system on this machine, twice")
-    demo.add_argument("--videos", type=int, default=24, help="ready videos in the library")
-    demo.add_argument("--seed", type=int, default=1, help="the same seed, the same library")
-    demo.add_argument("--big", type=int, default=2, help="videos of 110 MiB (multipart)")
-    demo.add_argument("--gopro-url", help="another GoPro API instead of the built-in emulator")
-    demo.add_argument("--access-token", help="browser session token for --gopro-url")
-    demo.add_argument("--user-id", help="gp_user_id for --gopro-url")
-    demo.add_argument("--report", type=Path, help="write a JSON report here")
-
-    _sandbox_parser(commands)
-
-    def stack_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--stack", default=os.environ.get("CLOUDSYNC_STACK", "prod"))
-        command.add_argument("--state-machine", default=os.environ.get("CLOUDSYNC_STATE_MACHINE"))
-        command.add_argument("--table", default=os.environ.get("TRACKER_TABLE"))
-
-    begin = commands.add_parser(
-        "start",
-        help="start a sync of the deployed stack",
-        description="Start a sync now. While a run of the library is in progress, start "
-        "nothing: name that run (one run of a library at a time).",
-    )
-    begin.add_argument("--provider", default="gopro")
-    begin.add_argument(
-        "--follow",
-        action="store_true",
-        help="wait, showing progress, for the new run or the one in progress; "
-        "exit 1 unless it succeeds",
-    )
-    stack_options(begin)
-
-    state = commands.add_parser("status", help="the sync tracker at a glance")
-    stack_options(state)
-
-    credentials = commands.add_parser("credentials", help="manage the GoPro credentials")
-    actions = credentials.add_subparsers(dest="action", required=True)
-    store = actions.add_parser("set", help="store credentials (secrets are prompted for)")
-    store.add_argument("--provider", default="gopro")
-    store.add_argument("--mode", choices=("oauth", "session"), default="session")
-    store.add_argument("--client-id")
-    store.add_argument("--user-id")
-    store.add_argument(
-        "--from-stdin", action="store_true", help="read the values as JSON from standard input"
-    )
-    stack_options(store)
-    login = actions.add_parser(
-        "login",
-        help="sign in with the GoPro e-mail and password once; refreshable tokens are "
-        "stored, the password never",
-    )
-    login.add_argument("--provider", default="gopro")
-    login.add_argument("--email", help="the GoPro account's e-mail (else asked for)")
-    login.add_argument(
-        "--gopro-url",
-        default=os.environ.get("GOPRO_API_URL"),
-        help="the GoPro API (default: the stack's goproApiUrl)",
-    )
-    login.add_argument(
-        "--from-stdin",
-        action="store_true",
-        help='read {"email": …, "password": …} as JSON from standard input',
-    )
-    stack_options(login)
-
-    _verify_parser(commands, stack_options)
-    _restore_parser(commands, stack_options)
-
-    cost = commands.add_parser("cost", help="estimate what a month costs, for a library")
-    cost.add_argument("--archive-gb", type=float, required=True, help="the library today")
-    cost.add_argument("--videos", type=int, required=True, help="videos in it")
-    cost.add_argument("--monthly-gb", type=float, default=0.0, help="new footage a month")
-    cost.add_argument(
-        "--monthly-videos", type=int, help="new videos a month (default: at the average size)"
-    )
-    cost.add_argument("--lifecycle", choices=sorted(LIFECYCLES), default="default")
-    cost.add_argument("--memory-mb", type=int, default=512, help="the downloader's memory")
-    cost.add_argument(
-        "--cpu-seconds-per-gib", type=float, default=3.8,
-        help="CPU seconds one GiB of transfer costs (python -m bench.transfer)",
-    )  # fmt: skip
-    cost.add_argument("--json", action="store_true", help="one JSON object, for scripts")
-    return parser
 
 
-def _cost(args: argparse.Namespace) -> int:
-    try:
-        usage = Usage(
-            args.archive_gb, args.videos, args.monthly_gb, args.monthly_videos,
-            args.lifecycle, args.memory_mb, args.cpu_seconds_per_gib,
-        )  # fmt: skip
-    except CostInputError as error:
-        raise UserError(str(error)) from None
-    try:
-        result = estimate(usage, load_prices())
-    except CostInputError as error:
-        raise UserError(str(error)) from None
-    except KeyError as missing:
-        raise UserError(f"the price file has no price {missing}") from None
-    print(json.dumps(result.as_dict(), indent=2) if args.json else table(result))
-    return 0
+def _ends(code: int) -> None:
+    """End the command with `code` (click returns it from main)."""
+    raise click.exceptions.Exit(code)
 
 
-def _target(args: argparse.Namespace) -> Target:
-    return Target(StackSettings(environment=args.stack), args.state_machine, args.table)
+@click.group(cls=Commands, context_settings=CONTEXT, epilog=EXIT_CODES)
+@click.version_option(
+    package_name="cloud-sync", prog_name="cloudsync", message="%(prog)s %(version)s"
+)
+def cloudsync() -> None:
+    """Archive a GoPro Cloud library into your own S3 bucket, every night.
+
+    \b
+    First time here? `cloudsync demo` runs the whole system on this machine.
+    Deployed with `pulumi up`? `cloudsync status --stack prod` shows it.
+    """
 
 
-RESTORE_ACTIONS = ("request", "status", "fetch")
-OWN_PACKAGES = ("domain", "adapters", "entrypoints", "infra", "sandbox")
+# ---------------------------------------------------------------- the local world
+
+
+@cloudsync.command(epilog="Example: cloudsync demo --videos 8 --report demo.json")
+@click.option(
+    "--videos",
+    type=click.IntRange(1),
+    default=24,
+    show_default=True,
+    help="Ready videos in the emulated library.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed, the same library."
+)
+@click.option(
+    "--big",
+    type=click.IntRange(0),
+    default=2,
+    show_default=True,
+    help="Videos of 110 MiB among them (multipart uploads).",
+)
+@click.option("--gopro-url", metavar="URL", help="Another GoPro API instead of the emulator.")
+@click.option("--access-token", help="A browser session token for --gopro-url.")
+@click.option("--user-id", help="The gp_user_id for --gopro-url.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a JSON report here.",
+)
+@output_options(as_json=False)
+def demo(
+    *,
+    videos: int, seed: int, big: int, gopro_url: str | None, access_token: str | None,
+    user_id: str | None, report: Path | None, out: Output,
+) -> int:  # fmt: skip
+    """Run the whole system on this machine, twice: emulated AWS and GoPro.
+
+    The first run archives every video, the second finds nothing new; each video is
+    checked byte for byte. Needs the `sandbox` extra (moto).
+    """
+    module = _sandbox_commands()
+    options = module.DemoOptions(videos, seed, big, gopro_url, access_token, user_id, report)
+    return int(module.run_demo(options, out.console))
+
+
+@cloudsync.command(epilog="Example: cloudsync sandbox --videos 40 --env-file .sandbox.env")
+@click.option(
+    "--videos",
+    type=click.IntRange(1),
+    default=24,
+    show_default=True,
+    help="Ready videos in the emulated library.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed, the same library."
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the environment to `source` in another terminal here.",
+)
+@click.option(
+    "--restore-seconds",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="How long a restore from Deep Archive takes here (S3: 12 to 48 hours).",
+)
+@output_options(as_json=False)
+def sandbox(
+    videos: int, seed: int, env_file: Path | None, restore_seconds: float, out: Output
+) -> int:  # fmt: skip
+    """Keep the local world running for the other commands, until Ctrl-C.
+
+    Prints the environment that points `cloudsync` (and the AWS CLI) at it.
+    """
+    module = _sandbox_commands()
+    return int(module.run_sandbox(videos, seed, env_file, out.console, restore_seconds))
+
+
 SANDBOX_EXTRA = "sandbox"
 """The extra that brings emulated AWS (moto); only `demo` and `sandbox` need it."""
+OWN_PACKAGES = ("domain", "adapters", "entrypoints", "infra", "sandbox")
 
 
 def _sandbox_commands() -> Any:
     """entrypoints.demo, which needs the sandbox extra: without it, say how to get it."""
+    import importlib  # noqa: PLC0415
+
     try:
         return importlib.import_module("entrypoints.demo")
     except ModuleNotFoundError as error:
@@ -303,69 +313,442 @@ def _sandbox_commands() -> Any:
         ) from None
 
 
-def _dispatch(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR0911 - a command each
-    if args.command == "demo":
-        demo = _sandbox_commands()
-        options = demo.DemoOptions(
-            args.videos, args.seed, args.big, args.gopro_url, args.access_token, args.user_id,
-            args.report,
-        )  # fmt: skip
-        return int(demo.run_demo(options, console))
-    if args.command == "sandbox":
-        return int(
-            _sandbox_commands().run_sandbox(
-                args.videos, args.seed, args.env_file, console, args.restore_seconds
-            )
-        )
-    if args.command == "cost":
-        return _cost(args)
-    if args.command == "start":
-        return start(_target(args), args.provider, args.follow, console)
-    if args.command == "status":
-        return status(_target(args), console)
-    if args.command == "verify":
-        check_provider(args.provider)
-        return run_verify(
-            _target(args), bucket=args.bucket, provider=args.provider, source=args.source,
-            gopro_url=args.gopro_url or _target(args).stack.gopro_api_url, as_json=args.json,
-            console=console,
-        )  # fmt: skip
-    if args.command == "restore":
-        return _restore(args, console)
-    if args.action == "login":
-        email, password = read_sign_in(args.email, args.from_stdin)
-        url = args.gopro_url or _target(args).stack.gopro_api_url
-        return login(
-            _target(args), args.provider, email=email, password=password, gopro_url=url,
-            console=console,
-        )  # fmt: skip
-    credentials = read_credentials(args.mode, args.client_id, args.user_id, args.from_stdin)
-    return set_credentials(_target(args), args.provider, credentials, console)
+# ---------------------------------------------------------------- runs
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    console = Console()
+@cloudsync.command(epilog="Example: cloudsync start --stack prod --follow")
+@_provider_option()
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Wait for the run's end, showing progress; exit 1 unless it succeeds.",
+)
+@click.option(
+    "--new",
+    is_flag=True,
+    help="Start a run even when one is in progress (it waits for the library).",
+)
+@stack_options(machine=True)
+@output_options()
+def start(provider: str, follow: bool, new: bool, op: Operator, out: Output) -> int:
+    """Start a sync now.
+
+    While a run of the library is in progress, start nothing: name that run (and follow
+    it with --follow). One run of a library at a time.
+    """
+    from entrypoints.operations import start as run  # noqa: PLC0415
+
+    return run(op, provider, follow=follow, new=new, out=out)
+
+
+@cloudsync.command(epilog="Example: cloudsync status --stack prod --json")
+@stack_options(table=True, machine=True)
+@output_options()
+def status(op: Operator, out: Output) -> int:
+    """The archive at a glance: videos by state, what failed and why, the last run."""
+    from entrypoints.operations import status as run  # noqa: PLC0415
+
+    return run(op, out)
+
+
+@cloudsync.command(epilog="Example: cloudsync runs --limit 5 --json")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="How many of the latest runs.",
+)
+@stack_options(machine=True)
+@output_options()
+def runs(limit: int, op: Operator, out: Output) -> int:
+    """The latest runs: start, duration, outcome, videos archived and failed, and why a
+    failed run failed. Exit 1 when the latest run failed."""
+    from entrypoints.operations import runs as run  # noqa: PLC0415
+
+    return run(op, limit, out)
+
+
+# ---------------------------------------------------------------- credentials
+
+
+@cloudsync.group(cls=Commands, context_settings=CONTEXT)
+def credentials() -> None:
+    """Store, show and test the GoPro credentials the nightly sync uses."""
+
+
+@credentials.command("set", epilog="Example: cloudsync credentials set --mode session "
+                     "--from-stdin < token.json")  # fmt: skip
+@_provider_option()
+@click.option(
+    "--mode",
+    type=click.Choice(["session", "oauth"]),
+    default="session",
+    show_default=True,
+    help="A browser session token, or an OAuth client.",
+)
+@click.option("--client-id", help="oauth: the client id (else asked for).")
+@click.option("--user-id", help="The GoPro user id (else asked for).")
+@click.option(
+    "--from-stdin", is_flag=True, help="Read the values as one JSON object from standard input."
+)
+@click.option("--force", is_flag=True, help="Store them even when GoPro refuses them.")
+@stack_options(gopro=True)
+@output_options()
+def credentials_set(
+    *,
+    provider: str, mode: str, client_id: str | None, user_id: str | None, from_stdin: bool,
+    force: bool, op: Operator, out: Output,
+) -> int:  # fmt: skip
+    """Store credentials; secrets are asked for without echo, never taken as arguments.
+
+    They are tried against GoPro first: refused ones are not stored unless --force.
+    """
+    from entrypoints.operations import read_credentials, set_credentials  # noqa: PLC0415
+
+    given = read_credentials(mode, client_id, user_id, from_stdin)
+    return set_credentials(op, provider, given, force=force, out=out)
+
+
+@credentials.command(epilog="Example: cloudsync credentials login --email you@example.com")
+@_provider_option()
+@click.option("--email", help="The GoPro account's e-mail (else asked for).")
+@click.option(
+    "--from-stdin",
+    is_flag=True,
+    help='Read {"email": …, "password": …} as JSON from standard input.',
+)
+@stack_options(gopro=True)
+@output_options()
+def login(
+    provider: str, email: str | None, from_stdin: bool, op: Operator, out: Output
+) -> int:  # fmt: skip
+    """Sign in with the GoPro e-mail and password once: refreshable tokens are stored,
+    the password never."""
+    from entrypoints.operations import login as run  # noqa: PLC0415
+    from entrypoints.operations import read_sign_in  # noqa: PLC0415
+
+    address, password = read_sign_in(email, from_stdin)
+    return run(op, provider, email=address, password=password, out=out)
+
+
+@credentials.command(epilog="Example: cloudsync credentials show --json")
+@_provider_option()
+@stack_options()
+@output_options()
+def show(provider: str, op: Operator, out: Output) -> int:
+    """What is stored: the mode, user id, expiry and version; never a secret."""
+    from entrypoints.operations import show_credentials  # noqa: PLC0415
+
+    return show_credentials(op, provider, out)
+
+
+@credentials.command(epilog="Example: cloudsync credentials test")
+@_provider_option()
+@stack_options(gopro=True)
+@output_options()
+def test(provider: str, op: Operator, out: Output) -> int:
+    """Try the stored credentials against GoPro (one listing page); exit 1 when refused."""
+    from entrypoints.operations import test_credentials  # noqa: PLC0415
+
+    return test_credentials(op, provider, out)
+
+
+# ---------------------------------------------------------------- the archive
+
+
+@cloudsync.command(epilog="Example: cloudsync verify --source --json > verify.json")
+@_provider_option()
+@click.option("--source", is_flag=True, help="Compare with GoPro's listing too.")
+@stack_options(bucket=True, table=True, gopro=True)
+@output_options()
+def verify(provider: str, source: bool, op: Operator, out: Output) -> int:
+    """Check the archive against the tracker (and GoPro), restoring nothing.
+
+    One listing per 1,000 objects and a HeadObject each (the checksum S3 keeps); nothing
+    is downloaded. Exit 1 on a discrepancy.
+    """
+    from entrypoints.verify import run_verify  # noqa: PLC0415
+
+    return run_verify(op, provider=provider, source=source, out=out)
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from datetime import date  # noqa: PLC0415
+
     try:
-        return _dispatch(args, console)
-    except (UserError, UnknownProviderError, StackConfigError, DomainError) as error:
-        message = str(error)
-    except NoCredentialsError:
-        message = "no AWS credentials found; configure a profile or set AWS_PROFILE"
-    except EndpointConnectionError as error:
-        message = f"cannot reach AWS at {error.kwargs.get('endpoint_url', '?')}"
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        if details.get("Code") in ("ResourceNotFoundException", "StateMachineDoesNotExist"):
-            message = f"not found: {details.get('Message')} (is the stack deployed? see --stack)"
-        else:
-            message = f"AWS refused: {details.get('Code')}: {details.get('Message')}"
-    except BotoCoreError as error:
-        message = f"AWS call failed: {error}"
-    except KeyboardInterrupt:
-        message = "interrupted"
-    print(f"cloudsync: error: {message}", file=sys.stderr)
-    return 1
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a day as YYYY-MM-DD") from None
+
+
+def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The selection every restore action takes; criteria combine with AND."""
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        _provider_option(),
+        click.option("--catalog", metavar="PATH|bucket",
+                     help="Select from a catalog (`bucket`: the one in the bucket, or a local "
+                     "copy) instead of the tracker."),
+        click.option("--since", callback=_day, metavar="YYYY-MM-DD",
+                     help="Captured on or after this day (UTC)."),
+        click.option("--until", callback=_day, metavar="YYYY-MM-DD",
+                     help="Captured on or before this day (UTC)."),
+        click.option("--media-id", multiple=True, metavar="ID", help="This video (repeatable)."),
+        click.option("--name", metavar="GLOB", help="Filename glob, e.g. 'GX01*.MP4' (any case)."),
+        stack_options(bucket=True, table=True),
+        output_options(),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cloudsync.group(cls=DefaultTo, context_settings=CONTEXT)
+def restore() -> None:
+    """Get videos back: request restores, see their status, fetch the ready ones.
+
+    \b
+    cloudsync restore [request] --since 2024-07-01 --until 2024-07-31 --dry-run
+    cloudsync restore status --since 2024-07-01
+    cloudsync restore fetch --since 2024-07-01 --to ~/Videos
+    """
+
+
+def _request(
+    *,
+    provider: str, catalog: str | None, since: Any, until: Any, media_id: tuple[str, ...],
+    name: str | None, op: Operator, **more: Any,
+) -> Request:  # fmt: skip
+    from domain.restore import Selection, Tier  # noqa: PLC0415
+    from entrypoints.restore import Request  # noqa: PLC0415
+
+    return Request(
+        provider=provider, catalog=catalog,
+        selection=Selection(since, until, frozenset(media_id), name),
+        tier=Tier(more.get("tier", Tier.BULK.value)), days=more.get("days", 7),
+        dry_run=more.get("dry_run", False), everything=more.get("everything", False),
+    )  # fmt: skip
+
+
+@restore.command(epilog="Example: cloudsync restore --since 2024-07-01 --until 2024-07-31 "
+                 "--dry-run")  # fmt: skip
+@click.option(
+    "--tier",
+    type=click.Choice(["bulk", "standard"]),
+    default="bulk",
+    show_default=True,
+    help="bulk: ready within 48 hours, cheapest; standard: within 12 hours.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 30000),
+    default=7,
+    show_default=True,
+    help="How long the restored copy stays readable.",
+)
+@click.option("--dry-run", is_flag=True, help="Price it; request nothing.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Restore the whole archive (a request needs a selection otherwise).",
+)
+@selection_options
+def request(op: Operator, out: Output, **given: Any) -> int:
+    """Request restores of the selected videos (the default action), with their price."""
+    from entrypoints.restore import run_request  # noqa: PLC0415
+
+    return run_request(_request(op=op, **given), op, out)
+
+
+@restore.command("status", epilog="Example: cloudsync restore status --since 2024-07-01")
+@selection_options
+def restore_status(op: Operator, out: Output, **given: Any) -> int:
+    """Where each selected video stands: archived, being restored, or ready until when.
+
+    Exit 3 while some are still being restored.
+    """
+    from entrypoints.restore import run_status  # noqa: PLC0415
+
+    return run_status(_request(op=op, **given), op, out)
+
+
+def _link_hours(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    import math  # noqa: PLC0415
+
+    try:
+        hours = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number of hours") from None
+    if not math.isfinite(hours) or not 0 < hours <= 168:
+        raise click.BadParameter(f"links last more than 0 and at most 168 hours, not {value}")
+    return hours
+
+
+@restore.command(epilog="Example: cloudsync restore fetch --since 2024-07-01 --to ~/Videos")
+@click.option(
+    "--to",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Download into this folder (provider/year/month/ below it).",
+)
+@click.option("--urls", is_flag=True, help="Print pre-signed links instead of downloading.")
+@click.option(
+    "--link-hours",
+    callback=_link_hours,
+    default="24",
+    show_default=True,
+    metavar="HOURS",
+    help="How long the --urls links stay valid (at most 168).",
+)
+@selection_options
+def fetch(
+    to: Path | None, urls: bool, link_hours: float, op: Operator, out: Output, **given: Any
+) -> int:  # fmt: skip
+    """Download the selected videos that are readable (or print links to them), each
+    checked against its recorded size and checksum; a file already there is never
+    replaced. Exit 3 while some are still being restored."""
+    from entrypoints.restore import run_fetch  # noqa: PLC0415
+
+    if (to is None) == (not urls):
+        raise UsageError("fetch needs either --to DIR (download) or --urls (links)")
+    return run_fetch(_request(op=op, **given), op, out, to, link_hours if urls else None)
+
+
+# ---------------------------------------------------------------- cost
+
+
+@cloudsync.command(epilog="Example: cloudsync cost --archive-gb 100 --videos 400 --monthly-gb 10")
+@click.option("--archive-gb", type=float, required=True, help="The library today, in GB (10^9).")
+@click.option("--videos", type=int, required=True, help="Videos in it.")
+@click.option(
+    "--monthly-gb", type=float, default=0.0, show_default=True, help="New footage a month, in GB."
+)
+@click.option(
+    "--monthly-videos",
+    type=int,
+    help="New videos a month [default: --monthly-gb at the average size].",
+)
+@click.option(
+    "--lifecycle",
+    type=click.Choice(["default", "glacier-ir-first"]),
+    default="default",
+    show_default=True,
+    help="The stack's storage tiers.",
+)
+@click.option(
+    "--memory-mb", type=int, default=512, show_default=True, help="The downloader's memory."
+)
+@click.option(
+    "--cpu-seconds-per-gib",
+    type=float,
+    default=3.8,
+    show_default=True,
+    help="CPU seconds one GiB of transfer costs (python -m bench.transfer).",
+)
+@output_options()
+def cost(
+    *,
+    archive_gb: float, videos: int, monthly_gb: float, monthly_videos: int | None,
+    lifecycle: str, memory_mb: int, cpu_seconds_per_gib: float, out: Output,
+) -> int:  # fmt: skip
+    """Estimate what a month costs for a library, at list prices (entrypoints/prices.json)."""
+    from entrypoints.cost import CostInputError, Usage, estimate, load_prices, table  # noqa: PLC0415
+
+    try:
+        usage = Usage(
+            archive_gb, videos, monthly_gb, monthly_videos, lifecycle, memory_mb,
+            cpu_seconds_per_gib,
+        )  # fmt: skip
+        result = estimate(usage, load_prices())
+    except CostInputError as error:
+        raise UserError(str(error)) from None
+    except KeyError as missing:
+        raise UserError(f"the price file has no price {missing}") from None
+    if out.json:
+        out.emit(result.as_dict())
+    else:
+        click.echo(table(result))
+    return Exit.DONE
+
+
+# ---------------------------------------------------------------- the door
+
+
+def _one_line(message: str) -> None:
+    click.echo(f"cloudsync: error: {' '.join(message.split())}", err=True)
+
+
+def _translated(error: BaseException) -> str | None:
+    """An AWS library error as the project's one line; None for any other error."""
+    if not type(error).__module__.startswith(("botocore", "boto3")):
+        return None
+    from adapters.aws.errors import translate  # noqa: PLC0415
+
+    return str(translate(error if isinstance(error, Exception) else Exception(error), "AWS", ""))
+
+
+def _known(error: BaseException) -> tuple[str, int] | None:
+    """(the line, the exit code) of an error that is not a defect of ours."""
+    from domain.errors import DomainError  # noqa: PLC0415
+    from infra.config import StackConfigError  # noqa: PLC0415
+
+    if isinstance(error, UserError):
+        return str(error), error.exit_code
+    if isinstance(error, DomainError | StackConfigError):
+        return str(error), Exit.FAILED
+    if type(error).__name__ == "UnknownProviderError":
+        return str(error), Exit.USAGE
+    translated = _translated(error)
+    if translated is not None:
+        return translated, Exit.FAILED
+    return None
+
+
+def _close_quietly() -> int:
+    """Standard output was closed (`| head`): say nothing more, as a shell tool would."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real descriptor (a test's capture): nothing to do
+        pass
+    return Exit.CLOSED_PIPE
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - an exit per outcome
+    """Run one command; returns its exit code (entrypoints.exits)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if not arguments:
+        click.echo(cloudsync.get_help(click.Context(cloudsync, info_name="cloudsync", **CONTEXT)))
+        return Exit.DONE
+    try:
+        code = cloudsync.main(arguments, prog_name="cloudsync", standalone_mode=False)
+        sys.stdout.flush()
+    except click.exceptions.Exit as ended:
+        return ended.exit_code
+    except click.UsageError as error:
+        where = error.ctx.command_path if error.ctx else "cloudsync"
+        _one_line(f"{error.format_message()} (see `{where} --help`)")
+        return Exit.USAGE
+    except (KeyboardInterrupt, click.Abort):
+        _one_line("interrupted")
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        return _close_quietly()
+    except click.ClickException as error:
+        _one_line(error.format_message())
+        return error.exit_code
+    except Exception as error:
+        known = _known(error)
+        if known is None:
+            raise  # a defect of ours: the traceback is what a bug report needs
+        _one_line(known[0])
+        return known[1]
+    return int(code or 0)
 
 
 if __name__ == "__main__":

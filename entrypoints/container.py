@@ -31,7 +31,7 @@ from adapters.aws.dynamodb_tracker import (
 from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
-from adapters.aws.runs import StepFunctionsRuns
+from adapters.aws.runs import StepFunctionsRunReports, StepFunctionsRuns
 from adapters.aws.s3_store import MIB, S3ArchiveReader, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.clock import SystemClock
@@ -235,6 +235,7 @@ class Operator(containers.DeclarativeContainer):
     catalog = providers.ThreadSafeSingleton(S3CatalogReader, client=s3, bucket=bucket)
     stepfunctions = providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session)
     runs = providers.ThreadSafeSingleton(StepFunctionsRuns, client=stepfunctions)
+    reports = providers.ThreadSafeSingleton(StepFunctionsRunReports, client=stepfunctions)
     credential_store = providers.ThreadSafeSingleton(
         SecretsManagerCredentialStore,
         client=providers.ThreadSafeSingleton(lambda s: s.client("secretsmanager"), session),

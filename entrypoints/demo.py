@@ -19,14 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from adapters.aws.records import record_from_item
+from adapters.aws.dynamodb_tracker import DynamoDbTrackerReader
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.logs import configure_logging
 from domain.credentials import SessionCredentials
 from domain.media import media_item_from_fields
 from domain.rules import SelectionPolicy
+from entrypoints.exits import UserError
 from entrypoints.handlers.runtime import reset_container
-from entrypoints.operations import UserError, deserialise, scan_table
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
@@ -60,8 +60,7 @@ class Report:
 
 
 def _records(world: World) -> list[dict[str, Any]]:
-    items = scan_table(world.client("dynamodb"), world.table)
-    records = [record_from_item(deserialise(item)) for item in items]
+    records = DynamoDbTrackerReader(world.client("dynamodb"), world.table).scan().records
     return [
         {
             "media_id": r.media_id,

@@ -1,9 +1,6 @@
-"""Operator commands against a deployed stack (or the sandbox): start, status, credentials.
-
-AWS is reached through the standard environment (`AWS_PROFILE`, `AWS_REGION`,
-`AWS_ENDPOINT_URL`, …). Resource names follow the stack (`--stack prod` or `dev`) unless
-given explicitly.
-"""
+"""Operator commands against a deployed stack (or the sandbox): start, status, runs and
+the credentials. Each takes its ports from the Operator container (entrypoints.container)
+and leaves the rules to the domain; what it adds is what a person reads."""
 
 from __future__ import annotations
 
@@ -13,57 +10,25 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TextIO
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TextIO
 
-import boto3
-import httpx
-from boto3.dynamodb.types import TypeDeserializer
-from rich.console import Console
-from rich.table import Table
-
-from adapters.aws.records import record_from_item
-from adapters.aws.runs import StepFunctionsRuns
-from adapters.aws.secrets_store import SecretsManagerCredentialStore
-from adapters.clock import SystemClock
-from adapters.gopro.auth import GoProAuth
-from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, make_client
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
-from domain.errors import DomainError, UnreadableRecordError
+from domain.errors import DomainError
+from domain.model import RunReport
 from domain.one_run import first_of
-from domain.services import sign_in
+from domain.services import authenticate, replace_credentials, sign_in
+from domain.status import SyncStatus
+from entrypoints.exits import Exit, UsageError, UserError
 from entrypoints.providers import UnknownProviderError
-from infra.config import StackSettings
+
+if TYPE_CHECKING:
+    from entrypoints.cli import Output
+    from entrypoints.container import Operator
 
 KNOWN_PROVIDERS = ("gopro",)
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as one line, no traceback."""
-
-
-@dataclass(frozen=True)
-class Target:
-    stack: StackSettings
-    state_machine: str | None = None
-    table: str | None = None
-
-    @property
-    def table_name(self) -> str:
-        return self.table or self.stack.name("gopro-sync-tracker")
-
-    def state_machine_arn(self, stepfunctions: Any) -> str:
-        if self.state_machine:
-            return self.state_machine
-        wanted = self.stack.name("gopro-sync-orchestrator")
-        for page in stepfunctions.get_paginator("list_state_machines").paginate():
-            for machine in page["stateMachines"]:
-                if machine["name"] == wanted:
-                    return str(machine["stateMachineArn"])
-        raise UserError(
-            f"no state machine named {wanted} in this account and region; deploy the stack "
-            "with `pulumi up`, pick another with --stack, or pass --state-machine ARN"
-        )
+POLL_SECONDS = 2.0
+FAILED_SHOWN = 10
 
 
 def check_provider(provider: str) -> None:
@@ -71,53 +36,6 @@ def check_provider(provider: str) -> None:
         raise UnknownProviderError(
             f"unknown provider {provider!r}; known: {', '.join(KNOWN_PROVIDERS)}"
         )
-
-
-def start(target: Target, provider: str, follow: bool, console: Console) -> int:
-    check_provider(provider)
-    stepfunctions = boto3.client("stepfunctions")
-    arn = target.state_machine_arn(stepfunctions)
-    run = first_of(StepFunctionsRuns(stepfunctions).running_in(arn), provider)
-    if run is not None:  # one run of a library at a time: a second would end as skipped
-        console.print(
-            f"run {run.name} is in progress (started {run.started_at:%Y-%m-%d %H:%M:%S %Z}) "
-            f"and holds the {provider} library; "
-            + ("following it" if follow else "`cloudsync start --follow` follows it")
-        )
-        if not follow:
-            return 0
-        name, execution = run.name, run.execution
-    else:
-        name = f"manual-{time.strftime('%Y%m%dT%H%M%S')}"
-        execution = stepfunctions.start_execution(
-            stateMachineArn=arn, name=name, input=json.dumps({"provider": provider})
-        )["executionArn"]
-        console.print(f"started {name}")
-    if not follow:
-        return 0
-    with console.status("running…") as status:
-        while True:
-            described = stepfunctions.describe_execution(executionArn=execution)
-            progress = execution_progress(stepfunctions, execution)
-            if described["status"] != "RUNNING":
-                break
-            status.update(f"running: {progress}")
-            time.sleep(2)
-    console.print(f"{name}: {described['status']} ({progress})")
-    return 0 if described["status"] == "SUCCEEDED" else 1
-
-
-def execution_progress(stepfunctions: Any, execution_arn: str) -> str:
-    """What the execution itself says of its videos: two requests, whatever the library's
-    size (the tracker is never scanned)."""
-    runs = stepfunctions.list_map_runs(executionArn=execution_arn, maxResults=1)["mapRuns"]
-    if not runs:
-        return "authenticating and listing"
-    counts = stepfunctions.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"]
-    done = counts.get("succeeded", 0) + counts.get("failed", 0) + counts.get("aborted", 0)
-    return (
-        f"{done} of {counts.get('total', 0)} videos handled, {counts.get('running', 0)} in progress"
-    )
 
 
 def human_size(size: float) -> str:
@@ -128,76 +46,233 @@ def human_size(size: float) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-_FROM_DYNAMODB = TypeDeserializer()
+def human_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
-def deserialise(item: dict[str, Any]) -> dict[str, Any]:
-    """A scanned item (DynamoDB's typed JSON) as plain values, as the tracker reads it."""
-    return {name: _FROM_DYNAMODB.deserialize(value) for name, value in item.items()}
+# ---------------------------------------------------------------- runs
 
 
-def scan_table(dynamodb: Any, table: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-        items.extend(page["Items"])
-    return items
+def run_document(report: RunReport, now: datetime) -> dict[str, Any]:
+    return {
+        "name": report.name,
+        "execution_arn": report.arn,
+        "status": report.status,
+        "started": report.started.isoformat(),
+        "stopped": report.stopped.isoformat() if report.stopped else None,
+        "seconds": round(report.seconds(now), 1),
+        "videos": report.total if report.videos is None else report.videos,
+        "handled": report.handled,
+        "archived": report.archived,
+        "failures": report.failures,
+        "failed": [{"media_id": m, "error": e} for m, e in report.failed],
+        "failed_state": report.failed_state,
+        "error": report.error,
+        "cause": report.cause,
+        "why": report.why(),
+    }
 
 
-def unreadable_records(items: list[dict[str, Any]]) -> dict[str, str]:
-    """The scanned items the tracker cannot read as records: media id -> why."""
-    found: dict[str, str] = {}
-    for item in items:
-        try:
-            record_from_item(deserialise(item))
-        except UnreadableRecordError as error:
-            found[error.media_id] = error.reason
-    return found
-
-
-def status(target: Target, console: Console) -> int:
-    items = scan_table(boto3.client("dynamodb"), target.table_name)
-    unreadable = unreadable_records(items)
-    counts = Counter(
-        item["status"]["S"] for item in items if item.get("media_id", {}).get("S") not in unreadable
+def run_lines(report: RunReport, now: datetime) -> list[str]:
+    """A run in a few lines: its outcome, and why when it failed."""
+    counts = (
+        f"{report.archived} of {report.videos} videos archived, {report.failures} not"
+        if report.archived is not None
+        else (
+            f"{report.handled} of {report.total} videos handled"
+            if report.total is not None
+            else "before listing"
+        )
     )
-    archived = sum(int(i.get("stored_size", {}).get("N", 0)) for i in items)
+    lines = [
+        f"{report.name}  {report.status}  started {report.started:%Y-%m-%d %H:%M} UTC, "
+        f"{human_duration(report.seconds(now))}, {counts}"
+    ]
+    why = report.why()
+    if why:
+        lines.append(f"  why: {why}")
+    lines += [f"  not archived: {media_id}: {error}" for media_id, error in report.failed]
+    return lines
+
+
+def _progress_line(report: RunReport, first: tuple[float, int] | None, now: float) -> str:
+    """Videos handled of the true total, the rate and an estimate of the time left."""
+    if report.total is None:
+        return "authenticating and listing"
+    line = f"{report.handled} of {report.total} videos handled, {report.running} in progress"
+    if first is not None and report.handled > first[1] and now > first[0]:
+        rate = (report.handled - first[1]) / (now - first[0])
+        left = (report.total - report.handled) / rate
+        line += f", {rate * 60:.1f} videos/min, about {human_duration(left)} left"
+    return line
+
+
+def follow(op: Operator, execution: str, out: Output) -> RunReport:
+    """Poll the run until it ends: a progress line on a terminal, plain lines otherwise."""
+    reports = op.reports()
+    err = out.console.stderr or not out.console.is_terminal
+    first: tuple[float, int] | None = None
+    last_line = ""
+    while True:
+        report = reports.report(execution)
+        if report.finished:
+            return report
+        now = time.monotonic()
+        if report.total is not None and first is None:
+            first = (now, report.handled)
+        line = _progress_line(report, first, now)
+        if line != last_line and not out.quiet:
+            if err:
+                print(f"{report.name}: {line}", file=sys.stderr, flush=True)
+            else:
+                out.console.print(f"{report.name}: {line}", end="\r")
+            last_line = line
+        time.sleep(POLL_SECONDS)
+
+
+def start(op: Operator, provider: str, *, follow: bool, new: bool, out: Output) -> int:
+    check_provider(provider)
+    target = op.resolved()
+    machine = target.state_machine
+    running = first_of(op.runs().running_in(machine), provider)
+    if running is not None and not new:  # one run of a library at a time
+        out.console.print(
+            f"run {running.name} is in progress (started "
+            f"{running.started_at:%Y-%m-%d %H:%M:%S %Z}) and holds the {provider} library; "
+            + (
+                "following it"
+                if follow
+                else "`cloudsync start --follow` follows it, --new starts another"
+            )
+        )
+        name, execution = running.name, running.execution
+        if not follow:
+            if out.json:
+                out.emit({"started": False, "in_progress": name, "execution_arn": execution})
+            return Exit.NOT_FINISHED
+    else:
+        name = f"manual-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        execution = op.runs().start(machine, provider, name)
+        out.console.print(f"started {name}")
+        if not follow:
+            if out.json:
+                out.emit({"started": True, "name": name, "execution_arn": execution})
+            return Exit.DONE
+    report = globals()["follow"](op, execution, out)
+    now = datetime.now(UTC)
+    if out.json:
+        out.emit(run_document(report, now))
+    else:
+        for line in run_lines(report, now):
+            out.console.print(line)
+    return Exit.DONE if report.status == "SUCCEEDED" else Exit.FAILED
+
+
+def runs(op: Operator, limit: int, out: Output) -> int:
+    target = op.resolved()
+    found = op.reports().recent(target.state_machine, limit)
+    now = datetime.now(UTC)
+    if out.json:
+        out.emit({"runs": [run_document(r, now) for r in found]})
+    elif not found:
+        out.console.print(f"no runs yet of {target.state_machine}")
+    for report in [] if out.json else found:
+        for line in run_lines(report, now):
+            out.console.print(line)
+    if found and found[0].status not in ("SUCCEEDED", "RUNNING"):
+        return Exit.FAILED
+    return Exit.DONE
+
+
+def status(op: Operator, out: Output) -> int:
+    target = op.resolved()
+    scan = op.tracker().scan()
+    counts = Counter(record.status for record in scan.records)
+    archived = sum(r.stored_size or 0 for r in scan.records if r.status is SyncStatus.COMPLETED)
+    chaptered = [r for r in scan.records if r.chapters]
+    failed = sorted(
+        (r for r in scan.records if r.status is SyncStatus.FAILED), key=lambda r: r.updated_at
+    )
+    latest = op.reports().recent(target.state_machine, 1)
+    now = datetime.now(UTC)
+    if out.json:
+        out.emit({
+            "table": target.table_name,
+            "videos": {s.value: counts.get(s, 0) for s in SyncStatus},
+            "unreadable": scan.unreadable,
+            "archived_bytes": archived,
+            "chaptered": {"recordings": len(chaptered),
+                          "objects": sum(len(r.chapters) for r in chaptered)},
+            "failed": [{"media_id": r.media_id, "error": r.error} for r in failed],
+            "last_run": run_document(latest[0], now) if latest else None,
+        })  # fmt: skip
+        return Exit.DONE
+    from rich.table import Table  # noqa: PLC0415
+
     summary = Table(title=f"sync tracker {target.table_name}")
     summary.add_column("status")
     summary.add_column("videos", justify="right")
-    for state in ("COMPLETED", "IN_PROGRESS", "PENDING", "FAILED"):
-        summary.add_row(state, str(counts.get(state, 0)))
-    if unreadable:
-        summary.add_row("UNREADABLE", str(len(unreadable)))
+    for state in (SyncStatus.COMPLETED, SyncStatus.IN_PROGRESS, SyncStatus.PENDING):
+        summary.add_row(state.value, str(counts.get(state, 0)))
+    summary.add_row(SyncStatus.FAILED.value, str(counts.get(SyncStatus.FAILED, 0)))
+    if scan.unreadable:
+        summary.add_row("UNREADABLE", str(len(scan.unreadable)))
+    console = out.console
     console.print(summary)
     console.print(f"archived: {human_size(archived)}")
-    chaptered = [i for i in items if "chapters" in i]
     if chaptered:
-        objects = sum(len(i["chapters"]["L"]) for i in chaptered)
+        objects = sum(len(r.chapters) for r in chaptered)
         console.print(
             f"chaptered recordings: {len(chaptered)}, archived as {objects} chapter objects"
         )
-    for item in items:
-        if item.get("status", {}).get("S") == "FAILED":
-            console.print(f"FAILED {item['media_id']['S']}: {item.get('error', {}).get('S', '?')}")
-    for media_id, reason in unreadable.items():
+    for record in failed[:FAILED_SHOWN]:
+        console.print(f"FAILED {record.media_id}: {record.error or 'no reason recorded'}")
+    if len(failed) > FAILED_SHOWN:
+        console.print(f"and {len(failed) - FAILED_SHOWN} more FAILED (`--json` lists them all)")
+    for media_id, reason in scan.unreadable.items():
         console.print(f"UNREADABLE {media_id}: {reason} (skipped by every run until repaired)")
-    stepfunctions = boto3.client("stepfunctions")
-    arn = target.state_machine_arn(stepfunctions)
-    last = stepfunctions.list_executions(stateMachineArn=arn, maxResults=1)["executions"]
-    if last:
-        console.print(f"last execution: {last[0]['name']} {last[0]['status']}")
-    return 0
+    if latest:
+        console.print("last run: " + "\n".join(run_lines(latest[0], now)))
+    else:
+        console.print("no run yet: `cloudsync start` starts one")
+    return Exit.DONE
+
+
+# ---------------------------------------------------------------- credentials
 
 
 def _json_from(stdin: TextIO | None, what: str) -> dict[str, str]:
-    """A JSON object read from standard input, its values as text."""
+    """A JSON object read from standard input; each value must be text (a `null` or a
+    number is refused with the field's name, never stored as "None")."""
     try:
         loaded = json.loads((stdin or sys.stdin).read())
     except ValueError:
         raise UserError(f"standard input is not a JSON object {what}") from None
     if not isinstance(loaded, dict):
         raise UserError(f"standard input is not a JSON object {what}")
-    return {k: str(v) for k, v in loaded.items()}
+    for name, value in loaded.items():
+        if not isinstance(value, str):
+            raise UserError(f"standard input: {name!r} must be text, not {json.dumps(value)[:40]}")
+    return loaded
+
+
+def _asking(ask: Callable[[str], str]) -> Callable[[str], str]:
+    """`ask`, with no terminal or no input left answered by one line, not EOFError."""
+
+    def asked(prompt: str) -> str:
+        try:
+            return ask(prompt)
+        except EOFError:
+            what = prompt.split(" (", maxsplit=1)[0].rstrip(": ")
+            raise UserError(
+                f"no answer for {what!r}: there is no terminal to ask on; pass the values as "
+                "JSON with --from-stdin"
+            ) from None
+
+    return asked
 
 
 def read_credentials(
@@ -212,23 +287,27 @@ def read_credentials(
 ) -> Credentials:
     """Secrets come from a hidden prompt, or as JSON on standard input when asked to."""
     given = _json_from(stdin, "of credentials") if from_stdin else {}
+    secret_prompt, plain_prompt = _asking(ask), _asking(ask_plain)
 
     def value(name: str, shown: str | None = None, secret: bool = True) -> str:
         found = shown or given.get(name)
         if not found and not from_stdin:
-            found = ask(f"{name} (not shown): ") if secret else ask_plain(f"{name}: ")
-        if not found:
-            raise UserError(f"{name} is required for {mode} credentials")
-        return found
+            found = secret_prompt(f"{name} (not shown): ") if secret else plain_prompt(f"{name}: ")
+        if not found or not found.strip():
+            raise UsageError(f"{name} is required for {mode} credentials")
+        return found.strip()
 
-    if mode == "session":
-        return SessionCredentials(value("access_token"), value("user_id", user_id, False))
-    return OAuthCredentials(
-        client_id=value("client_id", client_id, False),
-        client_secret=value("client_secret"),
-        refresh_token=value("refresh_token"),
-        user_id=user_id or given.get("user_id") or None,
-    )
+    try:
+        if mode == "session":
+            return SessionCredentials(value("access_token"), value("user_id", user_id, False))
+        return OAuthCredentials(
+            client_id=value("client_id", client_id, False),
+            client_secret=value("client_secret"),
+            refresh_token=value("refresh_token"),
+            user_id=user_id or given.get("user_id") or None,
+        )
+    except DomainError as error:
+        raise UsageError(str(error)) from None
 
 
 def read_sign_in(
@@ -241,64 +320,137 @@ def read_sign_in(
 ) -> tuple[str, str]:
     """The e-mail (shown) and password (never echoed, never an argument)."""
     given = _json_from(stdin, '{"email", "password"}') if from_stdin else {}
-    email = email or given.get("email") or (None if from_stdin else ask_plain("GoPro e-mail: "))
-    password = given.get("password") or (None if from_stdin else ask("GoPro password: "))
+    email = (
+        email
+        or given.get("email")
+        or (None if from_stdin else _asking(ask_plain)("GoPro e-mail: "))
+    )
+    password = given.get("password") or (None if from_stdin else _asking(ask)("GoPro password: "))
     if not email:
-        raise UserError("the GoPro e-mail is required to sign in")
+        raise UsageError("the GoPro e-mail is required to sign in")
     if not password:
-        raise UserError("the GoPro password is required to sign in")
+        raise UsageError("the GoPro password is required to sign in")
     return email, password
 
 
-def login(
-    target: Target, provider: str, *, email: str, password: str, gopro_url: str, console: Console
-) -> int:
-    """Sign in once; store refreshable tokens in the stack's secret, never the password."""
-    store, name = deployed_store(target, provider)
-    settings = gopro_settings(gopro_url)
-    with make_client(settings) as client:
-        outcome = sign_in(
-            provider, email, password, signer=GoProAuth(client, settings), store=store,
-            clock=SystemClock(),
-        )  # fmt: skip
-    console.print(
-        f"signed in: refreshable tokens stored in {name} (version {outcome.secret_version}), "
-        f"valid until {outcome.expires_at:%Y-%m-%d %H:%M} UTC and refreshed by every sync; "
-        "the password was not stored"
-    )
-    return 0
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
-def gopro_settings(gopro_url: str) -> GoProSettings:
-    """The GoPro adapter's settings for `--gopro-url` (loopback http only for an emulator)."""
-    try:
-        return GoProSettings(
-            base_url=gopro_url, allow_loopback=httpx.URL(gopro_url).host in LOOPBACK_HOSTS
-        )
-    except DomainError as error:
-        raise UserError(f"--gopro-url: {error}") from None
-
-
-def deployed_store(target: Target, provider: str) -> tuple[SecretsManagerCredentialStore, str]:
-    """The stack's credential store for `provider`, and its secret's name; the secret must
-    exist (the stack creates it, without a value)."""
+def _secret(op: Operator, provider: str) -> str:
+    """The name of the stack's secret for `provider`, which must exist (the stack creates
+    it, without a value)."""
     check_provider(provider)
-    secrets = boto3.client("secretsmanager")
-    template = target.stack.name("{provider}/credentials")
-    name = template.format(provider=provider)
-    try:
-        secrets.describe_secret(SecretId=name)
-    except secrets.exceptions.ResourceNotFoundException:
-        raise UserError(
-            f"the secret {name} does not exist; deploy the stack first (`pulumi up`)"
-        ) from None
-    return SecretsManagerCredentialStore(secrets, template), name
+    name: str = op.resolved().secret_name(provider)
+    if not op.credential_store().exists(provider):
+        raise UserError(f"the secret {name} does not exist; deploy the stack first (`pulumi up`)")
+    return name
+
+
+def login(op: Operator, provider: str, *, email: str, password: str, out: Output) -> int:
+    """Sign in once; store refreshable tokens in the stack's secret, never the password."""
+    name = _secret(op, provider)
+    signer = op.registry()[provider].signer
+    if signer is None:
+        raise UsageError(f"{provider} has no password sign-in: use `credentials set`")
+    outcome = sign_in(
+        provider, email, password, signer=signer(), store=op.credential_store(),
+        clock=op.clock(),
+    )  # fmt: skip
+    if out.json:
+        out.emit({"stored": True, "secret": name, "version": outcome.secret_version,
+                  "expires_at": _when(outcome.expires_at)})  # fmt: skip
+    else:
+        until = f"{outcome.expires_at:%Y-%m-%d %H:%M} UTC" if outcome.expires_at else "unknown"
+        out.console.print(
+            f"signed in: refreshable tokens stored in {name} (version "
+            f"{outcome.secret_version}), valid until {until} and refreshed by every sync; "
+            "the password was not stored"
+        )
+    return Exit.DONE
 
 
 def set_credentials(
-    target: Target, provider: str, credentials: Credentials, console: Console
+    op: Operator, provider: str, given: Credentials, *, force: bool, out: Output
 ) -> int:
-    store, name = deployed_store(target, provider)
-    version = store.save(provider, credentials)
-    console.print(f"stored {type(credentials).__name__} in {name} (version {version})")
-    return 0
+    """Try `given` against the provider, then store it (refused: only with --force)."""
+    name = _secret(op, provider)
+    outcome, refused = replace_credentials(
+        provider, given, auth=op.registry()[provider].auth(), store=op.credential_store(),
+        clock=op.clock(), force=force,
+    )  # fmt: skip
+    kind = "session token" if isinstance(given, SessionCredentials) else "OAuth credentials"
+    if out.json:
+        out.emit({"stored": True, "secret": name, "version": outcome.secret_version,
+                  "mode": outcome.mode.value, "accepted": refused is None,
+                  "refusal": refused})  # fmt: skip
+    elif refused:
+        out.console.print(
+            f"stored {kind} in {name} (version {outcome.secret_version}) although GoPro "
+            f"refused them (--force): {refused}"
+        )
+    else:
+        out.console.print(
+            f"GoPro accepted the {kind}; stored in {name} (version {outcome.secret_version})"
+        )
+    return Exit.DONE
+
+
+def _description(credentials: Credentials, name: str) -> dict[str, Any]:
+    if isinstance(credentials, SessionCredentials):
+        return {"secret": name, "mode": "session", "user_id": credentials.user_id,
+                "expires_at": None, "refreshed_at": None}  # fmt: skip
+    return {
+        "secret": name,
+        "mode": "oauth",
+        "user_id": credentials.user_id,
+        "client_id": credentials.client_id,
+        "expires_at": credentials.expires_at.isoformat() if credentials.expires_at else None,
+        "refreshed_at": (
+            credentials.refreshed_at.isoformat() if credentials.refreshed_at else None
+        ),
+    }
+
+
+def show_credentials(op: Operator, provider: str, out: Output) -> int:
+    """The stored credentials' mode, user and times: never a token or secret."""
+    name = _secret(op, provider)
+    shown = _description(op.credential_store().load(provider), name)
+    if out.json:
+        out.emit(shown)
+        return Exit.DONE
+    if shown["mode"] == "session":
+        out.console.print(
+            f"{name}: a browser session token of user {shown['user_id']}; GoPro does not "
+            "say when it expires (`cloudsync credentials test` tries it)"
+        )
+    else:
+        expiry = shown["expires_at"] or "no token yet"
+        out.console.print(
+            f"{name}: OAuth client {shown['client_id']}, user {shown['user_id'] or 'unknown'}"
+            f"; the access token expires {expiry}, refreshed {shown['refreshed_at'] or 'never'};"
+            " every sync refreshes it"
+        )
+    return Exit.DONE
+
+
+def test_credentials(op: Operator, provider: str, out: Output) -> int:
+    """Try the stored credentials as the nightly sync does (OAuth ones are refreshed and
+    the new token stored, as every sync does); a refusal exits 1 with GoPro's reason."""
+    name = _secret(op, provider)
+    outcome = authenticate(
+        provider,
+        op.credential_store(),
+        op.registry()[provider].auth(),
+        op.clock(),
+        window=timedelta.max,
+    )
+    if out.json:
+        out.emit({"secret": name, "accepted": True, "mode": outcome.mode.value,
+                  "expires_at": _when(outcome.expires_at)})  # fmt: skip
+    else:
+        until = (
+            f", valid until {outcome.expires_at:%Y-%m-%d %H:%M} UTC" if outcome.expires_at else ""
+        )
+        out.console.print(f"GoPro accepted the credentials in {name} ({outcome.mode.value}{until})")
+    return Exit.DONE

@@ -11,7 +11,7 @@ from adapters.gopro.auth import GoProAuth
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.source import GoProMediaSource
 from domain.credentials import Credentials
-from domain.ports import MediaSource, ProviderAuth
+from domain.ports import MediaSource, ProviderAuth, ProviderSignIn
 
 
 class UnknownProviderError(ValueError):
@@ -24,6 +24,8 @@ class ProviderAdapters:
 
     auth: Callable[[], ProviderAuth]
     source: Callable[[Credentials], MediaSource]
+    signer: Callable[[], ProviderSignIn] | None = None
+    """The password sign-in a person uses once at the command line (None: it has none)."""
 
 
 class ProviderRegistry:
@@ -45,4 +47,5 @@ def gopro_adapters(client: httpx.Client, settings: GoProSettings) -> ProviderAda
     return ProviderAdapters(
         auth=lambda: GoProAuth(client, settings),
         source=lambda credentials: GoProMediaSource(client, settings, credentials),
+        signer=lambda: GoProAuth(client, settings),
     )

@@ -73,7 +73,7 @@ def read_stack(name: str, start: Path | None = None) -> StackFile:
         )
     path = project / f"Pulumi.{name}.yaml"
     if not path.is_file():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
+        known = sorted(p.name.split(".")[1] for p in project.glob("Pulumi.*.yaml"))
         raise UserError(
             f"stack {name!r} has no {path.name} in {project}; known stacks: "
             f"{', '.join(known) or 'none'} (pick one with --stack or CLOUDSYNC_STACK)"
@@ -175,10 +175,10 @@ class Target:
 
     @property
     def gopro_url(self) -> str:
-        """--gopro-url, else GOPRO_API_URL, else the stack's goproApiUrl (configured, or as
-        deployed), else GoPro's."""
+        """--gopro-url, else GOPRO_API_URL, else what the deployed stack uses, else the
+        stack's goproApiUrl."""
         if self.gopro_url_given:
             return self.gopro_url_given
-        if self.stack.path is not None or self.deployed is None:
-            return self.settings.gopro_api_url
-        return self._deployment.gopro_api_url
+        if self.deployed is not None:
+            return self._deployment.gopro_api_url
+        return self.settings.gopro_api_url

@@ -91,9 +91,12 @@ def deploy_workflow(
     topic: str,
     options: WorkflowOptions,
     bucket: str = BUCKET,
+    environment: dict[str, str] | None = None,
 ) -> str:
     """The three functions (handlers run in-process) and the state machine, named as the dev
-    stack names them; `client(service)` makes the boto3 clients. Returns the machine's ARN."""
+    stack names them; `client(service)` makes the boto3 clients. Each function carries
+    `environment`, as the stack's do: the command line reads the deployment from it.
+    Returns the machine's ARN."""
     role = client("iam").create_role(
         RoleName="cloud-sync-sandbox",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
@@ -108,6 +111,7 @@ def deploy_workflow(
             Code={"ZipFile": _zip()},
             Timeout=spec.timeout_seconds,
             MemorySize=spec.memory_mb,
+            Environment={"Variables": environment or {}},
         )["FunctionArn"]
         for key, spec in SPECS.items()
     }

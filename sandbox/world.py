@@ -150,11 +150,6 @@ def local_world(
         session = boto3.session.Session(region_name=REGION)
         made = provision_resources(session, endpoint)
         make: Any = session.client
-        machine = deploy_workflow(
-            lambda service: make(service, endpoint_url=endpoint),
-            made["topic"],
-            WorkflowOptions(retry_interval_seconds=1),
-        )
         url = gopro_url or (emulator.base_url if emulator else "")
         loopback = httpx.URL(url).host in ("127.0.0.1", "localhost", "::1")
         handler_env = {
@@ -169,6 +164,12 @@ def local_world(
             "GOPRO_RETRY_WAIT_SECONDS": "0.05",
             "METRICS": "api",  # PutMetricData to the local endpoint, not lines on stdout
         }
+        machine = deploy_workflow(
+            lambda service: make(service, endpoint_url=endpoint),
+            made["topic"],
+            WorkflowOptions(retry_interval_seconds=1),
+            environment=handler_env,
+        )
         stack.enter_context(_environment(handler_env))
         dispatcher = stack.enter_context(dispatch_lambdas())
         yield World(

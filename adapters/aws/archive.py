@@ -1,7 +1,7 @@
 """S3Archive: the archive bucket as `cloudsync restore` sees it, under the operator's own
 credentials (not a function's role).
 
-- `state`: HeadObject, read as domain.restore.object_state.
+- `state`: HeadObject, its StorageClass and S3's `Restore` header read by `object_state`.
 - `request`: RestoreObject. S3 answers 202 for a new restore, 200 when the object is
   already restored (the copy's expiry is moved to `days` from now), 409
   RestoreAlreadyInProgress while one is under way, and 403 InvalidObjectState for an
@@ -14,14 +14,16 @@ A refusal names the permission the credentials lack.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.aws.s3_multipart import access_denied, error_code, not_found
-from domain.restore import ObjectState, RestoreError, Tier, object_state
+from domain.restore import ARCHIVE_CLASSES, ObjectState, RestoreError, State, Tier
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -38,6 +40,30 @@ _ACTIONS = {
 
 
 TIERS: dict[Tier, Literal["Bulk", "Standard"]] = {Tier.BULK: "Bulk", Tier.STANDARD: "Standard"}
+
+
+_ONGOING = re.compile(r'ongoing-request\s*=\s*"(true|false)"')
+_EXPIRY = re.compile(r'expiry-date\s*=\s*"([^"]+)"')
+
+
+def object_state(key: str, storage_class: str | None, restore: str | None) -> ObjectState:
+    """Where the object at `key` stands, from HeadObject's StorageClass and Restore."""
+    klass = storage_class or "STANDARD"  # S3 leaves the header out for STANDARD
+    if klass not in ARCHIVE_CLASSES:
+        return ObjectState(key, klass, State.READABLE)
+    if not restore:
+        return ObjectState(key, klass, State.NOT_REQUESTED)
+    ongoing = _ONGOING.search(restore)
+    if ongoing is None:
+        raise RestoreError(f"{key}: S3's restore status {restore!r} has no ongoing-request")
+    if ongoing.group(1) == "true":
+        return ObjectState(key, klass, State.PENDING)
+    expiry = _EXPIRY.search(restore)
+    try:
+        expires = parsedate_to_datetime(expiry.group(1)) if expiry else None
+    except (TypeError, ValueError):
+        raise RestoreError(f"{key}: S3's restore expiry {restore!r} is not a date") from None
+    return ObjectState(key, klass, State.READY, expires)
 
 
 class Requested(StrEnum):

@@ -63,6 +63,7 @@ class S3CatalogStore(S3CatalogReader):
             kms_key_id=self._kms_key_id, content_type="text/csv; charset=utf-8",
         )  # fmt: skip
 
+
 class S3EtagVerdicts:
     """The judgement of a provider's ETags: `{"distrusted": why}`, or `{"distrusted":
     null}` once they are trusted again (a write, so no role needs to delete)."""

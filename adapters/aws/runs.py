@@ -13,8 +13,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import aws_call
 from domain.errors import StorageError
-from domain.model import RunningExecution
+from domain.model import RunningExecution, RunReport
 
 
 def state_machine_of(execution: str) -> str:
@@ -30,6 +31,14 @@ class StepFunctionsRuns:
     def __init__(self, client: Any) -> None:
         """`client`: a boto3 Step Functions client."""
         self._sfn = client
+
+    def start(self, machine: str, provider: str, name: str) -> str:
+        """Start an execution of `machine` for `provider`, named `name`: its ARN."""
+        with aws_call("Step Functions StartExecution", machine):
+            answer = self._sfn.start_execution(
+                stateMachineArn=machine, name=name, input=json.dumps({"provider": provider})
+            )
+        return str(answer["executionArn"])
 
     def running(self, execution: str) -> Sequence[RunningExecution]:
         return self.running_in(state_machine_of(execution), execution)
@@ -61,3 +70,118 @@ class StepFunctionsRuns:
         except (ClientError, BotoCoreError, ValueError, AttributeError):
             return None
         return value if isinstance(value, str) else None
+
+
+FAILURE_STATE = "DescribeFailure"
+"""The state a caught failure goes to (infra/asl.py): the state before it failed."""
+HISTORY_EVENTS = 200
+"""The newest events read of a failed run (its failure is among the last few)."""
+
+
+def _summary_of(output: str | None) -> dict[str, Any]:
+    try:
+        loaded = json.loads(output or "{}")
+    except ValueError:
+        return {}
+    summary = loaded.get("summary") if isinstance(loaded, dict) else None
+    return summary if isinstance(summary, dict) else {}
+
+
+def _named(summary: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    named = summary.get("failed")
+    if not isinstance(named, list):
+        return ()
+    return tuple(
+        (str(n.get("media_id")), str(n.get("error"))) for n in named if isinstance(n, dict)
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class StepFunctionsRunReports:
+    """The workflow's executions as reports: what each did, and why a failed one failed
+    (from the execution, its map run and, when it failed, the newest page of its history).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._sfn = client
+
+    def recent(self, machine: str, limit: int) -> list[RunReport]:
+        with aws_call("Step Functions ListExecutions", machine):
+            listed = self._sfn.list_executions(stateMachineArn=machine, maxResults=limit)
+        return [self.report(e["executionArn"]) for e in listed["executions"][:limit]]
+
+    def report(self, execution: str) -> RunReport:
+        with aws_call("Step Functions DescribeExecution", execution):
+            described = self._sfn.describe_execution(executionArn=execution)
+        summary = _summary_of(described.get("output"))
+        total, handled, running = self._progress(execution)
+        status = str(described["status"])
+        state = error = cause = None
+        if status not in ("RUNNING", "SUCCEEDED"):
+            state, error, cause = self._failure(execution, described)
+        return RunReport(
+            name=str(described.get("name") or execution.rpartition(":")[2]),
+            arn=execution,
+            status=status,
+            started=described["startDate"],
+            stopped=described.get("stopDate"),
+            total=total,
+            handled=handled,
+            running=running,
+            videos=_count(summary.get("videos")),
+            failures=_count(summary.get("failures")),
+            failed=_named(summary),
+            failed_state=state,
+            error=error,
+            cause=cause,
+        )
+
+    def _progress(self, execution: str) -> tuple[int | None, int, int]:
+        """(videos in the run's map, handled, in progress); the map may not exist yet."""
+        with aws_call("Step Functions ListMapRuns", execution):
+            runs = self._sfn.list_map_runs(executionArn=execution, maxResults=1)["mapRuns"]
+        if not runs:
+            return None, 0, 0
+        with aws_call("Step Functions DescribeMapRun", runs[0]["mapRunArn"]):
+            counts = self._sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"]
+        done = sum(counts.get(k, 0) for k in ("succeeded", "failed", "aborted", "timedOut"))
+        return counts.get("total", 0), done, counts.get("running", 0)
+
+    def _failure(
+        self, execution: str, described: dict[str, Any]
+    ) -> tuple[str | None, str | None, str | None]:
+        """The state that failed and the error it caught: the newest events, read back to
+        the failure the workflow caught (or the last state entered, when none was)."""
+        with aws_call("Step Functions GetExecutionHistory", execution):
+            events = self._sfn.get_execution_history(
+                executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
+            )["events"]
+        entered = [
+            (e["stateEnteredEventDetails"]["name"], e["stateEnteredEventDetails"].get("input"))
+            for e in events
+            if "stateEnteredEventDetails" in e
+        ]
+        for position, (name, data) in enumerate(entered):
+            if name != FAILURE_STATE:
+                continue
+            caught = _caught(data)
+            before = next((n for n, _ in entered[position + 1 :] if n != FAILURE_STATE), None)
+            if caught is not None:
+                return before, caught[0], caught[1]
+        last = entered[0][0] if entered else None
+        return last, described.get("error"), described.get("cause")
+
+
+def _caught(data: str | None) -> tuple[str | None, str | None] | None:
+    """The error a Catch put at `$.error` in a state's input."""
+    try:
+        loaded = json.loads(data or "{}")
+    except ValueError:
+        return None
+    error = loaded.get("error") if isinstance(loaded, dict) else None
+    if not isinstance(error, dict):
+        return None
+    return error.get("Error"), error.get("Cause")

@@ -98,9 +98,7 @@ class S3ArchiveReader:
 
     def describe(self, key: str) -> StoredObject | None:
         try:
-            head = self._s3.head_object(
-                Bucket=self._bucket, Key=key, ChecksumMode="ENABLED"
-            )
+            head = self._s3.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as error:
             if not_found(error):
                 return None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import ResourceMissingError, aws_call
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
 from domain.errors import CredentialsMissingError, InvalidSettingError, StorageError
 
@@ -123,6 +124,16 @@ class SecretsManagerCredentialStore:
         if not text:
             raise CredentialsMissingError(provider, f"secret {secret_id} (it has no value)")
         return credentials_from_json(text, secret_id)
+
+    def exists(self, provider: str) -> bool:
+        """Whether the provider's secret exists (with a value or not)."""
+        secret_id = secret_id_for(provider, self._template)
+        try:
+            with aws_call("Secrets Manager DescribeSecret", secret_id):
+                self._secrets.describe_secret(SecretId=secret_id)
+        except ResourceMissingError:
+            return False
+        return True
 
     def save(self, provider: str, credentials: Credentials) -> str:
         secret_id = secret_id_for(provider, self._template)

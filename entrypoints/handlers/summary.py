@@ -32,7 +32,7 @@ from domain.etag_review import review_etags
 from domain.keys import archive_prefix
 from domain.model import ManifestLocation
 from domain.ports import RunManifest
-from domain.services import RunSummary, summarize
+from domain.services import FAILED_NAMED, RunSummary, summarize
 from entrypoints.container import Container
 from entrypoints.handlers.runtime import BadEventError, LambdaContext, text, whole
 
@@ -64,8 +64,26 @@ def _summary_cursor(fields: Mapping[str, Any]) -> tuple[str, int, RunSummary]:
         whole(cursor, "failures", 0),
         whole(cursor, "matched", 0),
         whole(cursor, "mismatched", 0),
+        _failed_so_far(cursor.get("failed")),
     )
     return phase, whole(cursor, "position", 0), counts
+
+
+def _failed_so_far(named: Any) -> tuple[tuple[str, str], ...]:
+    """The cursor's named failures; a cursor written before they were named has none."""
+    if named is None:
+        return ()
+    if not isinstance(named, list) or not all(
+        isinstance(n, Mapping)
+        and isinstance(n.get("media_id"), str)
+        and isinstance(n.get("error"), str)
+        for n in named
+    ):
+        raise BadEventError(
+            "event field 'cursor.failed' must be a list of {media_id, error} texts, "
+            f"got {named!r:.60}"
+        )
+    return tuple((n["media_id"], n["error"]) for n in named[:FAILED_NAMED])
 
 
 def _started(fields: Mapping[str, Any]) -> datetime | None:
@@ -82,6 +100,10 @@ def _started(fields: Mapping[str, Any]) -> datetime | None:
     if started.tzinfo is None:
         raise BadEventError(f"event field 'started' must carry its time zone, got {value!r:.60}")
     return started
+
+
+def _named(summary: RunSummary) -> list[dict[str, str]]:
+    return [{"media_id": media_id, "error": why} for media_id, why in summary.failed]
 
 
 def summarize_step(
@@ -113,6 +135,7 @@ def summarize_step(
                 "failures": summary.failures,
                 "matched": summary.origin_matched,
                 "mismatched": summary.origin_mismatched,
+                "failed": _named(summary),
             }
             return {"status": "continue", "cursor": cursor}
     etags = review_etags(
@@ -148,6 +171,7 @@ def summarize_step(
         "cursor": None,
         "videos": summary.videos,
         "failures": summary.failures,
+        "failed": _named(summary),
         "catalog_rows": catalog_rows,
         "verified": check.described,
         "deferred": check.deferred,

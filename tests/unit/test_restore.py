@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.aws.archive import object_state
 from domain.catalog import CatalogRow
 from domain.keys import candidate_keys
 from domain.model import Checksum, MediaItem
@@ -26,7 +27,6 @@ from domain.restore import (
     check_days,
     local_path,
     local_verdict,
-    object_state,
     quote,
     select,
 )
