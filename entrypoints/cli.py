@@ -428,6 +428,7 @@ def login(
     from entrypoints.operations import login as run  # noqa: PLC0415
     from entrypoints.operations import read_sign_in  # noqa: PLC0415
 
+    op.gopro_settings()  # a wrong --gopro-url is said before the password is asked for
     address, password = read_sign_in(email, from_stdin)
     return run(op, provider, email=address, password=password, out=out)
 
@@ -488,9 +489,9 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The selection every restore action takes; criteria combine with AND."""
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         _provider_option(),
-        click.option("--catalog", metavar="PATH|bucket",
-                     help="Select from a catalog (`bucket`: the one in the bucket, or a local "
-                     "copy) instead of the tracker."),
+        click.option("--catalog", is_flag=False, flag_value="bucket", metavar="[PATH]",
+                     help="Select from the catalog instead of the tracker: the bucket's (no "
+                     "PATH), or a local copy."),
         click.option("--since", callback=_day, metavar="YYYY-MM-DD",
                      help="Captured on or after this day (UTC)."),
         click.option("--until", callback=_day, metavar="YYYY-MM-DD",
@@ -594,29 +595,26 @@ def _link_hours(ctx: click.Context, param: click.Parameter, value: str | None) -
     "--to",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="Download into this folder (provider/year/month/ below it).",
+    help="Download into this folder (YEAR/MONTH/ below it).",
 )
-@click.option("--urls", is_flag=True, help="Print pre-signed links instead of downloading.")
 @click.option(
-    "--link-hours",
+    "--urls",
+    is_flag=False,
+    flag_value="24",
     callback=_link_hours,
-    default="24",
-    show_default=True,
-    metavar="HOURS",
-    help="How long the --urls links stay valid (at most 168).",
+    metavar="[HOURS]",
+    help="Print pre-signed links instead, valid HOURS (24 when not given, at most 168).",
 )
 @selection_options
-def fetch(
-    to: Path | None, urls: bool, link_hours: float, op: Operator, out: Output, **given: Any
-) -> int:  # fmt: skip
+def fetch(to: Path | None, urls: float | None, op: Operator, out: Output, **given: Any) -> int:
     """Download the selected videos that are readable (or print links to them), each
     checked against its recorded size and checksum; a file already there is never
     replaced. Exit 3 while some are still being restored."""
     from entrypoints.restore import run_fetch  # noqa: PLC0415
 
-    if (to is None) == (not urls):
+    if (to is None) == (urls is None):
         raise UsageError("fetch needs either --to DIR (download) or --urls (links)")
-    return run_fetch(_request(op=op, **given), op, out, to, link_hours if urls else None)
+    return run_fetch(_request(op=op, **given), op, out, to, urls)
 
 
 # ---------------------------------------------------------------- cost
@@ -666,7 +664,11 @@ def cost(
         )  # fmt: skip
         result = estimate(usage, load_prices())
     except CostInputError as error:
-        raise UserError(str(error)) from None
+        message = str(error)
+        for name in ("archive_gb", "monthly_gb", "monthly_videos", "memory_mb", "videos",
+                     "cpu_seconds_per_gib"):  # fmt: skip
+            message = message.replace(name, "--" + name.replace("_", "-"), 1)
+        raise UsageError(message) from None
     except KeyError as missing:
         raise UserError(f"the price file has no price {missing}") from None
     if out.json:

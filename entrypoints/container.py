@@ -38,10 +38,12 @@ from adapters.clock import SystemClock
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, gopro_url, make_client
 from adapters.logs import LogRedactor
 from domain.credentials import Credentials, OAuthCredentials
+from domain.errors import InvalidSettingError
 from domain.origin import OriginPolicy
 from domain.ports import MediaSource, Metrics
 from domain.rules import SelectionPolicy
 from domain.transfer import TransferPorts
+from entrypoints.exits import UserError
 from entrypoints.providers import ProviderRegistry, gopro_adapters
 from entrypoints.settings import Settings
 from entrypoints.stack import Deployed, Target
@@ -205,7 +207,13 @@ def _archive_client(session: boto3.session.Session) -> Any:
 
 def _operator_gopro_settings(target: Target) -> GoProSettings:
     url = target.gopro_url
-    return GoProSettings(base_url=url, allow_loopback=gopro_url(url).host in LOOPBACK_HOSTS)
+    try:
+        return GoProSettings(base_url=url, allow_loopback=gopro_url(url).host in LOOPBACK_HOSTS)
+    except InvalidSettingError as error:
+        raise UserError(
+            f"the GoPro API URL {url!r} will not do: {error}; pass --gopro-url https://… or "
+            "set GOPRO_API_URL"
+        ) from None
 
 
 OPERATOR_WORKERS = 16

@@ -124,6 +124,12 @@ LIFECYCLES = {
 }
 
 
+MAX_GB = 1e9
+"""The largest library priced, in GB (an exabyte): beyond it the arithmetic, not the
+library, would be what is measured."""
+MAX_VIDEOS = 10**9
+
+
 class CostInputError(ValueError):
     """A figure the estimate cannot use; the message names it."""
 
@@ -145,6 +151,12 @@ class Usage:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise CostInputError(f"{name} must be a finite number >= 0, got {value!r}")
+            if value > MAX_GB:
+                raise CostInputError(f"{name} must be at most {MAX_GB:.0e}, got {value:g}")
+        for name in ("videos", "monthly_videos"):
+            count = getattr(self, name)
+            if count is not None and count > MAX_VIDEOS:
+                raise CostInputError(f"{name} must be at most {MAX_VIDEOS:.0e}, got {count}")
         if self.videos < 1 and self.archive_gb > 0:
             raise CostInputError("videos must be at least 1 for an archive of any size")
         if self.monthly_videos is not None and self.monthly_videos < 0:

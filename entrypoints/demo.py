@@ -265,19 +265,19 @@ def _summary(report: Report, console: Console) -> None:
 def run_sandbox(
     videos: int, seed: int, env_file: Path | None, console: Console, restore_seconds: float
 ) -> int:
+    log_path = Path(tempfile.gettempdir()) / "cloudsync-sandbox.log"
     with (
+        log_path.open("w", encoding="utf-8") as log_file,
         GoProEmulator(generate_library(seed, videos)) as emulator,
         local_world(emulator, restore_seconds=restore_seconds) as world,
     ):
+        configure_logging("sandbox", stream=log_file)  # the functions log here, not on screen
         reset_container()
         SecretsManagerCredentialStore(
             world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
         ).save("gopro", SessionCredentials(emulator.session_token, emulator.user_id))
+        # AWS's own variables and the stack: `cloudsync` finds the resources by itself.
         exports = {k: v for k, v in world.environment.items() if k.startswith("AWS_")}
-        exports["CLOUDSYNC_STATE_MACHINE"] = world.state_machine_arn
-        exports["TRACKER_TABLE"] = world.table
-        exports["ARCHIVE_BUCKET"] = world.environment["ARCHIVE_BUCKET"]
-        exports["GOPRO_API_URL"] = world.gopro_url
         exports["CLOUDSYNC_STACK"] = SETTINGS.environment
         lines = [f"export {name}={value}" for name, value in sorted(exports.items())]
         console.print("\n".join(lines))
@@ -287,6 +287,12 @@ def run_sandbox(
             partial.write_text("\n".join(lines) + "\n")
             partial.replace(env_file)
             console.print(f"written to {env_file}")
+        console.print(f"the functions' log lines: {log_path}")
+        console.print(
+            f"GoPro emulator at {emulator.base_url}: its session token is stored already; "
+            f"to sign in instead: cloudsync credentials login --email {emulator.username} "
+            f"(password: {emulator.password})"
+        )
         console.print("sandbox running; Ctrl-C stops it")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -2,7 +2,7 @@
 
     cloudsync restore [request] [selection] [--tier bulk|standard] [--days N] [--dry-run]
     cloudsync restore status    [selection]
-    cloudsync restore fetch     [selection] --to DIR | --urls [--link-hours H]
+    cloudsync restore fetch     [selection] --to DIR | --urls [HOURS]
 
 The selection comes from the tracker (one Scan), or with `--catalog` from the catalog the
 workflow writes (`catalog/{provider}.csv` in the bucket, or a local copy): no DynamoDB
@@ -126,7 +126,9 @@ def load_rows(request: Request, op: Operator) -> list[CatalogRow]:
 
 
 def survey(archive: S3Archive, chosen: Sequence[CatalogRow], out: Output) -> list[ObjectState]:
-    """Each object's state, in the rows' order (a HeadObject each, in parallel)."""
+    """Each object's state, in the rows' order (a HeadObject each, in parallel), once the
+    bucket is known to exist (else every object would read as missing)."""
+    archive.check()
     with (
         _bar(out, "HeadObject", len(chosen)) as bar,
         ThreadPoolExecutor(HEAD_WORKERS, thread_name_prefix="restore") as pool,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import aws_call
 from adapters.aws.s3_multipart import access_denied, error_code, not_found
 from domain.restore import ARCHIVE_CLASSES, ObjectState, RestoreError, State, Tier
 
@@ -96,6 +97,11 @@ class S3Archive:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self.bucket = bucket
+
+    def check(self) -> None:
+        """The bucket exists and may be read (one HeadBucket), before a key of it is."""
+        with aws_call("S3 HeadBucket", f"s3://{self.bucket}"):
+            self._s3.head_bucket(Bucket=self.bucket)
 
     def state(self, key: str) -> ObjectState | None:
         """Where the object stands; None when there is no object at `key`."""

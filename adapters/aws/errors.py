@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -45,6 +46,15 @@ THROTTLED = frozenset({
     "ProvisionedThroughputExceededException", "RequestLimitExceeded",
 })  # fmt: skip
 UNREACHABLE_HINT = "check the network, or AWS_ENDPOINT_URL if one is set"
+SANDBOX_HINT = (
+    "a local endpoint: is the sandbox running? start `cloudsync sandbox` again, then "
+    "`source` its environment file in this terminal again (its port changes each time)"
+)
+
+
+def _loopback(endpoint: str) -> bool:
+    host = urlsplit(endpoint).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 class ResourceMissingError(StorageError):
@@ -89,8 +99,9 @@ def translate(error: Exception, operation: str, resource: str) -> StorageError:
     if isinstance(error, NoRegionError):
         return StorageError(f"{where}: no AWS region; pass --region or set AWS_REGION")
     if isinstance(error, EndpointConnectionError):
-        endpoint = error.kwargs.get("endpoint_url", "?")
-        return StorageError(f"{where}: cannot reach AWS at {endpoint}; {UNREACHABLE_HINT}")
+        endpoint = str(error.kwargs.get("endpoint_url", "?"))
+        hint = SANDBOX_HINT if _loopback(endpoint) else UNREACHABLE_HINT
+        return StorageError(f"{where}: cannot reach AWS at {endpoint}; {hint}")
     return StorageError(f"{where}: the AWS call failed: {error}")
 
 

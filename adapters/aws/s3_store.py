@@ -31,6 +31,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import translate
 from adapters.aws.s3_multipart import (
     MultipartUpload,
     UploadTarget,
@@ -136,9 +137,9 @@ class S3ArchiveReader:
                     f"S3 ListObjectsV2 {prefix!r} was refused: the role needs s3:ListBucket "
                     f"on the bucket {self._bucket!r}"
                 ) from None
-            raise StorageError(f"S3 ListObjectsV2 {prefix!r} failed: {error_code(error)}") from None
+            raise translate(error, "S3 ListObjectsV2", f"s3://{self._bucket}/{prefix}") from None
         except BotoCoreError as error:
-            raise StorageError(f"S3 ListObjectsV2 {prefix!r} failed: {error}") from None
+            raise translate(error, "S3 ListObjectsV2", f"s3://{self._bucket}/{prefix}") from None
         return found
 
 

@@ -97,13 +97,28 @@ def test_verify_passes_after_a_sync_and_reports_each_damage_once(
     assert any(line.startswith("unclaimed: " + stray) for line in lines)
 
 
-def test_verify_without_a_bucket_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_wrong_bucket_is_one_line_saying_it_does_not_exist(
+    synced: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("ARCHIVE_BUCKET", raising=False)
+    for argv in (["verify"], ["restore", "status"], ["restore", "fetch", "--urls"]):
+        assert main([*argv, "--stack", "dev", "--bucket", "no-such-bucket-1"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert err[0].startswith("cloudsync: error: S3 "), err
+        assert "s3://no-such-bucket-1" in err[0]
+        assert "does not exist" in err[0]
+
+
+def test_without_aws_credentials_is_one_line_naming_the_fix(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    for name in ("ARCHIVE_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     assert main(["verify", "--stack", "dev"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        "cloudsync: error: which bucket? pass --bucket or set ARCHIVE_BUCKET "
-        "(`pulumi stack output bucket`)"
-    ]
+    assert len(err) == 1, err
+    assert "no AWS credentials found" in err[0]
+    assert "AWS_PROFILE" in err[0]

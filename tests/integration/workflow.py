@@ -19,6 +19,7 @@ from infra.asl import WorkflowOptions
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
+from sandbox.moto_names import install as install_names
 from sandbox.moto_speed import install as install_speed
 from sandbox.provision import deploy_workflow
 from tests.infra.iam import assert_granted
@@ -108,6 +109,7 @@ def workflow(monkeypatch: pytest.MonkeyPatch, emulator: GoProEmulator) -> Iterat
         workflow_environment(monkeypatch, emulator, account)
         reset_container()
         install_speed()
+        install_names()
         with dispatch_lambdas() as dispatcher:
             yield provision(account, emulator, dispatcher)
             # Every AWS call the functions made is one their deployed roles allow.
