@@ -34,11 +34,21 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 not finished yet (restores or a run sti
 progress), 130 interrupted, 141 output closed."""
 
 
+class ClosedPipeError(Exception):
+    """Standard output was closed; not an OSError, so that click leaves it to `main`."""
+
+
 class Commands(click.Group):
     """Commands listed in the order they are defined, not alphabetically."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ClosedPipeError from None
 
 
 class DefaultTo(Commands):
@@ -739,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - an exit per o
     except (KeyboardInterrupt, click.Abort):
         _one_line("interrupted")
         return Exit.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, ClosedPipeError):
         return _close_quietly()
     except click.ClickException as error:
         _one_line(error.format_message())

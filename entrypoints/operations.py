@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
-from domain.errors import DomainError
+from domain.errors import CredentialsRejectedError, DomainError
 from domain.model import RunReport
 from domain.one_run import first_of
 from domain.services import authenticate, replace_credentials, sign_in
@@ -200,6 +200,9 @@ def status(op: Operator, out: Output) -> int:
     now = datetime.now(UTC)
     if out.json:
         out.emit({
+            "stack": {"name": target.stack.name, "region": target.region,
+                      "table": target.table_name, "bucket": target.bucket,
+                      "state_machine": target.state_machine},
             "table": target.table_name,
             "videos": {s.value: counts.get(s, 0) for s in SyncStatus},
             "unreadable": scan.unreadable,
@@ -263,14 +266,17 @@ def _asking(ask: Callable[[str], str]) -> Callable[[str], str]:
     """`ask`, with no terminal or no input left answered by one line, not EOFError."""
 
     def asked(prompt: str) -> str:
+        what = prompt.split(" (", maxsplit=1)[0].rstrip(": ")
+        refusal = UserError(
+            f"no answer for {what!r}: there is no terminal to ask on; pass the values as "
+            "JSON with --from-stdin"
+        )
+        if ask in (getpass.getpass, input) and not sys.stdin.isatty():
+            raise refusal
         try:
             return ask(prompt)
         except EOFError:
-            what = prompt.split(" (", maxsplit=1)[0].rstrip(": ")
-            raise UserError(
-                f"no answer for {what!r}: there is no terminal to ask on; pass the values as "
-                "JSON with --from-stdin"
-            ) from None
+            raise refusal from None
 
     return asked
 
@@ -353,10 +359,16 @@ def login(op: Operator, provider: str, *, email: str, password: str, out: Output
     signer = op.registry()[provider].signer
     if signer is None:
         raise UsageError(f"{provider} has no password sign-in: use `credentials set`")
-    outcome = sign_in(
-        provider, email, password, signer=signer(), store=op.credential_store(),
-        clock=op.clock(),
-    )  # fmt: skip
+    try:
+        outcome = sign_in(
+            provider, email, password, signer=signer(), store=op.credential_store(),
+            clock=op.clock(),
+        )  # fmt: skip
+    except CredentialsRejectedError as error:
+        raise UserError(
+            f"GoPro refused the sign-in, so nothing was stored ({name} is unchanged): "
+            f"{error.remedy}"
+        ) from None
     if out.json:
         out.emit({"stored": True, "secret": name, "version": outcome.secret_version,
                   "expires_at": _when(outcome.expires_at)})  # fmt: skip
@@ -375,10 +387,16 @@ def set_credentials(
 ) -> int:
     """Try `given` against the provider, then store it (refused: only with --force)."""
     name = _secret(op, provider)
-    outcome, refused = replace_credentials(
-        provider, given, auth=op.registry()[provider].auth(), store=op.credential_store(),
-        clock=op.clock(), force=force,
-    )  # fmt: skip
+    try:
+        outcome, refused = replace_credentials(
+            provider, given, auth=op.registry()[provider].auth(), store=op.credential_store(),
+            clock=op.clock(), force=force,
+        )  # fmt: skip
+    except CredentialsRejectedError as error:
+        raise UserError(
+            f"GoPro refused these credentials, so nothing was stored ({name} is unchanged): "
+            f"{error.remedy} (--force stores them anyway)"
+        ) from None
     kind = "session token" if isinstance(given, SessionCredentials) else "OAuth credentials"
     if out.json:
         out.emit({"stored": True, "secret": name, "version": outcome.secret_version,

@@ -159,6 +159,7 @@ class StepFunctionsRunReports:
             events = self._sfn.get_execution_history(
                 executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
             )["events"]
+        events = sorted(events, key=lambda e: -int(e.get("id", 0)))  # newest first, always
         entered = [
             (e["stateEnteredEventDetails"]["name"], e["stateEnteredEventDetails"].get("input"))
             for e in events
@@ -184,4 +185,16 @@ def _caught(data: str | None) -> tuple[str | None, str | None] | None:
     error = loaded.get("error") if isinstance(loaded, dict) else None
     if not isinstance(error, dict):
         return None
-    return error.get("Error"), error.get("Cause")
+    return error.get("Error"), _cause(error.get("Cause"))
+
+
+def _cause(cause: Any) -> str | None:
+    """A Lambda function's error comes as `{"errorType", "errorMessage", …}`: its message."""
+    if not isinstance(cause, str):
+        return None
+    try:
+        told = json.loads(cause)
+    except ValueError:
+        return cause
+    message = told.get("errorMessage") if isinstance(told, dict) else None
+    return message if isinstance(message, str) else cause
