@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from entrypoints.container import Operator
     from entrypoints.restore import Request
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+HELP_OPTIONS = ["-h", "--help"]
+CONTEXT: dict[str, Any] = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
 DEFAULT_STACK = "prod"
 EXIT_CODES = """\b
 Exit codes: 0 done, 1 failed, 2 usage, 3 not finished yet (restores or a run still in
@@ -627,6 +628,23 @@ def fetch(to: Path | None, urls: float | None, op: Operator, out: Output, **give
     return run_fetch(_request(op=op, **given), op, out, to, urls)
 
 
+@cloudsync.command(epilog="Example: cloudsync policy restore --stack prod > restore-policy.json")
+@click.argument("which", type=click.Choice(["operator", "restore"]), default="operator")
+@stack_options()
+@output_options(as_json=False)
+def policy(which: str, op: Operator, out: Output) -> int:
+    """Print the least-privilege IAM policy for a person's commands, with the stack's ARNs.
+
+    \b
+    operator: status, runs, start, verify, credentials (the default)
+    restore:  restore request, status and fetch
+    Attach it to the IAM user or role that runs cloudsync.
+    """
+    from entrypoints.operations import policy as run  # noqa: PLC0415
+
+    return run(op, which, out)
+
+
 # ---------------------------------------------------------------- cost
 
 
@@ -735,7 +753,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - an exit per o
     """Run one command; returns its exit code (entrypoints.exits)."""
     arguments = sys.argv[1:] if argv is None else argv
     if not arguments:
-        click.echo(cloudsync.get_help(click.Context(cloudsync, info_name="cloudsync", **CONTEXT)))
+        click.echo(
+            cloudsync.get_help(
+                click.Context(cloudsync, info_name="cloudsync", help_option_names=HELP_OPTIONS)
+            )
+        )
         return Exit.DONE
     try:
         code = cloudsync.main(arguments, prog_name="cloudsync", standalone_mode=False)

@@ -193,6 +193,7 @@ def _deployed(session: boto3.session.Session) -> Callable[[Target], Deployed]:
             secret_template=found["CREDENTIALS_SECRET"],
             gopro_api_url=found["GOPRO_API_URL"],
             state_machine=found["STATE_MACHINE"],
+            function_arn=found["FUNCTION_ARN"],
         )
 
     return ask

@@ -472,3 +472,32 @@ def test_credentials(op: Operator, provider: str, out: Output) -> int:
         )
         out.console.print(f"GoPro accepted the credentials in {name} ({outcome.mode.value}{until})")
     return Exit.DONE
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def policy(op: Operator, which: str, out: Output) -> int:
+    """The least-privilege IAM policy for a person's commands, with this stack's ARNs."""
+    from infra.policies import (  # noqa: PLC0415
+        OperatorResources,
+        operator_policy,
+        restore_policy,
+    )
+
+    target = op.resolved()
+    deployed = target.deployment
+    _, partition, _, region, account = deployed.function_arn.split(":")[:5]
+    secret = target.secret_name("gopro")
+    resources = OperatorResources(
+        bucket_arn=f"arn:{partition}:s3:::{target.bucket}",
+        key_arn=deployed.kms_key,
+        table_arn=f"arn:{partition}:dynamodb:{region}:{account}:table/{target.table_name}",
+        # Secrets Manager adds six random characters to a secret's ARN
+        secret_arn=f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-??????",
+        state_machine_arn=target.state_machine,
+        lister_arn=deployed.function_arn,
+    )
+    made = operator_policy(resources) if which == "operator" else restore_policy(resources)
+    out.emit(made)
+    return Exit.DONE

@@ -104,6 +104,8 @@ class Deployed:
     secret_template: str
     gopro_api_url: str
     state_machine: str
+    function_arn: str
+    """The lister's ARN: the stack's partition, region and account."""
 
 
 @dataclass
@@ -151,6 +153,11 @@ class Target:
     @property
     def machine_name(self) -> str:
         return self.settings.name(MACHINE)
+
+    @property
+    def deployment(self) -> Deployed:
+        """What the deployed stack says about itself (asked of AWS once)."""
+        return self._deployment
 
     @property
     def bucket(self) -> str:

@@ -29,6 +29,7 @@ for the state machine's logging, and X-Ray tracing (sids in `WILDCARD_EXCEPTIONS
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 Document = dict[str, Any]
@@ -293,4 +294,74 @@ def topic_policy(topic_arn: str, account_id: str) -> Document:
             "Resource": topic_arn,
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }
+    )
+
+
+@dataclass(frozen=True)
+class OperatorResources:
+    """The stack's resources, as ARNs, that a person's commands reach."""
+
+    bucket_arn: str
+    key_arn: str
+    table_arn: str
+    secret_arn: str
+    state_machine_arn: str
+    lister_arn: str
+
+    @property
+    def executions(self) -> str:
+        """Every execution of the state machine."""
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":*"
+
+    @property
+    def map_runs(self) -> str:
+        """Every map run of the state machine's executions."""
+        return self.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1) + "/*"
+
+
+def _deployment(r: OperatorResources) -> list[Document]:
+    """What every command reads first: the stack's description of itself, the tracker,
+    and the archive's listing."""
+    return [
+        allow("DescribeDeployment", ["lambda:GetFunctionConfiguration"], [r.lister_arn]),
+        allow("ReadTracker", ["dynamodb:Scan"], [r.table_arn]),
+        # HeadBucket, ListObjectsV2, and a 404 (not 403) for a key that is not there
+        allow("ListArchive", ["s3:ListBucket"], [r.bucket_arn]),
+    ]
+
+
+def operator_policy(r: OperatorResources) -> Document:
+    """`cloudsync status`, `runs`, `start`, `verify` and `credentials`: read the archive's
+    metadata (HeadObject never reads a video's bytes) and its catalog, follow and start
+    runs, and keep the credentials. No delete, no restore, no write to the archive."""
+    return document(
+        *_deployment(r),
+        allow("ReadArchiveMetadata", ["s3:GetObject"], [f"{r.bucket_arn}/*"]),
+        allow("DecryptCatalog", ["kms:Decrypt"], [r.key_arn]),
+        allow("Runs", ["states:ListExecutions", "states:StartExecution"], [r.state_machine_arn]),
+        allow(
+            "ReadRuns",
+            ["states:DescribeExecution", "states:GetExecutionHistory", "states:ListMapRuns"],
+            [r.executions],
+        ),
+        allow("ReadMapRuns", ["states:DescribeMapRun"], [r.map_runs]),
+        allow(
+            "Credentials",
+            [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+            ],
+            [r.secret_arn],
+        ),
+    )
+
+
+def restore_policy(r: OperatorResources) -> Document:
+    """`cloudsync restore` (request, status, fetch): see each object's state, ask S3 for a
+    restored copy, and read it back (or sign a link to it). No write, no delete."""
+    return document(
+        *_deployment(r),
+        allow("RestoreArchive", ["s3:GetObject", "s3:RestoreObject"], [f"{r.bucket_arn}/*"]),
+        allow("DecryptArchive", ["kms:Decrypt"], [r.key_arn]),
     )

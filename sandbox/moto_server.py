@@ -7,7 +7,7 @@ from __future__ import annotations
 from moto.server import main
 
 from sandbox.moto_dynamodb import install
-from sandbox.moto_names import install as install_names
+from sandbox.moto_executions import install as install_names
 from sandbox.moto_restore import install as install_restores
 from sandbox.moto_speed import install as install_routing
 

@@ -27,7 +27,7 @@ from infra.catalog import (
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
 from sandbox.moto_dynamodb import install as install_transactions
-from sandbox.moto_names import install as install_names
+from sandbox.moto_executions import install as install_names
 from sandbox.moto_restore import install as install_restores
 from sandbox.moto_speed import install as install_routing
 from sandbox.provision import BUCKET, REGION, SETTINGS, deploy_workflow, provision_resources

@@ -43,4 +43,8 @@ def describe(client: Any, function: str, machine: str) -> dict[str, str]:
         raise StorageError(f"the function {function} has an unexpected ARN {found['FunctionArn']}")
     partition, region, account = arn[1], arn[3], arn[4]
     machine_arn = f"arn:{partition}:states:{region}:{account}:stateMachine:{machine}"
-    return {**{name: str(variables[name]) for name in DESCRIBED}, "STATE_MACHINE": machine_arn}
+    return {
+        **{name: str(variables[name]) for name in DESCRIBED},
+        "STATE_MACHINE": machine_arn,
+        "FUNCTION_ARN": str(found["FunctionArn"]),
+    }

@@ -14,7 +14,11 @@ from moto.server import ThreadedMotoServer
 
 from adapters.aws.s3_store import S3ObjectStore, S3Settings, s3_client
 from domain.audit import HEAD_WORKERS, ArchivedObject, check_stored
-from entrypoints.restore import archive_client
+from entrypoints.container import Operator
+from entrypoints.restore import FETCH_WORKERS
+from entrypoints.restore import HEAD_WORKERS as RESTORE_WORKERS
+from entrypoints.stack import StackFile, Target
+from infra.config import StackSettings
 from sandbox.world import free_port
 
 BUCKET = "pool-test"
@@ -57,4 +61,7 @@ def test_the_nightly_check_describes_sixteen_at_once_without_a_full_pool(
 
 
 def test_the_restore_client_keeps_a_connection_for_each_worker(endpoint: str) -> None:
-    assert archive_client().meta.config.max_pool_connections > HEAD_WORKERS
+    operator = Operator(target=Target(StackFile("dev", StackSettings(environment="dev"))))
+    config = operator.s3().meta.config
+    assert config.max_pool_connections > max(RESTORE_WORKERS, FETCH_WORKERS)
+    assert config.signature_version == "s3v4"  # pre-signed links to SSE-KMS objects

@@ -19,7 +19,7 @@ from infra.asl import WorkflowOptions
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
-from sandbox.moto_names import install as install_names
+from sandbox.moto_executions import install as install_names
 from sandbox.moto_speed import install as install_speed
 from sandbox.provision import deploy_workflow
 from tests.infra.iam import assert_granted
