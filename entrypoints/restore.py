@@ -13,6 +13,7 @@ asked for on one machine is seen from any other.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import sys
@@ -136,11 +137,22 @@ def survey(archive: S3Archive, chosen: Sequence[CatalogRow], out: Output) -> lis
         task = bar.tasks[0].id
         states = []
         for row, found in zip(
-            chosen, pool.map(archive.state, [r.key for r in chosen]), strict=True
+            chosen, pool.map(in_context(archive.state), [r.key for r in chosen]), strict=True
         ):
             states.append(found or ObjectState(row.key, "-", State.MISSING))
             bar.advance(task)
     return states
+
+
+def in_context[T, R](work: Callable[[T], R]) -> Callable[[T], R]:
+    """`work`, run in a copy of the caller's context in whatever thread takes it: the
+    correlation of its log lines (and the sandbox's ledger of AWS calls) follow it."""
+    context = contextvars.copy_context()
+
+    def run(value: T) -> R:
+        return context.copy().run(work, value)
+
+    return run
 
 
 def _bar(out: Output, what: str, total: int, *, in_bytes: bool = False) -> Progress:
@@ -239,7 +251,7 @@ def run_request(request: Request, op: Operator, out: Output) -> int:
             def ask(key: str) -> Requested:
                 return archive.request(key, request.tier, request.days)
 
-            for key, answer in zip(wanted, pool.map(ask, wanted), strict=True):
+            for key, answer in zip(wanted, pool.map(in_context(ask), wanted), strict=True):
                 outcomes[key] = answer.value
                 bar.advance(bar.tasks[0].id)
     started = sum(note == Requested.STARTED.value for note in outcomes.values())
@@ -486,7 +498,7 @@ def _fetch_into(
 
         pool = ThreadPoolExecutor(FETCH_WORKERS, thread_name_prefix="fetch")
         futures: dict[Future[str], tuple[CatalogRow, Path]] = {
-            pool.submit(fetch, planned): planned for planned in plan
+            pool.submit(in_context(fetch), planned): planned for planned in plan
         }
         try:
             pending = set(futures)
