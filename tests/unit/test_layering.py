@@ -57,3 +57,43 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("import httpx\nfrom adapters.gopro import client\nfrom . import sibling\n")
     assert imported_roots(sample) == {"httpx", "adapters"}
+
+
+COMMAND_MODULES = ["cli", "operations", "restore", "verify", "cost", "stack", "exits"]
+"""The command line's modules: they get their ports from the Operator container."""
+
+
+def built_adapters(path: Path) -> set[str]:
+    """Classes of `adapters` the module calls (builds), and AWS libraries it imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    from_adapters: set[str] = set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("adapters"):
+            from_adapters.update(alias.asname or alias.name for alias in node.names)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            for name in [*names, *([module] if module else [])]:
+                if name.split(".")[0] in ("boto3", "botocore"):
+                    found.add(name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name in from_adapters and name[:1].isupper():
+                found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("module", COMMAND_MODULES)
+def test_no_command_module_imports_boto3_or_builds_an_adapter(module: str) -> None:
+    assert built_adapters(ROOT / "entrypoints" / f"{module}.py") == set()
+
+
+def test_the_adapter_check_sees_a_built_adapter(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import boto3\nfrom adapters.aws.archive import S3Archive, check\n"
+        "S3Archive(1, 'b')\ncheck()\n"
+    )
+    assert built_adapters(sample) == {"boto3", "S3Archive"}
