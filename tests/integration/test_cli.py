@@ -14,8 +14,9 @@ import pytest
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from domain.credentials import OAuthCredentials, SessionCredentials
 from entrypoints.cli import main
+from entrypoints.exits import UserError
 from entrypoints.handlers.runtime import reset_container
-from entrypoints.operations import UserError, read_credentials
+from entrypoints.operations import read_credentials
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.world import World, local_world

@@ -98,7 +98,7 @@ def test_every_command_helps_with_an_example_and_its_defaults(
     for path in every_command(cloudsync):
         assert main([*path, "--help"]) == 0
         out = capsys.readouterr().out
-        command = cloudsync
+        command: click.Command = cloudsync
         for name in path:
             assert isinstance(command, click.Group)
             command = command.commands[name]
@@ -385,7 +385,12 @@ def test_a_bad_gopro_url_is_one_line_before_any_password_is_asked(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     asked: list[str] = []
-    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or "x")
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return "x"
+
+    monkeypatch.setattr("getpass.getpass", ask)
     assert main(["credentials", "login", "--stack", "dev", "--gopro-url", "http://[::1"]) == 1
     line = error_line(capsys)
     assert "'http://[::1'" in line
