@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
@@ -46,7 +46,9 @@ from domain.transfer import TransferPorts
 from entrypoints.exits import UserError
 from entrypoints.providers import ProviderRegistry, gopro_adapters
 from entrypoints.settings import Settings
-from entrypoints.stack import Deployed, Target
+
+if TYPE_CHECKING:  # the functions' package has no stack module's imports (infra)
+    from entrypoints.stack import Deployed, Target
 
 
 def _metrics(settings: Settings, session: boto3.session.Session) -> Metrics:
@@ -182,6 +184,8 @@ def _deployed(session: boto3.session.Session) -> Callable[[Target], Deployed]:
     """How a target asks AWS what its stack deployed (once, when first needed)."""
 
     def ask(target: Target) -> Deployed:
+        from entrypoints.stack import Deployed  # noqa: PLC0415 - the command line's only
+
         found = describe_deployment(
             session.client("lambda"), target.function_name, target.machine_name
         )
@@ -226,7 +230,7 @@ class Operator(containers.DeclarativeContainer):
     where the operator only reads. `target` says which stack; its resources are asked of
     AWS only when a command needs one that no flag or variable named."""
 
-    target = providers.Dependency(instance_of=Target)
+    target: providers.Dependency[Target] = providers.Dependency()
     session = providers.ThreadSafeSingleton(_operator_session, target)
     clock = providers.ThreadSafeSingleton(SystemClock)
     resolved = providers.ThreadSafeSingleton(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from domain.services import FAILED_NAMED, REASON_CHARS
 from domain.status import SyncStatus
 from entrypoints.handlers import lister
 from sandbox.gopro.library import EmulatedMedia, hex_media_id
@@ -105,7 +106,10 @@ def test_the_largest_state_payload_does_not_grow_with_the_library(workflow: Work
     assert sum(r.status is SyncStatus.FAILED for r in records.values()) == 22
     summary = json.loads(second["output"])["summary"]
     assert (summary["videos"], summary["failures"], summary["discrepancies"]) == (62, 22, 0)
-    assert abs(big - small) < 40, (small, big)  # a count's digits, a name: never an id list
+    # A count's digits, a name, and at most FAILED_NAMED failures named: never an id list
+    named = FAILED_NAMED * (REASON_CHARS + 60)
+    assert abs(big - small) < 40 + named, (small, big)
+    assert len(summary["failed"]) == FAILED_NAMED
     assert big < FAR_BELOW
     print(f"state payload: largest {small} bytes at 24 videos, {big} at 62")
 
@@ -156,7 +160,9 @@ def test_a_library_whose_ids_alone_exceed_the_limit_is_listed_and_summarized(
     # 100 records counted an invocation, then the catalog in one of its own; each answer small
     assert len(summaries) == 10_024 // 100 + 2
     assert max(len(json.dumps(a)) for a in summaries) < FAR_BELOW
-    assert summaries[-1] == {  # none downloaded yet: nothing in the catalog, nothing to check
+    last = dict(summaries[-1])
+    assert len(last.pop("failed")) == FAILED_NAMED
+    assert last == {  # none downloaded yet: nothing in the catalog, nothing to check
         "status": "done", "cursor": None,
         "videos": 10_024, "failures": 10_024, "catalog_rows": 0, "verified": 0, "deferred": 0,
         "discrepancies": 0, "unreadable_records": 0, "report": "none",

@@ -151,6 +151,6 @@ def test_the_command_prints_a_table_and_json(capsys: pytest.CaptureFixture[str])
 
 
 def test_a_bad_figure_at_the_command_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["cost", "--archive-gb", "-5", "--videos", "3"]) == 1
+    assert main(["cost", "--archive-gb", "-5", "--videos", "3"]) == 2
     error = capsys.readouterr().err
-    assert error.strip() == "cloudsync: error: archive_gb must be a finite number >= 0, got -5.0"
+    assert error.strip() == "cloudsync: error: --archive-gb must be a finite number >= 0, got -5.0"

@@ -101,7 +101,8 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
         Context(),
     )  # fmt: skip
     assert summary == {
-        "status": "done", "cursor": None, "videos": 1, "failures": 0, "catalog_rows": 1,
+        "status": "done", "cursor": None, "videos": 1, "failures": 0, "failed": [],
+        "catalog_rows": 1,
         "verified": 0, "deferred": 0,  # v1, stored tonight, was read back when stored
         "discrepancies": 0,
         "unreadable_records": 0, "report": "none",
