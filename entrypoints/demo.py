@@ -298,5 +298,7 @@ def run_sandbox(
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still stopping
+        console.print("stopping the sandbox")
         reset_container()
     return 0

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from infra.policies import ARCHIVE_PREFIX
+from sandbox.provision import BUCKET
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CLASSES = ("STANDARD", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
@@ -62,18 +63,17 @@ def age(s3: Any, bucket: str, storage_class: str, prefix: str = ARCHIVE_PREFIX) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.age", description=__doc__)
-    parser.add_argument("--bucket", default=os.environ.get("ARCHIVE_BUCKET"))
+    parser.add_argument(
+        "--bucket",
+        default=os.environ.get("ARCHIVE_BUCKET") or BUCKET,
+        help=f"the sandbox's archive bucket (default: ARCHIVE_BUCKET, else {BUCKET})",
+    )
     parser.add_argument("--storage-class", choices=CLASSES, default="DEEP_ARCHIVE")
     args = parser.parse_args(argv)
     try:
         endpoint = sandbox_endpoint()
     except NotTheSandboxError as error:
         print(f"sandbox.age: error: {error}", file=sys.stderr)
-        return 1
-    if not args.bucket:
-        print(
-            "sandbox.age: error: which bucket? set ARCHIVE_BUCKET or pass --bucket", file=sys.stderr
-        )
         return 1
     moved = age(boto3.client("s3", endpoint_url=endpoint), args.bucket, args.storage_class)
     print(f"{moved} objects moved to {args.storage_class}")
