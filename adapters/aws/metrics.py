@@ -18,9 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from domain.errors import StorageError
+from adapters.aws.errors import aws_call
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -69,10 +67,8 @@ class CloudWatchApiMetrics:
         self._namespace = namespace
 
     def _put(self, data: list[MetricDatumTypeDef]) -> None:
-        try:
+        with aws_call("CloudWatch PutMetricData", self._namespace):
             self._cloudwatch.put_metric_data(Namespace=self._namespace, MetricData=data)
-        except (ClientError, BotoCoreError) as error:
-            raise StorageError(f"PutMetricData failed: {error}") from None
 
     def video_synced(self, provider: str, size_bytes: int) -> None:
         dims: list[DimensionTypeDef] = [{"Name": "Provider", "Value": provider}]

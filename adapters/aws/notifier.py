@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from domain.errors import StorageError
+from adapters.aws.errors import aws_call
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -27,7 +25,5 @@ class SnsNotifier:
         self._topic = topic_arn
 
     def alert(self, subject: str, message: str) -> None:
-        try:
+        with aws_call(f"SNS Publish of the alert {subject!r} to", self._topic):
             self._sns.publish(TopicArn=self._topic, Subject=sns_subject(subject), Message=message)
-        except (ClientError, BotoCoreError) as error:
-            raise StorageError(f"publishing the alert {subject!r} failed: {error}") from None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.aws.errors import translate
 from adapters.aws.s3_multipart import access_denied, crc32_base64, error_code, not_found
 from domain.errors import StorageAccessDeniedError, StorageError
 
@@ -36,7 +37,7 @@ def put_file(
     except ClientError as error:
         raise failure("PutObject", key, error) from None
     except BotoCoreError as error:
-        raise StorageError(f"S3 PutObject {key!r} failed: {error}") from None
+        raise translate(error, "S3 PutObject", f"s3://{bucket}/{key}") from None
 
 
 def get_file(s3: S3Client, bucket: str, key: str) -> bytes:
@@ -56,7 +57,7 @@ def find_file(s3: S3Client, bucket: str, key: str) -> bytes | None:
             return None
         raise failure("GetObject", key, error) from None
     except BotoCoreError as error:
-        raise StorageError(f"S3 GetObject {key!r} failed: {error}") from None
+        raise translate(error, "S3 GetObject", f"s3://{bucket}/{key}") from None
 
 
 def failure(action: str, key: str, error: ClientError) -> StorageError:

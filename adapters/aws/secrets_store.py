@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws.errors import ResourceMissingError, aws_call
+from adapters.aws.errors import ResourceMissingError, aws_call, translate
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
 from domain.errors import CredentialsMissingError, InvalidSettingError, StorageError
 
@@ -119,7 +119,7 @@ class SecretsManagerCredentialStore:
                 raise CredentialsMissingError(provider, f"secret {secret_id}") from None
             raise StorageError(f"reading secret {secret_id} failed: {error}") from None
         except BotoCoreError as error:
-            raise StorageError(f"reading secret {secret_id} failed: {error}") from None
+            raise translate(error, "Secrets Manager GetSecretValue", secret_id) from None
         text = answer.get("SecretString")
         if not text:
             raise CredentialsMissingError(provider, f"secret {secret_id} (it has no value)")
@@ -137,10 +137,8 @@ class SecretsManagerCredentialStore:
 
     def save(self, provider: str, credentials: Credentials) -> str:
         secret_id = secret_id_for(provider, self._template)
-        try:
+        with aws_call("Secrets Manager PutSecretValue", secret_id):
             answer = self._secrets.put_secret_value(
                 SecretId=secret_id, SecretString=credentials_to_json(credentials, provider)
             )
-        except (ClientError, BotoCoreError) as error:
-            raise StorageError(f"storing secret {secret_id} failed: {error}") from None
         return answer["VersionId"]
