@@ -69,7 +69,8 @@ class Selection:
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
             raise RestoreError(
-                f"--since {self.since.isoformat()} is after --until {self.until.isoformat()}"
+                f"the selection starts on {self.since.isoformat()}, after it ends on "
+                f"{self.until.isoformat()}"
             )
 
     def describe(self) -> str:
@@ -209,7 +210,7 @@ def quote(
 
 def check_days(days: int) -> int:
     if not 1 <= days <= MAX_RESTORE_DAYS:
-        raise RestoreError(f"--days must be 1 to {MAX_RESTORE_DAYS}, got {days}")
+        raise RestoreError(f"a restored copy is kept 1 to {MAX_RESTORE_DAYS} days, not {days}")
     return days
 
 

@@ -536,6 +536,9 @@ def _request(
     from domain.restore import Selection, Tier  # noqa: PLC0415
     from entrypoints.restore import Request  # noqa: PLC0415
 
+    if since and until and since > until:
+        raise UsageError(f"--since {since.isoformat()} is after --until {until.isoformat()}")
+
     return Request(
         provider=provider, catalog=catalog,
         selection=Selection(since, until, frozenset(media_id), name),

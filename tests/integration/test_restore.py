@@ -166,7 +166,10 @@ def test_restore_mistakes_are_one_line(
     code, lines = restore(capsys, "--since", "2030-01-01", "--until", "2031-01-01")
     assert lines == ["cloudsync: error: nothing archived matches captured 2030-01-01 to 2031-01-01"]
     code, lines = restore(capsys, "--since", "2030-01-02", "--until", "2030-01-01")
-    assert lines == ["cloudsync: error: --since 2030-01-02 is after --until 2030-01-01"]
+    assert (code, lines) == (
+        2,
+        ["cloudsync: error: --since 2030-01-02 is after --until 2030-01-01"],
+    )
     code, lines = restore(capsys, "--days", "0")
     assert (code, lines) == (2, [
         "cloudsync: error: Invalid value for '--days': 0 is not in the range 1<=x<=30000. "
