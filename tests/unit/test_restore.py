@@ -121,7 +121,9 @@ def test_the_capture_day_is_utcs_and_both_ends_are_inclusive() -> None:
     assert len(select(shot, Selection(date(2024, 4, 1), date(2024, 4, 1)))) == 2
     with pytest.raises(RestoreError, match="captured 2024-04-02 to today"):
         select(shot, Selection(since=date(2024, 4, 2)))
-    with pytest.raises(RestoreError, match=r"the selection starts on 2024-04-02, after it ends on 2024-04-01"):
+    with pytest.raises(
+        RestoreError, match=r"the selection starts on 2024-04-02, after it ends on 2024-04-01"
+    ):
         Selection(date(2024, 4, 2), date(2024, 4, 1))
 
 
