@@ -29,6 +29,7 @@ from domain.model import (
     SourceVersion,
     StoredObject,
     SyncRecord,
+    TrackerScan,
     UploadCheckpoint,
     check_change,
 )
@@ -236,6 +237,18 @@ class InMemorySyncTracker:
 
     def unreadable(self) -> Mapping[str, str]:
         return dict(self._unreadable)
+
+    def scan(self, provider: str | None = None) -> TrackerScan:
+        """The tracker read whole (the operator's TrackerReader)."""
+        found = TrackerScan(pages=1)
+        for media_id, record in sorted(self.records.items()):
+            if provider is not None and record.provider != provider:
+                continue
+            if media_id in self.broken:
+                found.unreadable[media_id] = self.broken[media_id]
+            else:
+                found.records.append(record)
+        return found
 
     def create(self, record: SyncRecord) -> None:
         if record.version != 1:

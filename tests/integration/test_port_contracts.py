@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from adapters.aws.catalog_store import S3CatalogStore, S3EtagVerdicts
+from adapters.aws.catalog_store import S3CatalogReader, S3CatalogStore, S3EtagVerdicts
+from adapters.aws.dynamodb_tracker import DynamoDbTrackerReader
 from adapters.aws.run_manifest import S3RunManifest
-from adapters.aws.s3_store import S3ObjectStore
+from adapters.aws.s3_store import S3ArchiveReader, S3ObjectStore
 from domain.errors import (
     ConcurrentUpdateError,
     IllegalTransitionError,
@@ -29,7 +30,16 @@ from domain.model import (
     SyncRecord,
     UploadCheckpoint,
 )
-from domain.ports import CatalogStore, EtagVerdicts, ObjectStore, RunManifest, SyncTracker
+from domain.ports import (
+    ArchiveReader,
+    CatalogReader,
+    CatalogStore,
+    EtagVerdicts,
+    ObjectStore,
+    RunManifest,
+    SyncTracker,
+    TrackerReader,
+)
 from domain.status import SyncStatus
 from domain.verification import crc32_of
 from tests.fakes import (
@@ -41,7 +51,7 @@ from tests.fakes import (
     InMemorySyncTracker,
     make_item,
 )
-from tests.integration.aws import BUCKET, Account
+from tests.integration.aws import BUCKET, TABLE, Account
 
 MIB = 1 << 20
 PART = 5 * MIB
@@ -388,3 +398,87 @@ def test_an_etag_judgement_is_kept_until_it_is_changed(verdicts: EtagVerdicts) -
     assert verdicts.distrusted("other") is None
     verdicts.judge("gopro", None)
     assert verdicts.distrusted("gopro") is None
+
+
+# ---------------------------------------------------------------- the operator's read ports
+
+
+@dataclass
+class Readers:
+    """The operator's three read ports over one archive, and how to put things in it."""
+
+    tracker: TrackerReader
+    archive: ArchiveReader
+    catalog: CatalogReader
+    write_tracker: SyncTracker
+    write_store: ObjectStore
+    write_catalog: CatalogStore
+    break_record: Callable[[str], None]
+
+
+@pytest.fixture(params=["memory", "aws"])
+def readers(request: pytest.FixtureRequest) -> Readers:
+    if request.param == "memory":
+        tracker, store, catalog = (
+            InMemorySyncTracker(),
+            InMemoryObjectStore(),
+            (InMemoryCatalogStore()),
+        )
+
+        def broken(media_id: str) -> None:
+            tracker.broken[media_id] = "'uploaded_at' is not an ISO 8601 time"
+
+        return Readers(tracker, store, catalog, tracker, store, catalog, broken)
+    account: Account = request.getfixturevalue("account")
+
+    def break_item(media_id: str) -> None:
+        account.dynamodb.update_item(
+            TableName=TABLE, Key={"media_id": {"S": media_id}},
+            UpdateExpression="SET uploaded_at = :impossible",
+            ExpressionAttributeValues={":impossible": {"S": "2024-02-30T10:00:00+00:00"}},
+        )  # fmt: skip
+
+    return Readers(
+        DynamoDbTrackerReader(account.dynamodb, TABLE),
+        S3ArchiveReader(account.s3, BUCKET),
+        S3CatalogReader(account.s3, BUCKET),
+        account.tracker(),
+        account.store(),
+        S3CatalogStore(account.s3, BUCKET, account.kms_key_arn),
+        break_item,
+    )
+
+
+def test_a_tracker_scan_reads_every_record_and_names_the_unreadable_apart(
+    readers: Readers,
+) -> None:
+    for n in range(3):
+        readers.write_tracker.create(SyncRecord.discovered(make_item(f"m{n}"), EPOCH))
+    other = replace(make_item("x1"), provider="dropbox")
+    readers.write_tracker.create(SyncRecord.discovered(other, EPOCH))
+    readers.break_record("m1")
+    everything = readers.tracker.scan()
+    assert sorted(r.media_id for r in everything.records) == ["m0", "m2", "x1"]
+    assert list(everything.unreadable) == ["m1"]
+    assert "'uploaded_at' is not an ISO 8601 time" in everything.unreadable["m1"]
+    assert everything.pages >= 1
+    gopro = readers.tracker.scan("gopro")
+    assert sorted(r.media_id for r in gopro.records) == ["m0", "m2"]
+
+
+def test_the_archive_reader_describes_and_lists_what_the_store_wrote(readers: Readers) -> None:
+    body = b"video bytes" * 100
+    readers.write_store.create(KEY, "m1", iter([body]), len(body))
+    found = readers.archive.describe(KEY)
+    assert found is not None
+    assert (found.size_bytes, found.checksum) == (len(body), crc32_of(body))
+    assert found.owner_media_id == "m1"
+    assert readers.archive.describe(KEY + ".other") is None
+    assert readers.archive.sizes("gopro-videos/") == {KEY: len(body)}
+    assert readers.archive.sizes("runs/") == {}
+
+
+def test_the_catalog_reader_reads_what_was_written_and_none_before(readers: Readers) -> None:
+    assert readers.catalog.read("gopro") is None
+    readers.write_catalog.write("gopro", "media_id,key\nm1,é.MP4\n")
+    assert readers.catalog.read("gopro") == "media_id,key\nm1,é.MP4\n"
