@@ -30,9 +30,7 @@ from domain.catalog import CatalogRow
 from domain.errors import DomainError
 from domain.keys import archive_prefix, placement_time
 from domain.model import Checksum
-
-GB = 1_000_000_000
-"""AWS prices storage and retrieval per GB of 10^9 bytes."""
+from domain.units import GB
 
 ARCHIVE_CLASSES = frozenset({"DEEP_ARCHIVE", "GLACIER"})
 """Storage classes whose objects must be restored before they can be read."""

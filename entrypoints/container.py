@@ -32,7 +32,7 @@ from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.runs import StepFunctionsRunReports, StepFunctionsRuns
-from adapters.aws.s3_store import MIB, S3ArchiveReader, S3ObjectStore, S3Settings, s3_client
+from adapters.aws.s3_store import S3ArchiveReader, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.clock import SystemClock
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, gopro_url, make_client
@@ -43,6 +43,7 @@ from domain.origin import OriginPolicy
 from domain.ports import MediaSource, Metrics
 from domain.rules import SelectionPolicy
 from domain.transfer import TransferPorts
+from domain.units import MIB
 from entrypoints.exits import UserError
 from entrypoints.providers import ProviderRegistry, gopro_adapters
 from entrypoints.settings import Settings

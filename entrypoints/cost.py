@@ -51,11 +51,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.units import GB, PART_SIZE, SINGLE_PUT_LIMIT
+
 PRICES = Path(__file__).with_name("prices.json")
-GB = 1 << 30
-MIB = 1 << 20
-SINGLE_PUT_LIMIT = 100 * MIB
-PART_SIZE = 50 * MIB
 FULL_VCPU_MB = 1_769
 """The memory at which a Lambda function gets one whole vCPU."""
 DAYS = 30
@@ -345,7 +343,7 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
 
     def publishing_hours(gb: float) -> float:
         """Hours in the month a night (or the import) publishes metrics."""
-        importing = gb * 1e9 / (IMPORT_CONNECTIONS * CONNECTION_BYTES_PER_SECOND) / 3600
+        importing = gb * GB / (IMPORT_CONNECTIONS * CONNECTION_BYTES_PER_SECOND) / 3600
         return min(HOURS_A_MONTH, NIGHTS * PUBLISHING_HOURS_A_NIGHT + importing)
 
     def cloudwatch(n: int, hours: float) -> tuple[float, float, float]:

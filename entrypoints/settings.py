@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.origin import DEFAULT_MAX_CANDIDATES
+from domain.units import MIB, PART_SIZE, SINGLE_PUT_LIMIT
 
 
 class SettingsError(ValueError):
@@ -67,8 +68,8 @@ class Settings:
     """Pause a transfer when less than this much of the invocation is left."""
     media_types: str | None = None
     ready_states: str | None = None
-    part_size_mib: int = 50
-    single_put_limit_mib: int = 100
+    part_size_mib: int = PART_SIZE // MIB
+    single_put_limit_mib: int = SINGLE_PUT_LIMIT // MIB
     gopro_retry_wait_seconds: float = 1.0
     """The GoPro adapter's first back-off inside one call (it doubles)."""
     retry_base_seconds: float = 30.0
@@ -85,7 +86,7 @@ class Settings:
         metrics = env.get("METRICS", "emf").strip() or "emf"
         if metrics not in ("emf", "api"):
             raise SettingsError(f"environment variable METRICS must be emf or api, not {metrics!r}")
-        part = int(_number(env, "PART_SIZE_MIB", 50))
+        part = int(_number(env, "PART_SIZE_MIB", PART_SIZE // MIB))
         if part < 5:
             raise SettingsError("environment variable PART_SIZE_MIB must be at least 5 (S3)")
         secret = env.get("CREDENTIALS_SECRET", "").strip() or "{provider}/credentials"
@@ -107,7 +108,7 @@ class Settings:
             media_types=env.get("MEDIA_TYPES") or None,
             ready_states=env.get("READY_STATES") or None,
             part_size_mib=part,
-            single_put_limit_mib=int(_number(env, "SINGLE_PUT_LIMIT_MIB", 100)),
+            single_put_limit_mib=int(_number(env, "SINGLE_PUT_LIMIT_MIB", SINGLE_PUT_LIMIT // MIB)),
             retry_base_seconds=_number(env, "RETRY_BASE_SECONDS", 30),
             gopro_retry_wait_seconds=_number(env, "GOPRO_RETRY_WAIT_SECONDS", 1),
             nightly_verify=_flag(env, "NIGHTLY_VERIFY", default=True),

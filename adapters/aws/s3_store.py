@@ -45,12 +45,12 @@ from adapters.aws.s3_multipart import (
 from domain.audit import HEAD_WORKERS
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import Checksum, StoredObject, UploadCheckpoint
+from domain.units import MIB, PART_SIZE, SINGLE_PUT_LIMIT
 from domain.verification import CRC32
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-MIB = 1 << 20
 MAX_PARTS = 10_000
 MAX_OBJECT = 5 * (1 << 40)
 OWNER_METADATA = "media-id"
@@ -75,8 +75,8 @@ def s3_client(session: boto3.session.Session) -> S3Client:
 class S3Settings:
     bucket: str
     kms_key_id: str
-    single_put_limit: int = 100 * MIB
-    part_size: int = 50 * MIB
+    single_put_limit: int = SINGLE_PUT_LIMIT
+    part_size: int = PART_SIZE
     storage_class: str = "STANDARD"
     tags: dict[str, str] = field(default_factory=lambda: {"Source": "GoPro", "AutoSync": "True"})
 

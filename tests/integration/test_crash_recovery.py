@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.aws.s3_store import MIB
 from adapters.gopro.source import GoProMediaSource
 from domain.rules import SelectionPolicy
 from domain.services import discover
@@ -27,6 +26,7 @@ from domain.transfer import (
     TransferResult,
     transfer_video,
 )
+from domain.units import MIB
 from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from tests.crashes import Deadline, Killed, Plan, fragile

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.aws.s3_store import MIB
 from adapters.gopro.source import GoProMediaSource
 from domain.status import SyncStatus
 from domain.transfer import (
@@ -22,6 +21,7 @@ from domain.transfer import (
     TransferResult,
     transfer_video,
 )
+from domain.units import MIB
 from sandbox.gopro.server import GoProEmulator
 from tests.crashes import Deadline, Plan, fragile
 from tests.fakes import FixedClock

@@ -14,6 +14,7 @@ import pytest
 from moto.moto_api import state_manager
 
 from domain.catalog import CatalogRow, parse
+from domain.units import GB
 from entrypoints.cli import main
 from sandbox.age import age
 from sandbox.age import main as age_main
@@ -102,7 +103,7 @@ def test_restore_prices_requests_and_fetches_the_emulators_bytes(
     code, lines = restore(capsys, "--dry-run", "--days", "3")
     assert code == 0, lines
     assert sum("would be restored (bulk)" in line for line in lines) == len(rows)
-    gb = total / 1e9
+    gb = total / GB
     expected = gb * 0.0025 + len(rows) * 0.025 / 1000 + gb * 0.023 * 3 / 30 + gb * 0.09
     summary = next(line for line in lines if line.startswith("estimated cost"))
     assert f"= ${expected:.4f}" in summary

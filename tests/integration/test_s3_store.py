@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from adapters.aws.catalog_store import S3CatalogStore
 from adapters.aws.s3_multipart import PartBody
-from adapters.aws.s3_store import MIB, S3Settings, part_size_for
+from adapters.aws.s3_store import S3Settings, part_size_for
 from domain.errors import KeyTakenError, StorageAccessDeniedError, StorageError
 from domain.model import UploadCheckpoint
+from domain.units import MIB
 from domain.verification import crc32_of
 from sandbox.gopro.content import content, iter_content
 from tests.integration.aws import BUCKET, Account

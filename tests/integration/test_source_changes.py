@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.aws.s3_store import MIB
 from adapters.gopro.source import GoProMediaSource
 from domain.status import SyncStatus
 from domain.transfer import DEFAULT_LEASE, TransferResult, transfer_video
+from domain.units import MIB
 from sandbox.gopro.content import content
 from sandbox.gopro.server import GoProEmulator
 from tests.fakes import FixedClock

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from adapters.aws.metrics import EmfMetrics
-from adapters.aws.s3_store import MIB
 from adapters.gopro.auth import GoProAuth
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.source import GoProMediaSource
@@ -26,6 +25,7 @@ from domain.rules import SelectionPolicy
 from domain.services import authenticate, discover
 from domain.status import SyncStatus
 from domain.transfer import TransferOutcome, TransferPorts, TransferResult, transfer_video
+from domain.units import MIB
 from domain.verification import Crc32
 from sandbox.gopro.library import EmulatedMedia
 from sandbox.gopro.server import GoProEmulator

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
+from domain.units import GB, MIB
 from entrypoints.cli import main
 from entrypoints.cost import (
-    GB,
-    MIB,
     CostInputError,
     Estimate,
     Usage,

@@ -30,6 +30,7 @@ from domain.restore import (
     quote,
     select,
 )
+from domain.units import GB
 from tests.strategies import instants, media_items
 
 UPLOADED = datetime(2024, 6, 1, tzinfo=UTC)
@@ -176,7 +177,7 @@ PRICES = RestorePrices(
 
 
 def test_only_objects_that_need_a_restore_are_billed_for_one() -> None:
-    gb = 10**9
+    gb = GB  # as AWS bills it: 2^30 bytes
     chosen = [row(f"m{i}", f"v{i}.MP4", size=gb * (i + 1)) for i in range(5)]
     states = [
         ObjectState(chosen[0].key, "DEEP_ARCHIVE", State.NOT_REQUESTED),
