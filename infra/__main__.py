@@ -6,12 +6,12 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.catalog import PYTHON
-from infra.components.alerts import Alerts
+from infra.components.alerts import Alerts, AlertsArgs
 from infra.components.functions import Functions, FunctionsArgs
-from infra.components.monitoring import Monitoring
-from infra.components.schedule import Schedule
+from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.schedule import Schedule, ScheduleArgs
 from infra.components.storage import Storage, StorageArgs
-from infra.components.tracker import Tracker
+from infra.components.tracker import Tracker, TrackerArgs
 from infra.components.workflow import Workflow, WorkflowArgs, machine_arn
 from infra.config import StackSettings
 from infra.packaging import build
@@ -21,7 +21,7 @@ account_id = aws.get_caller_identity_output().account_id
 region = aws.get_region_output().region
 
 storage = Storage("archive", StorageArgs(settings, account_id, region))
-tracker = Tracker("tracker", settings)
+tracker = Tracker("tracker", TrackerArgs(settings))
 secret = aws.secretsmanager.Secret(
     "credentials",
     name=settings.secret_name,
@@ -30,7 +30,7 @@ secret = aws.secretsmanager.Secret(
     # create it again under its fixed name; prod keeps it 30 days, restorable (README).
     recovery_window_in_days=30 if settings.deletion_protection else 0,
 )
-alerts = Alerts("alerts", settings, storage.key.arn, account_id)
+alerts = Alerts("alerts", AlertsArgs(settings, storage.key.arn, account_id))
 functions = Functions(
     "functions",
     FunctionsArgs(
@@ -61,14 +61,8 @@ workflow = Workflow(
         bucket_arn=storage.bucket.arn,
     ),
 )
-Schedule("schedule", settings, workflow.machine.arn, account_id, topic_arn=alerts.topic.arn)
-Monitoring(
-    "monitoring",
-    settings,
-    topic_arn=alerts.topic.arn,
-    machine_arn=workflow.machine.arn,
-    region=region,
-)
+Schedule("schedule", ScheduleArgs(settings, workflow.machine.arn, account_id, alerts.topic.arn))
+Monitoring("monitoring", MonitoringArgs(settings, alerts.topic.arn, workflow.machine.arn, region))
 
 pulumi.export("environment", settings.environment)
 pulumi.export("bucket", storage.bucket.bucket)

@@ -12,6 +12,8 @@ SECRET_TEMPLATE = "{provider}/credentials"  # noqa: S105 - a name, not a secret
 LAYER = "cloud-sync-dependencies"
 DASHBOARD = "GoPro-Sync-Operations"
 SCHEDULE = "gopro-sync-nightly"
+SCHEDULE_DEAD_LETTERS = "gopro-sync-schedule-dead-letters"
+SCHEDULE_FAILED = "gopro-sync-schedule-failed"
 FUNCTIONS = {
     "authenticator": "media-authenticator",
     "lister": "media-lister",

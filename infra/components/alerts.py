@@ -4,6 +4,7 @@ an optional e-mail subscription from the stack's config."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -13,16 +14,18 @@ from infra.names import TOPIC
 from infra.policies import topic_policy
 
 
+@dataclass(frozen=True)
+class AlertsArgs:
+    settings: StackSettings
+    key_arn: pulumi.Input[str]
+    """The key the topic is encrypted with."""
+    account_id: pulumi.Input[str]
+
+
 class Alerts(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        settings: StackSettings,
-        key_arn: pulumi.Input[str],
-        account_id: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloud-sync:alerts:Alerts", name, None, opts)
+        settings, key_arn, account_id = args.settings, args.key_arn, args.account_id
         child = pulumi.ResourceOptions(parent=self)
         self.topic = aws.sns.Topic(
             f"{name}-topic",

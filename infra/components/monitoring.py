@@ -9,6 +9,7 @@ minutes".
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -109,18 +110,19 @@ def execution_outcomes(
     return queries
 
 
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: StackSettings
+    topic_arn: pulumi.Input[str]
+    machine_arn: pulumi.Input[str]
+    region: pulumi.Input[str]
+
+
 class Monitoring(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        settings: StackSettings,
-        *,
-        topic_arn: pulumi.Input[str],
-        machine_arn: pulumi.Input[str],
-        region: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloud-sync:monitoring:Monitoring", name, None, opts)
+        settings, topic_arn, machine_arn = args.settings, args.topic_arn, args.machine_arn
+        region = args.region
         child = pulumi.ResourceOptions(parent=self)
         self.failure_alarms = [
             aws.cloudwatch.MetricAlarm(

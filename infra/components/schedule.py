@@ -8,40 +8,43 @@ queue alerts the topic."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.monitoring import alerting
 from infra.config import StackSettings
-from infra.names import SCHEDULE
+from infra.names import SCHEDULE, SCHEDULE_DEAD_LETTERS, SCHEDULE_FAILED
 from infra.policies import assume_role_for_account, scheduler_policy
 from infra.schedule import NIGHTLY
 
 
+@dataclass(frozen=True)
+class ScheduleArgs:
+    settings: StackSettings
+    machine_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    """Where the dead-letter alarm goes."""
+
+
 class Schedule(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        settings: StackSettings,
-        machine_arn: pulumi.Input[str],
-        account_id: pulumi.Input[str],
-        *,
-        topic_arn: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloud-sync:schedule:Schedule", name, None, opts)
+        settings, machine_arn, account_id = args.settings, args.machine_arn, args.account_id
+        topic_arn = args.topic_arn
         child = pulumi.ResourceOptions(parent=self)
         self.dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
-            name=settings.name("gopro-sync-schedule-dead-letters"),
+            name=settings.name(SCHEDULE_DEAD_LETTERS),
             sqs_managed_sse_enabled=True,
             message_retention_seconds=14 * 24 * 3600,  # the most SQS keeps
             opts=child,
         )
         self.dead_letter_alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-start-failed",
-            name=settings.name("gopro-sync-schedule-failed"),
+            name=settings.name(SCHEDULE_FAILED),
             alarm_description=(
                 "The nightly schedule could not start the sync; the failed start is in the "
                 "dead-letter queue"

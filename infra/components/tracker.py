@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -9,13 +11,17 @@ from infra.config import StackSettings
 from infra.names import TABLE
 
 
+@dataclass(frozen=True)
+class TrackerArgs:
+    settings: StackSettings
+
+
 class Tracker(pulumi.ComponentResource):
     """Partition key `media_id`, on-demand, point-in-time recovery, encrypted, no TTL."""
 
-    def __init__(
-        self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, args: TrackerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("cloud-sync:tracker:Tracker", name, None, opts)
+        settings = args.settings
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             name=settings.name(TABLE),
