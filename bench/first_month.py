@@ -37,9 +37,9 @@ from adapters.aws.records import record_to_item
 from adapters.aws.s3_multipart import crc32_base64
 from adapters.aws.s3_store import OWNER_METADATA
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.gopro.media import media_item_from_fields
 from domain.credentials import SessionCredentials
 from domain.keys import candidate_keys
-from domain.media import media_item_from_fields
 from domain.model import Checksum, SyncRecord
 from domain.status import SyncStatus
 from entrypoints.cost import load_prices

@@ -21,9 +21,9 @@ from rich.table import Table
 
 from adapters.aws.dynamodb_tracker import DynamoDbTrackerReader
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.gopro.media import media_item_from_fields
 from adapters.logs import configure_logging
 from domain.credentials import SessionCredentials
-from domain.media import media_item_from_fields
 from domain.rules import SelectionPolicy
 from entrypoints.exits import UserError
 from entrypoints.handlers.runtime import reset_container

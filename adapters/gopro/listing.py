@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 
 from adapters.gopro.errors import GoProProtocolError
+from adapters.gopro.media import media_item_from_fields
 from domain.errors import MalformedMediaError
-from domain.media import media_item_from_fields
 from domain.model import MediaItem
 
 REASONS_KEPT = 20

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.gopro.media import media_item_from_fields
 from domain.errors import MalformedMediaError
-from domain.media import media_item_from_fields
 from domain.model import MediaItem
 from tests.strategies import json_values
 
