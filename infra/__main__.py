@@ -54,6 +54,7 @@ workflow = Workflow(
         region=region,
         authenticator_arn=functions.authenticator.arn,
         lister_arn=functions.lister.arn,
+        summary_arn=functions.summary.arn,
         downloader_arn=functions.downloader.arn,
         topic_arn=alerts.topic.arn,
         key_arn=storage.key.arn,

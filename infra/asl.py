@@ -57,6 +57,7 @@ class WorkflowTargets:
     authenticator_arn: str
     lister_arn: str
     downloader_arn: str
+    summary_arn: str
     alert_topic_arn: str
     bucket: str
     """The archive bucket: the run lists and the Map's results are kept under `runs/`."""
@@ -235,11 +236,10 @@ def state_machine_definition(
         options,
     ) | {"ResultPath": "$.listing", "Catch": _catch_to_critical(), "Next": "Listed"}
     summarize = _invoke(
-        targets.lister_arn,
+        targets.summary_arn,
         {
             "provider.$": "$.provider",
             "correlation_id.$": "$$.Execution.Name",
-            "step": "summarize",
             "started.$": "$$.Execution.StartTime",
             "bucket.$": "$.listing.bucket",
             "key.$": "$.listing.key",

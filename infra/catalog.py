@@ -31,6 +31,7 @@ SPECS = {
     "authenticator": FunctionSpec(FUNCTIONS["authenticator"], "authenticator", 256, 60),
     "lister": FunctionSpec(FUNCTIONS["lister"], "lister", 512, 300),
     "downloader": FunctionSpec(FUNCTIONS["downloader"], "downloader", 512, 900),  # R10.5
+    "summary": FunctionSpec(FUNCTIONS["summary"], "summary", 512, 300),
 }
 
 

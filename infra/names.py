@@ -18,5 +18,6 @@ FUNCTIONS = {
     "authenticator": "media-authenticator",
     "lister": "media-lister",
     "downloader": "video-downloader",
+    "summary": "run-summary",
 }
 """The functions' base names, by role."""

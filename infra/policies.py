@@ -100,20 +100,35 @@ def lister_policy(
     state_machine_arn: str,
     log_group_arn: str,
 ) -> Document:
+    """List the library and write the run list; the summary is another function's."""
     executions = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
         # One run at a time: the runs of its own workflow in progress, and their inputs.
         allow("ListRuns", ["states:ListExecutions"], [state_machine_arn]),
         allow("ReadRunInputs", ["states:DescribeExecution"], [f"{executions}:*"]),
-        # Scan: the summary reads every record to rewrite the catalog.
-        _tracker(
-            table_arn,
-            ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"],
-        ),
+        _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]),
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
+        # A run list read back that is not there answers 404 (not 403) with ListBucket.
+        allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),
+        allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
+        # An alert of its own: a record that cannot be read, a listing cut short.
+        allow("Alert", ["sns:Publish"], [topic_arn]),
+        _logs(log_group_arn),
+    )
+
+
+def summary_policy(
+    *, table_arn: str, bucket_arn: str, key_arn: str, topic_arn: str, log_group_arn: str
+) -> Document:
+    """The night's summary: count the run from the tracker, rewrite the catalog, judge the
+    provider's ETags, check a slice of the archive; it writes no record and no video."""
+    return document(
+        # Scan: the catalog is rewritten from every record.
+        _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:Scan"]),
+        allow("ReadRunList", ["s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
         allow("WriteCatalog", ["s3:PutObject"], [f"{bucket_arn}/{CATALOG_PREFIX}*"]),
-        # The summary reads the ETag judgement before it writes it again.
+        # It reads the ETag judgement before it writes it again.
         allow("ReadEtagVerdict", ["s3:GetObject"], [f"{bucket_arn}/{ETAG_VERDICTS}"]),
         # One alert of its own: the provider's ETags stopped describing its bytes.
         allow("Alert", ["sns:Publish"], [topic_arn]),

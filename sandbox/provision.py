@@ -116,7 +116,12 @@ def deploy_workflow(
         for key, spec in SPECS.items()
     }
     targets = WorkflowTargets(
-        arns["authenticator"], arns["lister"], arns["downloader"], topic, bucket
+        authenticator_arn=arns["authenticator"],
+        lister_arn=arns["lister"],
+        downloader_arn=arns["downloader"],
+        summary_arn=arns["summary"],
+        alert_topic_arn=topic,
+        bucket=bucket,
     )
     return str(
         client("stepfunctions").create_state_machine(

@@ -1,5 +1,6 @@
 """Media Lister (R1): list the library, record new videos as PENDING, and keep the ids to
-sync in a run list in S3; and, after the downloads, summarize the run from the tracker.
+sync in a run list in S3. (After the downloads, the run summary function,
+entrypoints.handlers.summary, says how the run ended.)
 
 The workflow's state never holds the ids: 100,000 of them are ten times Step Functions'
 256 KiB limit. It holds where the list is.
@@ -13,7 +14,6 @@ answers `status: "continue"` with the next cursor, or `status: "done"` with the 
 list's `bucket`, `key` and `to_sync` count. The counts (`listed`, `new_records`, `skipped`)
 are the run's so far.
 
-`step: "summarize"` summarizes the run after the downloads: entrypoints.handlers.summary.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from domain.ports import RunManifest
 from domain.services import discover
 from entrypoints.container import Container, media_source
 from entrypoints.handlers.runtime import BadEventError, LambdaContext, invocation, text, whole
-from entrypoints.handlers.summary import summarize_step
 
 
 def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,8 +111,9 @@ def _list(
 def handler(event: object, context: LambdaContext) -> dict[str, Any]:
     with invocation(event, context, "lister") as (container, fields, provider):
         step = fields.get("step", "list")
-        if step == "list":
-            return _list(container, fields, provider, context)
-        if step == "summarize":
-            return summarize_step(container, fields, provider, context)
-        raise BadEventError(f"event field 'step' must be 'list' or 'summarize', got {step!r:.60}")
+        if step != "list":
+            raise BadEventError(
+                f"event field 'step' must be 'list' (the summary is the run-summary "
+                f"function's), got {step!r:.60}"
+            )
+        return _list(container, fields, provider, context)

@@ -1,5 +1,6 @@
-"""The lister's `summarize` step (entrypoints.handlers.lister): how a run ended, the
-catalog, and the nightly check, each invocation inside its deadline.
+"""Run Summary: how a run ended, the catalog, and the nightly check, each invocation
+inside its deadline. A function of its own (`run-summary`), with a role of its own: it
+reads the tracker and the archive, writes only the catalog and the ETag judgement.
 
 It reads the sealed run list and the videos' records and answers `videos` and `failures`
 (the videos not archived), which the partial-failure alert reports, and the `origin`
@@ -34,7 +35,7 @@ from domain.model import ManifestLocation
 from domain.ports import RunManifest
 from domain.services import FAILED_NAMED, RunSummary, summarize
 from entrypoints.container import Container
-from entrypoints.handlers.runtime import BadEventError, LambdaContext, text, whole
+from entrypoints.handlers.runtime import BadEventError, LambdaContext, invocation, text, whole
 
 REPORT_LINES = 10
 """Discrepancies named in the answer (and so in the alert); the count is always whole."""
@@ -184,3 +185,8 @@ def summarize_step(
         },
         "report": report[:2000] or "none",
     }
+
+
+def handler(event: object, context: LambdaContext) -> dict[str, Any]:
+    with invocation(event, context, "summary") as (container, fields, provider):
+        return summarize_step(container, fields, provider, context)

@@ -19,6 +19,7 @@ from infra.policies import (
     authenticator_policy,
     downloader_policy,
     lister_policy,
+    summary_policy,
 )
 
 
@@ -79,6 +80,20 @@ class Functions(pulumi.ComponentResource):
                 )
             ),
         )
+        self.summary = self._function(
+            "summary",
+            lambda logs: pulumi.Output.all(
+                a.table_arn, a.bucket_arn, a.key_arn, a.topic_arn, logs
+            ).apply(
+                lambda v: summary_policy(
+                    table_arn=v[0],
+                    bucket_arn=v[1],
+                    key_arn=v[2],
+                    topic_arn=v[3],
+                    log_group_arn=v[4],
+                )
+            ),
+        )
         self.downloader = self._function(
             "downloader",
             lambda logs: pulumi.Output.all(
@@ -98,6 +113,7 @@ class Functions(pulumi.ComponentResource):
             {
                 "authenticator": self.authenticator.arn,
                 "lister": self.lister.arn,
+                "summary": self.summary.arn,
                 "downloader": self.downloader.arn,
             }
         )

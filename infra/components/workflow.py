@@ -32,6 +32,7 @@ class WorkflowArgs:
     authenticator_arn: pulumi.Input[str]
     lister_arn: pulumi.Input[str]
     downloader_arn: pulumi.Input[str]
+    summary_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
     bucket_name: pulumi.Input[str]
@@ -60,7 +61,9 @@ class Workflow(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        functions = [args.authenticator_arn, args.lister_arn, args.downloader_arn]
+        functions = [
+            args.authenticator_arn, args.lister_arn, args.downloader_arn, args.summary_arn
+        ]  # fmt: skip
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
@@ -74,12 +77,12 @@ class Workflow(pulumi.ComponentResource):
             ).apply(
                 lambda v: json.dumps(
                     state_machine_policy(
-                        function_arns=list(v[:3]),
-                        topic_arn=v[3],
-                        key_arn=v[4],
-                        bucket_arn=v[5],
-                        state_machine_arn=v[6],
-                        executions_arn=v[7],
+                        function_arns=list(v[:4]),
+                        topic_arn=v[4],
+                        key_arn=v[5],
+                        bucket_arn=v[6],
+                        state_machine_arn=v[7],
+                        executions_arn=v[8],
                     )
                 )
             ),

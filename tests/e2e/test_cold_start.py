@@ -80,7 +80,9 @@ def test_every_handler_the_stack_names_starts_from_the_built_artifacts(lambda_ro
         f.inputs["name"]: f.inputs
         for f in run_program("dev").of_type("aws:lambda/function:Function")
     }
-    assert set(functions) == {"media-authenticator-dev", "media-lister-dev", "video-downloader-dev"}
+    assert set(functions) == {
+        "media-authenticator-dev", "media-lister-dev", "video-downloader-dev", "run-summary-dev"
+    }  # fmt: skip
     with (
         GoProEmulator(generate_library(seed=3, videos=3)) as emulator,
         local_world(emulator) as world,
@@ -111,11 +113,9 @@ def test_every_handler_the_stack_names_starts_from_the_built_artifacts(lambda_ro
         event = base | {"media_id": media_id, "worker": f"cold-start/{media_id}", "attempt": 0}
         downloaded = invoke(lambda_root, functions[name], environment(name), event)
         assert downloaded["status"] == "completed", downloaded
-        name = "media-lister-dev"
+        name = "run-summary-dev"
         location = {"bucket": listed["bucket"], "key": listed["key"]}
-        summary = invoke(
-            lambda_root, functions[name], environment(name), base | {"step": "summarize"} | location
-        )
+        summary = invoke(lambda_root, functions[name], environment(name), base | location)
         # One archived: in the catalog, listed at its size, not described again (it was read
         # back when stored tonight), nothing amiss; the others named, left for the next run
         failed = summary.pop("failed")

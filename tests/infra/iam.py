@@ -37,6 +37,7 @@ FUNCTIONS = {
     "media-authenticator": "authenticator",
     "media-lister": "lister",
     "video-downloader": "downloader",
+    "run-summary": "summary",
 }
 
 

@@ -16,6 +16,7 @@ TARGETS = WorkflowTargets(
     ARN + "authenticator",
     ARN + "lister",
     ARN + "downloader",
+    ARN + "summary",
     "arn:aws:sns:eu-central-1:123456789012:gopro-sync-alerts",
     "gopro-archive-test",
 )
@@ -51,7 +52,8 @@ def test_authenticate_then_list_then_download_then_summarize(definition: dict[st
     assert states["DownloadVideos"]["Next"] == "StartSummary"
     assert states["StartSummary"]["Result"] == {"cursor": None}
     assert states["StartSummary"]["Next"] == "Summarize"
-    assert states["Summarize"]["Parameters"]["step"] == "summarize"
+    assert states["Summarize"]["Resource"] == ARN + "summary"  # its own function
+    assert "step" not in states["Summarize"]["Parameters"]
     assert states["Summarize"]["Parameters"]["cursor.$"] == "$.summary.cursor"
     # Tonight's objects (stored since the execution started) are not described again
     assert states["Summarize"]["Parameters"]["started.$"] == "$$.Execution.StartTime"

@@ -207,12 +207,17 @@ def test_the_key_that_encrypts_the_archive_outlives_a_prod_destroy(
     assert r.kept[key.name][1] is (name == "prod")
 
 
-def test_three_functions_with_the_reference_names_and_sizes(stack: tuple[str, Recorder]) -> None:
+def test_the_reference_functions_and_the_summary_with_their_sizes(
+    stack: tuple[str, Recorder],
+) -> None:
     name, r = stack
     functions = {f.inputs["name"]: f.inputs for f in r.of_type(LAMBDA)}
     assert set(functions) == {
-        name_for(name, n) for n in ("media-authenticator", "media-lister", "video-downloader")
+        name_for(name, n)
+        for n in ("media-authenticator", "media-lister", "video-downloader", "run-summary")
     }
+    summary = functions[name_for(name, "run-summary")]
+    assert summary["handler"] == "entrypoints.handlers.summary.handler"
     downloader = functions[name_for(name, "video-downloader")]
     assert (downloader["memorySize"], downloader["timeout"]) == (512, 900)  # R10.5
     for function in functions.values():
@@ -286,7 +291,7 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
     assert "secretsmanager:PutSecretValue" not in all_actions
 
 
-def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_heads(
+def test_the_lister_writes_run_lists_and_nothing_of_the_archive(
     stack: tuple[str, Recorder],
 ) -> None:
     name, r = stack
@@ -297,7 +302,6 @@ def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_head
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
-        "dynamodb:Scan",
         "s3:PutObject",
         "s3:GetObject",
         "s3:ListBucket",
@@ -322,6 +326,35 @@ def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_head
     }
     assert prefixes == {
         "runs/*": {"s3:PutObject", "s3:GetObject"},
+        "": {"s3:ListBucket"},
+    }, s3
+
+
+def test_the_summary_reads_the_run_and_the_archive_and_writes_only_the_catalog(
+    stack: tuple[str, Recorder],
+) -> None:
+    _, r = stack
+    allowed = actions_on(r.one(ROLE_POLICY, "summary"))
+    all_actions = {a for acts in allowed.values() for a in acts}
+    assert all_actions == {
+        "dynamodb:BatchGetItem",
+        "dynamodb:Scan",  # the catalog is rewritten from every record
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+        "sns:Publish",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    s3 = {res: acts for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
+    prefixes = {
+        res.split(":::", 1)[1].split("/", 1)[-1] if "/" in res else "": acts
+        for res, acts in s3.items()
+    }
+    assert prefixes == {
+        "runs/*": {"s3:GetObject"},
         "catalog/*": {"s3:PutObject"},
         "catalog/*-etag.json": {"s3:GetObject"},  # the ETag judgement, read before written
         "gopro-videos/*": {"s3:GetObject"},  # the nightly check's HeadObject; never a write
@@ -334,7 +367,7 @@ def test_the_lister_writes_run_lists_and_the_catalog_and_reads_only_archive_head
 def test_no_wildcard_beyond_the_documented_exceptions(stack: tuple[str, Recorder]) -> None:
     _, r = stack
     policies = r.of_type(ROLE_POLICY)
-    assert len(policies) == 5
+    assert len(policies) == 6
     for policy in policies:
         for statement in statements(policy):
             assert statement["Effect"] == "Allow"

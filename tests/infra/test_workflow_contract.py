@@ -29,7 +29,7 @@ AWS_TRANSIENT = (
 """What AWS reports for a transient Lambda fault or a timed-out function (moto raises none
 of these): each must be retried."""
 DEFINITION = state_machine_definition(
-    WorkflowTargets("arn:a", "arn:l", "arn:d", "arn:aws:sns:eu-central-1:1:t", "bucket")
+    WorkflowTargets("arn:a", "arn:l", "arn:d", "arn:s", "arn:aws:sns:eu-central-1:1:t", "bucket")
 )
 
 

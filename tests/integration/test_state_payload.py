@@ -23,6 +23,7 @@ import pytest
 from domain.services import FAILED_NAMED, REASON_CHARS
 from domain.status import SyncStatus
 from entrypoints.handlers import lister
+from entrypoints.handlers import summary as run_summary
 from sandbox.gopro.library import EmulatedMedia, hex_media_id
 from tests.infra.aws_rules import STATE_PAYLOAD_LIMIT
 from tests.integration.aws import BUCKET
@@ -151,11 +152,11 @@ def test_a_library_whose_ids_alone_exceed_the_limit_is_listed_and_summarized(
     ]
     assert run_list_bytes(workflow)[0] > STATE_PAYLOAD_LIMIT
     step: dict[str, Any] = {
-        **event, "step": "summarize", "bucket": done["bucket"], "key": done["key"], "cursor": None
+        **event, "bucket": done["bucket"], "key": done["key"], "cursor": None
     }  # fmt: skip
     summaries: list[dict[str, Any]] = []
     while not summaries or summaries[-1]["status"] == "continue":
-        summaries.append(lister.handler(step, ShortOfTime()))
+        summaries.append(run_summary.handler(step, ShortOfTime()))
         step = {**step, "cursor": summaries[-1]["cursor"]}
     # 100 records counted an invocation, then the catalog in one of its own; each answer small
     assert len(summaries) == 10_024 // 100 + 2

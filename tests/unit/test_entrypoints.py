@@ -19,6 +19,7 @@ from domain.errors import TransientSourceError
 from domain.model import SyncRecord
 from entrypoints.container import Container
 from entrypoints.handlers import authenticator, downloader, lister
+from entrypoints.handlers import summary as run_summary
 from entrypoints.handlers.runtime import BadEventError, container, reset_container
 from entrypoints.providers import ProviderAdapters, ProviderRegistry, UnknownProviderError
 from entrypoints.settings import Settings, SettingsError
@@ -95,8 +96,8 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
     assert result["key"] == "gopro-videos/2026/01/GX010123.MP4"
     assert world.store.objects[result["key"]].data == content_for("v1", 300)
     assert "sess-token" not in repr([auth, listing, result])
-    summary = lister.handler(
-        {"provider": "gopro", "correlation_id": "run-1", "step": "summarize",
+    summary = run_summary.handler(
+        {"provider": "gopro", "correlation_id": "run-1",
          "bucket": listing["bucket"], "key": listing["key"]},
         Context(),
     )  # fmt: skip
@@ -132,8 +133,8 @@ def test_one_unreadable_record_is_skipped_counted_and_named_and_the_rest_goes_on
     for name in ("v1", "v3"):
         event = {"provider": "gopro", "media_id": name, "worker": f"x/{name}", "attempt": 0}
         assert downloader.handler(event, Context())["status"] == "completed"
-    summary = lister.handler(
-        {"provider": "gopro", "correlation_id": "run-u", "step": "summarize",
+    summary = run_summary.handler(
+        {"provider": "gopro", "correlation_id": "run-u",
          "bucket": listing["bucket"], "key": listing["key"]},
         Context(),
     )  # fmt: skip
@@ -162,12 +163,12 @@ def test_a_summary_short_of_time_counts_on_from_its_cursor_then_catalogs_alone(
     # batch of records a call (under the margin)
     world.clock.advance(timedelta(days=2))
     event: dict[str, object] = {
-        "provider": "gopro", "correlation_id": "run-s", "step": "summarize",
+        "provider": "gopro", "correlation_id": "run-s",
         "bucket": listing["bucket"], "key": listing["key"], "cursor": None,
     }  # fmt: skip
     answers = []
     while True:
-        answer = lister.handler(event, Context(remaining_ms=1_000))
+        answer = run_summary.handler(event, Context(remaining_ms=1_000))
         answers.append(answer)
         if answer["status"] == "done":
             break
@@ -215,16 +216,7 @@ def test_a_listing_short_of_time_goes_on_from_its_cursor_in_the_next_call(world:
         ({"cursor": {"resume": 3}}, "'resume' must be non-empty text"),
         ({"cursor": {"parts": -1}}, "'parts' must be a whole number"),
         ({"cursor": {"skipped": {"x": "many"}}}, "'cursor.skipped' must map reasons to counts"),
-        ({"step": "tidy"}, "'step' must be 'list' or 'summarize'"),
-        ({"step": "summarize", "bucket": "b"}, "'key' must be non-empty text"),
-        (
-            {"step": "summarize", "bucket": "b", "key": "k", "started": "last night"},
-            "'started' must be an ISO 8601 time",
-        ),
-        (
-            {"step": "summarize", "bucket": "b", "key": "k", "started": "2026-12-04T02:00:00"},
-            "'started' must carry its time zone",
-        ),
+        ({"step": "summarize"}, "'step' must be 'list' \\(the summary is the run-summary"),
     ],
 )
 def test_a_broken_lister_event_is_named(
@@ -232,6 +224,24 @@ def test_a_broken_lister_event_is_named(
 ) -> None:
     with pytest.raises(BadEventError, match=message):
         lister.handler({"provider": "gopro", "correlation_id": "run-3", **event}, Context())
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"bucket": "b"}, "'key' must be non-empty text"),
+        ({"bucket": "b", "key": "k", "started": "last night"}, "'started' must be an ISO 8601"),
+        (
+            {"bucket": "b", "key": "k", "started": "2026-12-04T02:00:00"},
+            "'started' must carry its time zone",
+        ),
+    ],
+)
+def test_a_broken_summary_event_is_named(
+    world: World, event: dict[str, object], message: str
+) -> None:
+    with pytest.raises(BadEventError, match=message):
+        run_summary.handler({"provider": "gopro", "correlation_id": "run-3", **event}, Context())
 
 
 def test_a_failure_says_whether_and_when_to_retry(world: World) -> None:
