@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from adapters.aws.errors import aws_call
+from adapters.aws.errors import aws_call, translate
 from adapters.aws.records import record_from_item, record_to_item
 from domain.errors import ConcurrentUpdateError, StorageError, UnreadableRecordError
 from domain.model import SyncRecord, TrackerScan, check_change
@@ -129,7 +129,7 @@ class DynamoDbSyncTracker:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise ConcurrentUpdateError(record.media_id, record.version - 1 or None) from None
-            raise StorageError(f"DynamoDB PutItem {record.media_id!r} failed: {error}") from None
+            raise translate(error, "DynamoDB PutItem", record.media_id) from None
         except BotoCoreError as error:
             raise StorageError(f"DynamoDB PutItem {record.media_id!r} failed: {error}") from None
 
@@ -164,7 +164,9 @@ class DynamoDbSyncTracker:
                 return taken
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise StorageError(f"DynamoDB TransactWriteItems failed: {error}") from None
+                    raise translate(
+                        error, "DynamoDB TransactWriteItems", self._settings.table
+                    ) from None
                 reasons = error.response.get("CancellationReasons", [])
                 exist = {
                     record.media_id

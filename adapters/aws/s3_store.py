@@ -112,7 +112,7 @@ class S3ArchiveReader:
                 ) from None
             raise StorageError(f"S3 HeadObject {key!r} failed: {error_code(error)}") from None
         except BotoCoreError as error:
-            raise StorageError(f"S3 HeadObject {key!r} failed: {error}") from None
+            raise translate(error, "S3 HeadObject", f"s3://{self._bucket}/{key}") from None
         value = head.get("ChecksumCRC32")
         return StoredObject(
             key=key,
@@ -220,9 +220,7 @@ class S3ObjectStore:
                 f"S3 AbortMultipartUpload {checkpoint.key!r} failed: {error_code(error)}"
             ) from None
         except BotoCoreError as error:
-            raise StorageError(
-                f"S3 AbortMultipartUpload {checkpoint.key!r} failed: {error}"
-            ) from None
+            raise translate(error, "S3 AbortMultipartUpload", checkpoint.key) from None
 
     def _target(self, key: str, media_id: str, size_bytes: int) -> UploadTarget:
         return UploadTarget(
@@ -256,5 +254,5 @@ class S3ObjectStore:
                 raise self._taken(key) from None
             raise StorageError(f"S3 PutObject {key!r} failed: {error_code(error)}") from None
         except BotoCoreError as error:
-            raise StorageError(f"S3 PutObject {key!r} failed: {error}") from None
+            raise translate(error, "S3 PutObject", key) from None
         return self._stored(key)
