@@ -513,6 +513,8 @@ class RunReport:
     """Videos the run set out to sync (None: it has not listed them yet)."""
     handled: int = 0
     running: int = 0
+    total_bytes: int | None = None
+    """What the run set out to archive, in bytes, as the listing gave the sizes."""
     videos: int | None = None
     """From the run's summary: videos counted, and those not archived."""
     failures: int | None = None

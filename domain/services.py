@@ -149,6 +149,8 @@ class DiscoveryOutcome:
     skipped: dict[SkipReason, int]
     resume: str | None = None
     """Where the listing goes on when it stopped before its end (None: it reached it)."""
+    size_bytes: int = 0
+    """The chosen videos' sizes as the listing gives them (an unknown size counts 0)."""
 
 
 def _send_held_counts(
@@ -197,6 +199,7 @@ def discover(
     `resume` then says where the next call goes on.
     """
     chosen: list[str] = []
+    sizes: dict[str, int] = {}
     skipped: Counter[SkipReason] = Counter()
     listed = created = refreshed = 0
     resume: str | None = None
@@ -214,6 +217,8 @@ def discover(
         created += page_created
         refreshed += page_refreshed
         chosen += page_chosen
+        picked = set(page_chosen)
+        sizes |= {i.media_id: i.size_bytes or 0 for i in page.items if i.media_id in picked}
         resume = page.resume
         if resume is not None and should_stop is not None and should_stop():
             break
@@ -223,9 +228,11 @@ def discover(
         skipped[SkipReason.UNREADABLE] = unreadable
     if metrics is not None:
         _count_skipped(provider, skipped, metrics)
+    unique = tuple(dict.fromkeys(chosen))
     outcome = DiscoveryOutcome(
-        provider, tuple(dict.fromkeys(chosen)), listed, created, dict(skipped), resume
-    )
+        provider, unique, listed, created, dict(skipped), resume,
+        sum(sizes.get(media_id, 0) for media_id in unique),
+    )  # fmt: skip
     log.info(
         "%s: %d listed, %d to transfer%s",
         provider,

@@ -28,7 +28,7 @@ from adapters.aws.dynamodb_tracker import (
     DynamoDbTrackerReader,
     TrackerSettings,
 )
-from adapters.aws.metrics import CloudWatchApiMetrics, EmfMetrics
+from adapters.aws.metrics import CloudWatchApiMetrics, CloudWatchTransferred, EmfMetrics
 from adapters.aws.notifier import SnsNotifier
 from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.runs import StepFunctionsRunReports, StepFunctionsRuns
@@ -250,6 +250,10 @@ class Operator(containers.DeclarativeContainer):
     stepfunctions = providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session)
     runs = providers.ThreadSafeSingleton(StepFunctionsRuns, client=stepfunctions)
     reports = providers.ThreadSafeSingleton(StepFunctionsRunReports, client=stepfunctions)
+    transferred = providers.ThreadSafeSingleton(
+        CloudWatchTransferred,
+        client=providers.ThreadSafeSingleton(lambda s: s.client("cloudwatch"), session),
+    )
     credential_store = providers.ThreadSafeSingleton(
         SecretsManagerCredentialStore,
         client=providers.ThreadSafeSingleton(lambda s: s.client("secretsmanager"), session),

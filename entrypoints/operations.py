@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -98,39 +99,74 @@ def run_lines(report: RunReport, now: datetime) -> list[str]:
     return lines
 
 
-def _progress_line(report: RunReport, first: tuple[float, int] | None, now: float) -> str:
-    """Videos handled of the true total, the rate and an estimate of the time left."""
+@dataclass
+class Progress:
+    """What following a run has seen: where the rate is measured from, and the bytes the
+    downloads archived so far (asked of CloudWatch every BYTES_EVERY seconds)."""
+
+    since: tuple[float, int, int] | None = None
+    """(when, videos handled, bytes) at the first look after the listing."""
+    archived_bytes: int = 0
+    asked_at: float = float("-inf")
+
+
+BYTES_EVERY = 10.0
+
+
+def progress_line(report: RunReport, seen: Progress, now: float) -> str:
+    """Videos handled of the true total, the bytes archived of the listed bytes, the rate
+    and an estimate of the time left."""
     if report.total is None:
         return "authenticating and listing"
     line = f"{report.handled} of {report.total} videos handled, {report.running} in progress"
-    if first is not None and report.handled > first[1] and now > first[0]:
-        rate = (report.handled - first[1]) / (now - first[0])
-        left = (report.total - report.handled) / rate
-        line += f", {rate * 60:.1f} videos/min, about {human_duration(left)} left"
+    if report.total_bytes:
+        line += f", {human_size(seen.archived_bytes)} of {human_size(report.total_bytes)} archived"
+    if seen.since is None:
+        return line
+    when, handled, archived = seen.since
+    elapsed = now - when
+    if elapsed <= 0:
+        return line
+    byte_rate = (seen.archived_bytes - archived) / elapsed
+    video_rate = (report.handled - handled) / elapsed
+    if report.total_bytes and byte_rate > 0:
+        left = max(0, report.total_bytes - seen.archived_bytes) / byte_rate
+        line += f", {human_size(byte_rate)}/s, about {human_duration(left)} left"
+    elif video_rate > 0:
+        left = (report.total - report.handled) / video_rate
+        line += f", {video_rate * 60:.1f} videos/min, about {human_duration(left)} left"
     return line
 
 
-def follow(op: Operator, execution: str, out: Output) -> RunReport:
+def follow(op: Operator, execution: str, provider: str, out: Output) -> RunReport:
     """Poll the run until it ends: a progress line on a terminal, plain lines otherwise."""
     reports = op.reports()
-    err = out.console.stderr or not out.console.is_terminal
-    first: tuple[float, int] | None = None
+    plain = out.console.stderr or not out.console.is_terminal
+    seen = Progress()
     last_line = ""
     while True:
         report = reports.report(execution)
         if report.finished:
             return report
         now = time.monotonic()
-        if report.total is not None and first is None:
-            first = (now, report.handled)
-        line = _progress_line(report, first, now)
+        if report.total is not None and now - seen.asked_at >= BYTES_EVERY:
+            seen.archived_bytes = op.transferred().bytes_since(
+                provider, report.started, datetime.now(UTC)
+            )
+            seen.asked_at = now
+        if report.total is not None and seen.since is None:
+            seen.since = (now, report.handled, seen.archived_bytes)
+        line = progress_line(report, seen, now)
         if line != last_line and not out.quiet:
-            if err:
+            if plain:
                 print(f"{report.name}: {line}", file=sys.stderr, flush=True)
             else:
                 out.console.print(f"{report.name}: {line}", end="\r")
             last_line = line
         time.sleep(POLL_SECONDS)
+
+
+follow_run = follow
 
 
 def start(op: Operator, provider: str, *, follow: bool, new: bool, out: Output) -> int:
@@ -161,7 +197,7 @@ def start(op: Operator, provider: str, *, follow: bool, new: bool, out: Output) 
             if out.json:
                 out.emit({"started": True, "name": name, "execution_arn": execution})
             return Exit.DONE
-    report = globals()["follow"](op, execution, out)
+    report = follow_run(op, execution, provider, out)
     now = datetime.now(UTC)
     if out.json:
         out.emit(run_document(report, now))

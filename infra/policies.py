@@ -360,6 +360,8 @@ def operator_policy(r: OperatorResources) -> Document:
             [r.executions],
         ),
         allow("ReadMapRuns", ["states:DescribeMapRun"], [r.map_runs]),
+        # `start --follow`: the bytes archived so far (metric reads take no resource)
+        allow("ReadTransferMetric", ["cloudwatch:GetMetricStatistics"], ["*"]),
         allow(
             "Credentials",
             [

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapters.aws.errors import aws_call
@@ -100,3 +101,26 @@ class CloudWatchApiMetrics:
 
     def items_skipped(self, provider: str, reason: str, count: int) -> None:
         self._count("ItemsSkipped", count, provider, ("Reason", reason))
+
+
+class CloudWatchTransferred:
+    """The bytes the downloads archived in a span of time, from the `BytesTransferred`
+    metric they publish (one GetMetricStatistics; CloudWatch has it within a minute or
+    two of the upload)."""
+
+    def __init__(self, client: CloudWatchClient, namespace: str = NAMESPACE) -> None:
+        self._cloudwatch = client
+        self._namespace = namespace
+
+    def bytes_since(self, provider: str, start: datetime, end: datetime) -> int:
+        with aws_call("CloudWatch GetMetricStatistics", f"{self._namespace}/BytesTransferred"):
+            answer = self._cloudwatch.get_metric_statistics(
+                Namespace=self._namespace,
+                MetricName="BytesTransferred",
+                Dimensions=[{"Name": "Provider", "Value": provider}],
+                StartTime=start - timedelta(minutes=1),
+                EndTime=end + timedelta(minutes=1),
+                Period=60,
+                Statistics=["Sum"],
+            )
+        return int(sum(point.get("Sum", 0) for point in answer.get("Datapoints", [])))

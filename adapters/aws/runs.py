@@ -72,6 +72,8 @@ class StepFunctionsRuns:
         return value if isinstance(value, str) else None
 
 
+LIST_STATE = "List"
+"""The state whose output (`$.listing`) says what the run set out to archive."""
 FAILURE_STATE = "DescribeFailure"
 """The state a caught failure goes to (infra/asl.py): the state before it failed."""
 HISTORY_EVENTS = 200
@@ -85,6 +87,15 @@ def _summary_of(output: str | None) -> dict[str, Any]:
         return {}
     summary = loaded.get("summary") if isinstance(loaded, dict) else None
     return summary if isinstance(summary, dict) else {}
+
+
+def _listing_of(output: str | None) -> dict[str, Any]:
+    try:
+        loaded = json.loads(output or "{}")
+    except ValueError:
+        return {}
+    listing = loaded.get("listing") if isinstance(loaded, dict) else None
+    return listing if isinstance(listing, dict) else {}
 
 
 def _named(summary: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -107,6 +118,7 @@ class StepFunctionsRunReports:
 
     def __init__(self, client: Any) -> None:
         self._sfn = client
+        self._listed_bytes: dict[str, int | None] = {}
 
     def recent(self, machine: str, limit: int) -> list[RunReport]:
         with aws_call("Step Functions ListExecutions", machine):
@@ -118,6 +130,7 @@ class StepFunctionsRunReports:
             described = self._sfn.describe_execution(executionArn=execution)
         summary = _summary_of(described.get("output"))
         total, handled, running = self._progress(execution)
+        total_bytes = self._bytes_to_sync(execution) if total is not None else None
         status = str(described["status"])
         state = error = cause = None
         if status not in ("RUNNING", "SUCCEEDED"):
@@ -131,6 +144,7 @@ class StepFunctionsRunReports:
             total=total,
             handled=handled,
             running=running,
+            total_bytes=total_bytes,
             videos=_count(summary.get("videos")),
             failures=_count(summary.get("failures")),
             failed=_named(summary),
@@ -149,6 +163,22 @@ class StepFunctionsRunReports:
             counts = self._sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["itemCounts"]
         done = sum(counts.get(k, 0) for k in ("succeeded", "failed", "aborted", "timedOut"))
         return counts.get("total", 0), done, counts.get("running", 0)
+
+    def _bytes_to_sync(self, execution: str) -> int | None:
+        """The listing's `to_sync_bytes`, from the List state's output (read once)."""
+        if execution not in self._listed_bytes:
+            with aws_call("Step Functions GetExecutionHistory", execution):
+                events = self._sfn.get_execution_history(
+                    executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
+                )["events"]
+            found = None
+            for event in sorted(events, key=lambda e: -int(e.get("id", 0))):
+                details = event.get("stateExitedEventDetails") or {}
+                if details.get("name") == LIST_STATE:
+                    found = _count(_listing_of(details.get("output")).get("to_sync_bytes"))
+                    break
+            self._listed_bytes[execution] = found
+        return self._listed_bytes[execution]
 
     def _failure(
         self, execution: str, described: dict[str, Any]

@@ -11,8 +11,8 @@ provider is still running (domain.one_run). Then it reads pages from `cursor.res
 the library ends or the
 invocation's time runs short, writes the ids it chose as one part of the run list, and
 answers `status: "continue"` with the next cursor, or `status: "done"` with the sealed
-list's `bucket`, `key` and `to_sync` count. The counts (`listed`, `new_records`, `skipped`)
-are the run's so far.
+list's `bucket`, `key`, `to_sync` count and `to_sync_bytes` (the listed sizes). The counts
+(`listed`, `new_records`, `skipped`) are the run's so far.
 
 """
 
@@ -32,7 +32,9 @@ def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The event's cursor, checked; a first call has none."""
     cursor = fields.get("cursor")
     if cursor is None:
-        return {"resume": None, "parts": 0, "listed": 0, "new_records": 0, "skipped": {}}
+        return {
+            "resume": None, "parts": 0, "listed": 0, "new_records": 0, "skipped": {}, "bytes": 0
+        }  # fmt: skip
     if not isinstance(cursor, Mapping):
         raise BadEventError(f"event field 'cursor' must be an object or null, got {cursor!r:.60}")
     resume = cursor.get("resume")
@@ -52,6 +54,7 @@ def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
         "listed": whole(cursor, "listed", 0),
         "new_records": whole(cursor, "new_records", 0),
         "skipped": dict(skipped),
+        "bytes": whole(cursor, "bytes", 0),
     }
 
 
@@ -92,6 +95,7 @@ def _list(
         "listed": cursor["listed"] + outcome.listed,
         "new_records": cursor["new_records"] + outcome.new_records,
         "skipped": skipped,
+        "bytes": cursor["bytes"] + outcome.size_bytes,
     }
     counts = {k: progress[k] for k in ("listed", "new_records", "skipped")}
     if outcome.resume is not None:
@@ -104,6 +108,7 @@ def _list(
         "bucket": location.bucket,
         "key": location.key,
         "to_sync": location.count,
+        "to_sync_bytes": progress["bytes"],
         **counts,
     }
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dependency_injector import providers
@@ -16,11 +16,13 @@ from domain.audit import in_tonights_slice
 from domain.catalog import parse
 from domain.credentials import SessionCredentials
 from domain.errors import TransientSourceError
-from domain.model import SyncRecord
+from domain.model import RunReport, SyncRecord
+from domain.units import MIB
 from entrypoints.container import Container
 from entrypoints.handlers import authenticator, downloader, lister
 from entrypoints.handlers import summary as run_summary
 from entrypoints.handlers.runtime import BadEventError, container, reset_container
+from entrypoints.operations import Progress, progress_line
 from entrypoints.providers import ProviderAdapters, ProviderRegistry, UnknownProviderError
 from entrypoints.settings import Settings, SettingsError
 from tests.fakes import (
@@ -370,3 +372,30 @@ def test_invocations_that_start_together_on_a_cold_process_share_one_container(
         assert len({id(registry) for _, registry in built}) == 1
     finally:
         reset_container()
+
+
+def test_following_a_run_shows_bytes_rate_and_time_left() -> None:
+    started = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+    listing = RunReport("n", "arn", "RUNNING", started)
+    assert progress_line(listing, Progress(), 0.0) == "authenticating and listing"
+    running = RunReport(
+        "n", "arn", "RUNNING", started, total=40, handled=10, running=5, total_bytes=4_000 * MIB
+    )
+    seen = Progress(since=(100.0, 10, 1_000 * MIB), archived_bytes=1_000 * MIB)
+    assert progress_line(running, seen, 100.0) == (
+        "10 of 40 videos handled, 5 in progress, 1.0 GB of 4.2 GB archived"
+    )
+    later = RunReport(
+        "n", "arn", "RUNNING", started, total=40, handled=20, running=5, total_bytes=4_000 * MIB
+    )
+    seen.archived_bytes = 2_000 * MIB  # 1,000 MiB in 100 s
+    assert progress_line(later, seen, 200.0) == (
+        "20 of 40 videos handled, 5 in progress, 2.1 GB of 4.2 GB archived, 10.5 MB/s, "
+        "about 3m20s left"
+    )
+    # Without the listed bytes, the videos give the rate
+    unsized = RunReport("n", "arn", "RUNNING", started, total=40, handled=20, running=5)
+    videos = Progress(since=(100.0, 10, 0))
+    assert progress_line(unsized, videos, 200.0) == (
+        "20 of 40 videos handled, 5 in progress, 6.0 videos/min, about 3m20s left"
+    )
