@@ -118,7 +118,7 @@ class StepFunctionsRunReports:
 
     def __init__(self, client: Any) -> None:
         self._sfn = client
-        self._listed_bytes: dict[str, int | None] = {}
+        self._listed: dict[str, tuple[int | None, int | None]] = {}
 
     def recent(self, machine: str, limit: int) -> list[RunReport]:
         with aws_call("Step Functions ListExecutions", machine):
@@ -130,7 +130,10 @@ class StepFunctionsRunReports:
             described = self._sfn.describe_execution(executionArn=execution)
         summary = _summary_of(described.get("output"))
         total, handled, running = self._progress(execution)
-        total_bytes = self._bytes_to_sync(execution) if total is not None else None
+        total_bytes = None
+        if total is not None:  # the listing is done: its count is the true total
+            to_sync, total_bytes = self._to_sync(execution)
+            total = to_sync if to_sync is not None else total
         status = str(described["status"])
         state = error = cause = None
         if status not in ("RUNNING", "SUCCEEDED"):
@@ -164,21 +167,23 @@ class StepFunctionsRunReports:
         done = sum(counts.get(k, 0) for k in ("succeeded", "failed", "aborted", "timedOut"))
         return counts.get("total", 0), done, counts.get("running", 0)
 
-    def _bytes_to_sync(self, execution: str) -> int | None:
-        """The listing's `to_sync_bytes`, from the List state's output (read once)."""
-        if execution not in self._listed_bytes:
+    def _to_sync(self, execution: str) -> tuple[int | None, int | None]:
+        """The listing's `to_sync` and `to_sync_bytes`, from the List state's output (read
+        once): the Map run's own total counts only the items it has read so far."""
+        if execution not in self._listed:
             with aws_call("Step Functions GetExecutionHistory", execution):
                 events = self._sfn.get_execution_history(
                     executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
                 )["events"]
-            found = None
+            found: tuple[int | None, int | None] = (None, None)
             for event in sorted(events, key=lambda e: -int(e.get("id", 0))):
                 details = event.get("stateExitedEventDetails") or {}
                 if details.get("name") == LIST_STATE:
-                    found = _count(_listing_of(details.get("output")).get("to_sync_bytes"))
+                    listing = _listing_of(details.get("output"))
+                    found = (_count(listing.get("to_sync")), _count(listing.get("to_sync_bytes")))
                     break
-            self._listed_bytes[execution] = found
-        return self._listed_bytes[execution]
+            self._listed[execution] = found
+        return self._listed[execution]
 
     def _failure(
         self, execution: str, described: dict[str, Any]
