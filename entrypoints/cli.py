@@ -227,17 +227,22 @@ def cloudsync() -> None:
 # ---------------------------------------------------------------- the local world
 
 
+def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The emulated library's size and seed (demo and sandbox)."""
+    command = click.option(
+        "--seed", type=int, default=1, show_default=True, help="The same seed, the same library."
+    )(command)
+    return click.option(
+        "--videos",
+        type=click.IntRange(1),
+        default=24,
+        show_default=True,
+        help="Ready videos in the emulated library.",
+    )(command)
+
+
 @cloudsync.command(epilog="Example: cloudsync demo --videos 8 --report demo.json")
-@click.option(
-    "--videos",
-    type=click.IntRange(1),
-    default=24,
-    show_default=True,
-    help="Ready videos in the emulated library.",
-)
-@click.option(
-    "--seed", type=int, default=1, show_default=True, help="The same seed, the same library."
-)
+@library_options
 @click.option(
     "--big",
     type=click.IntRange(0),
@@ -270,16 +275,7 @@ def demo(
 
 
 @cloudsync.command(epilog="Example: cloudsync sandbox --videos 40 --env-file .sandbox.env")
-@click.option(
-    "--videos",
-    type=click.IntRange(1),
-    default=24,
-    show_default=True,
-    help="Ready videos in the emulated library.",
-)
-@click.option(
-    "--seed", type=int, default=1, show_default=True, help="The same seed, the same library."
-)
+@library_options
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -80,6 +80,10 @@ def _gopro_client(settings: GoProSettings) -> Iterator[httpx.Client]:
         yield client
 
 
+def _registry(client: httpx.Client, gopro: GoProSettings) -> ProviderRegistry:
+    return ProviderRegistry({"gopro": gopro_adapters(client, gopro)})
+
+
 def _bucket_files[T](
     kind: Callable[..., T],
     session: providers.Provider[boto3.session.Session],
@@ -133,11 +137,7 @@ class Container(containers.DeclarativeContainer):
     )
     gopro_settings = providers.ThreadSafeSingleton(_gopro_settings, settings)
     gopro_client = providers.Resource(_gopro_client, gopro_settings)
-    registry = providers.ThreadSafeSingleton(
-        lambda client, gopro: ProviderRegistry({"gopro": gopro_adapters(client, gopro)}),
-        gopro_client,
-        gopro_settings,
-    )
+    registry = providers.ThreadSafeSingleton(_registry, gopro_client, gopro_settings)
 
 
 def lease(settings: Settings) -> timedelta:
@@ -261,8 +261,4 @@ class Operator(containers.DeclarativeContainer):
     )
     gopro_settings = providers.ThreadSafeSingleton(_operator_gopro_settings, resolved)
     gopro_client = providers.Resource(_gopro_client, gopro_settings)
-    registry = providers.ThreadSafeSingleton(
-        lambda client, gopro: ProviderRegistry({"gopro": gopro_adapters(client, gopro)}),
-        gopro_client,
-        gopro_settings,
-    )
+    registry = providers.ThreadSafeSingleton(_registry, gopro_client, gopro_settings)

@@ -1,5 +1,5 @@
-"""A local world the way the README's operator gets one: credentials stored and one sync
-run through the `cloudsync` command, its exports set (for the verify and restore tests)."""
+"""A local world the way the README's operator gets one: fresh, or with credentials stored
+and one sync run through the `cloudsync` command (for the command line's tests)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from entrypoints.cli import main
 from entrypoints.handlers.runtime import reset_container
 from sandbox.gopro.server import GoProEmulator
@@ -39,3 +40,31 @@ def synced_world(
         finally:
             reset_container()
         assert_granted(world.dispatcher.aws.calls, world.environment)
+
+
+@contextmanager
+def fresh_world(gopro: GoProEmulator) -> Iterator[World]:
+    """Nothing stored, nothing run; on leaving, every call the functions made was granted."""
+    with local_world(gopro) as world:
+        reset_container()
+        try:
+            yield world
+        finally:
+            reset_container()
+        assert_granted(world.dispatcher.aws.calls, world.environment)
+
+
+def credential_store(world: World) -> SecretsManagerCredentialStore:
+    return SecretsManagerCredentialStore(
+        world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
+    )
+
+
+def one_error_line(captured: pytest.CaptureFixture[str]) -> str:
+    """The one line a user's mistake prints, checked to be one line and no traceback."""
+    err = captured.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cloudsync: error: "), err
+    assert "Traceback" not in err
+    return lines[0]

@@ -11,16 +11,14 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from domain.credentials import OAuthCredentials, SessionCredentials
 from entrypoints.cli import main
 from entrypoints.exits import UserError
-from entrypoints.handlers.runtime import reset_container
 from entrypoints.operations import read_credentials
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
-from sandbox.world import World, local_world
-from tests.infra.iam import assert_granted
+from sandbox.world import World
+from tests.integration.synced import credential_store, fresh_world, one_error_line
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +29,11 @@ def gopro() -> Iterator[GoProEmulator]:
 
 @pytest.fixture
 def world(gopro: GoProEmulator) -> Iterator[World]:
-    with local_world(gopro) as running:
-        reset_container()
+    with fresh_world(gopro) as running:
         yield running
-        reset_container()
-        assert_granted(running.dispatcher.aws.calls, running.environment)
 
 
-def store(world: World) -> SecretsManagerCredentialStore:
-    return SecretsManagerCredentialStore(
-        world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
-    )
-
-
-def one_error_line(captured: pytest.CaptureFixture[str]) -> str:
-    err = captured.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("cloudsync: error: ")
-    assert "Traceback" not in err
-    return lines[0]
+store = credential_store
 
 
 def set_session_credentials(gopro: GoProEmulator, monkeypatch: pytest.MonkeyPatch) -> None:

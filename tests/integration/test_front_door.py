@@ -18,15 +18,13 @@ from typing import Any
 import click
 import pytest
 
-from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from domain.credentials import SessionCredentials
 from entrypoints.cli import cloudsync, main
 from entrypoints.demo import archivable
-from entrypoints.handlers.runtime import reset_container
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
-from sandbox.world import World, local_world
-from tests.integration.synced import synced_world
+from sandbox.world import World
+from tests.integration.synced import credential_store, fresh_world, one_error_line, synced_world
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,10 +37,8 @@ def gopro() -> Iterator[GoProEmulator]:
 
 @pytest.fixture
 def world(gopro: GoProEmulator) -> Iterator[World]:
-    with local_world(gopro) as running:
-        reset_container()
+    with fresh_world(gopro) as running:
         yield running
-        reset_container()
 
 
 @pytest.fixture
@@ -53,22 +49,14 @@ def synced(
         yield world
 
 
-def error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("cloudsync: error: "), err
-    return lines[0]
+error_line = one_error_line
 
 
 def as_json(capsys: pytest.CaptureFixture[str]) -> Any:
     return json.loads(capsys.readouterr().out)
 
 
-def store(world: World) -> SecretsManagerCredentialStore:
-    return SecretsManagerCredentialStore(
-        world.client("secretsmanager"), world.environment["CREDENTIALS_SECRET"]
-    )
+store = credential_store
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
