@@ -291,6 +291,14 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
     assert "secretsmanager:PutSecretValue" not in all_actions
 
 
+def by_prefix(s3: dict[str, set[str]]) -> dict[str, set[str]]:
+    """S3 grants by the key prefix they cover ("" for the bucket itself)."""
+    return {
+        res.split(":::", 1)[1].split("/", 1)[-1] if "/" in res else "": acts
+        for res, acts in s3.items()
+    }
+
+
 def test_the_lister_writes_run_lists_and_nothing_of_the_archive(
     stack: tuple[str, Recorder],
 ) -> None:
@@ -320,10 +328,7 @@ def test_the_lister_writes_run_lists_and_nothing_of_the_archive(
     assert allowed[machine] == {"states:ListExecutions"}
     assert allowed[executions] == {"states:DescribeExecution"}
     s3 = {res: acts for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
-    prefixes = {
-        res.split(":::", 1)[1].split("/", 1)[-1] if "/" in res else "": acts
-        for res, acts in s3.items()
-    }
+    prefixes = by_prefix(s3)
     assert prefixes == {
         "runs/*": {"s3:PutObject", "s3:GetObject"},
         "": {"s3:ListBucket"},
@@ -349,10 +354,7 @@ def test_the_summary_reads_the_run_and_the_archive_and_writes_only_the_catalog(
         "logs:PutLogEvents",
     }
     s3 = {res: acts for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
-    prefixes = {
-        res.split(":::", 1)[1].split("/", 1)[-1] if "/" in res else "": acts
-        for res, acts in s3.items()
-    }
+    prefixes = by_prefix(s3)
     assert prefixes == {
         "runs/*": {"s3:GetObject"},
         "catalog/*": {"s3:PutObject"},
