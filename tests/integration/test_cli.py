@@ -156,7 +156,9 @@ def test_an_unreachable_endpoint_is_one_line(
     }.items():
         monkeypatch.setenv(name, value)
     assert main(["status", "--stack", "dev"]) == 1
-    assert "cannot reach AWS at http://127.0.0.1:9" in one_error_line(capsys)
+    line = one_error_line(capsys)
+    assert "cannot reach AWS at http://127.0.0.1:9" in line
+    assert "is the sandbox running? start `cloudsync sandbox` again" in line
 
 
 def test_the_demo_refuses_an_incomplete_gopro_url(capsys: pytest.CaptureFixture[str]) -> None:
