@@ -95,6 +95,18 @@ def archive_prefix(provider: str) -> str:
     return f"{provider}-videos/"
 
 
+# The bucket's layout, in one place: the Pulumi program's lifecycle and policies, the
+# adapters and the command line all read it here.
+ARCHIVE_PREFIX = archive_prefix("gopro")
+"""GoPro's videos, in the archive tiers."""
+RUNS_PREFIX = "runs/"
+"""The runs' working files (not archive): the lister's run lists and the Map's results."""
+RESULTS_PREFIX = f"{RUNS_PREFIX}results/"
+CATALOG_PREFIX = "catalog/"
+"""The archive's catalog, `catalog/{provider}.csv` (STANDARD, outside the archive tiers),
+and the judgement of each provider's ETags, `catalog/{provider}-etag.json`."""
+
+
 def month_prefix(provider: str, when: datetime) -> str:
     """`{provider}-videos/{yyyy}/{mm}/` for an instant, in UTC."""
     utc = when.astimezone(UTC)

@@ -24,10 +24,10 @@ from adapters.aws.secrets_store import SecretsManagerCredentialStore
 from adapters.gopro.media import media_item_from_fields
 from adapters.logs import configure_logging
 from domain.credentials import SessionCredentials
+from domain.keys import ARCHIVE_PREFIX
 from domain.rules import SelectionPolicy
 from entrypoints.exits import UserError
 from entrypoints.handlers.runtime import reset_container
-from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.library import EmulatedMedia, generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.provision import BUCKET, SETTINGS

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.policies import RESULTS_PREFIX
+from domain.keys import RESULTS_PREFIX
 
 TRANSIENT_ERRORS = [
     # Lambda's transient service errors, as the Step Functions guide lists them

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from domain.keys import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
 from infra.config import StackSettings
 from infra.names import FUNCTIONS, SECRET_TEMPLATE
-from infra.policies import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
 
 RUNTIME = "python3.12"
 PYTHON = "3.12"

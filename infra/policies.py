@@ -32,17 +32,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from domain.keys import ARCHIVE_PREFIX, CATALOG_PREFIX, RESULTS_PREFIX, RUNS_PREFIX
+
 Document = dict[str, Any]
 
 WILDCARD_EXCEPTIONS = frozenset({"StateMachineLogDelivery", "XRayTracing"})
-ARCHIVE_PREFIX = "gopro-videos/"
-RUNS_PREFIX = "runs/"
-"""The runs' working files (not archive): the lister's run lists and the Map's results."""
-CATALOG_PREFIX = "catalog/"
-"""The archive's catalog, `catalog/{provider}.csv` (STANDARD, outside the archive tiers)."""
 ETAG_VERDICTS = f"{CATALOG_PREFIX}*-etag.json"
 """The judgement of each provider's ETags, `catalog/{provider}-etag.json`."""
-RESULTS_PREFIX = "runs/results/"
 
 
 def document(*statements: Document) -> Document:

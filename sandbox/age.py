@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from infra.policies import ARCHIVE_PREFIX
+from domain.keys import ARCHIVE_PREFIX
 from sandbox.provision import BUCKET
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from adapters.aws.s3_files import find_file, put_file
 from domain.errors import StorageError
+from domain.keys import CATALOG_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-CATALOG_PREFIX = "catalog/"
 
 
 def catalog_key(provider: str) -> str:

@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 from adapters.aws.s3_files import get_file, put_file
 from domain.errors import StorageError
+from domain.keys import RUNS_PREFIX
 from domain.model import ManifestLocation
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-RUNS_PREFIX = "runs/"
 LIST_NAME = "to-sync.json"
 
 

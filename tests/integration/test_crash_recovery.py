@@ -16,6 +16,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.gopro.source import GoProMediaSource
+from domain.keys import ARCHIVE_PREFIX
 from domain.rules import SelectionPolicy
 from domain.services import discover
 from domain.status import SyncStatus
@@ -27,7 +28,6 @@ from domain.transfer import (
     transfer_video,
 )
 from domain.units import MIB
-from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from tests.crashes import Deadline, Killed, Plan, fragile
 from tests.fakes import FixedClock

@@ -14,9 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from domain.keys import ARCHIVE_PREFIX
 from entrypoints.handlers.runtime import reset_container
 from infra.asl import WorkflowOptions
-from infra.policies import ARCHIVE_PREFIX
 from sandbox.gopro.server import GoProEmulator
 from sandbox.lambda_dispatch import Dispatcher, dispatch_lambdas
 from sandbox.moto_executions import install as install_names

@@ -17,9 +17,11 @@ ALLOWED = {
     "adapters": {"domain", "adapters"},
     # The command line (entrypoints/cli.py) runs the sandbox and names the stack's resources.
     "entrypoints": {"domain", "adapters", "entrypoints", "sandbox", "infra"},
-    "infra": {"infra"},
+    # The program reads the bucket's layout from the domain (pure, standard library only).
+    "infra": {"infra", "domain"},
     # The sandbox provisions from the stack's pure builders so the two cannot drift.
-    "sandbox": {"sandbox", "infra"},
+    # and lays objects out as the domain does.
+    "sandbox": {"sandbox", "infra", "domain"},
 }
 
 
