@@ -16,6 +16,7 @@ from tests.integration.workflow import Workflow, workflow
 
 __all__ = ["workflow"]
 LISTER = "media-lister-dev"
+SUMMARY = "run-summary-dev"
 VIDEOS = 150
 
 
@@ -46,7 +47,7 @@ def test_a_first_night_and_a_quiet_night_keep_every_invocation_inside_its_timeou
     summaries = [
         i.result
         for i in invocations
-        if i.function_name == LISTER and "catalog_rows" in (i.result or {})
+        if i.function_name == SUMMARY and "catalog_rows" in (i.result or {})
     ]
     night = datetime.now(UTC).toordinal()
     sliced = sum(in_tonights_slice(f"t{n:09d}", night) for n in range(VIDEOS))

@@ -19,7 +19,7 @@ ALLOWED = {
     "entrypoints": {"domain", "adapters", "entrypoints", "sandbox", "infra"},
     # The program reads the bucket's layout from the domain (pure, standard library only).
     "infra": {"infra", "domain"},
-    # The sandbox provisions from the stack's pure builders so the two cannot drift.
+    # The sandbox provisions from the stack's pure builders so the two cannot drift,
     # and lays objects out as the domain does.
     "sandbox": {"sandbox", "infra", "domain"},
 }
