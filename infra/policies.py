@@ -92,11 +92,11 @@ def lister_policy(
     table_arn: str,
     bucket_arn: str,
     key_arn: str,
-    topic_arn: str,
     state_machine_arn: str,
     log_group_arn: str,
 ) -> Document:
-    """List the library and write the run list; the summary is another function's."""
+    """List the library and write the run list; the summary is another function's. It
+    sends no alert (the workflow does) and reads no key outside its run's parts."""
     executions = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
@@ -105,11 +105,7 @@ def lister_policy(
         allow("ReadRunInputs", ["states:DescribeExecution"], [f"{executions}:*"]),
         _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]),
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
-        # A run list read back that is not there answers 404 (not 403) with ListBucket.
-        allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
-        # An alert of its own: a record that cannot be read, a listing cut short.
-        allow("Alert", ["sns:Publish"], [topic_arn]),
         _logs(log_group_arn),
     )
 

@@ -61,22 +61,15 @@ class Functions(pulumi.ComponentResource):
         self.lister = self._function(
             "lister",
             lambda logs: pulumi.Output.all(
-                a.secret_arn,
-                a.table_arn,
-                a.bucket_arn,
-                a.key_arn,
-                a.topic_arn,
-                a.state_machine_arn,
-                logs,
+                a.secret_arn, a.table_arn, a.bucket_arn, a.key_arn, a.state_machine_arn, logs
             ).apply(
                 lambda v: lister_policy(
                     secret_arn=v[0],
                     table_arn=v[1],
                     bucket_arn=v[2],
                     key_arn=v[3],
-                    topic_arn=v[4],
-                    state_machine_arn=v[5],
-                    log_group_arn=v[6],
+                    state_machine_arn=v[4],
+                    log_group_arn=v[5],
                 )
             ),
         )
