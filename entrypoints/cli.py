@@ -93,6 +93,13 @@ class Output:
             stderr=self.json, quiet=self.quiet, markup=False, highlight=False, soft_wrap=True
         )
 
+    @functools.cached_property
+    def styled(self) -> Console:
+        """Human output with rich's markup, for text of our own only (the demo's)."""
+        from rich.console import Console  # noqa: PLC0415
+
+        return Console(quiet=self.quiet)
+
     def emit(self, document: Any) -> None:
         import json  # noqa: PLC0415
 
@@ -271,7 +278,7 @@ def demo(
     """
     module = _sandbox_commands()
     options = module.DemoOptions(videos, seed, big, gopro_url, access_token, user_id, report)
-    return int(module.run_demo(options, out.console))
+    return int(module.run_demo(options, out.styled))
 
 
 @cloudsync.command(epilog="Example: cloudsync sandbox --videos 40 --env-file .sandbox.env")
@@ -297,7 +304,7 @@ def sandbox(
     Prints the environment that points `cloudsync` (and the AWS CLI) at it.
     """
     module = _sandbox_commands()
-    return int(module.run_sandbox(videos, seed, env_file, out.console, restore_seconds))
+    return int(module.run_sandbox(videos, seed, env_file, out.styled, restore_seconds))
 
 
 SANDBOX_EXTRA = "sandbox"

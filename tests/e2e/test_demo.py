@@ -25,6 +25,8 @@ def test_the_demo_archives_everything_once_byte_for_byte(tmp_path: Path) -> None
     )  # fmt: skip
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "Traceback" not in finished.stderr
+    assert "verified: every video archived once, byte for byte" in finished.stdout
+    assert "[/]" not in finished.stdout  # styled, not printed as markup
     report = json.loads(report_path.read_text())
     library = {m.id: m for m in demo_library(videos=12, seed=1, big=1)}
     ready = {
