@@ -1,5 +1,6 @@
 """moto's server with the sandbox's shims: TransactWriteItems (sandbox.moto_dynamodb),
-restores (sandbox.moto_restore) and speed (sandbox.moto_speed).
+restores (sandbox.moto_restore), speed (sandbox.moto_speed) and executions as AWS shows
+them (sandbox.moto_executions).
 `python -m sandbox.moto_server -p PORT`, as `python -m moto.server` takes."""
 
 from __future__ import annotations
