@@ -18,7 +18,7 @@ from typing import Any
 import click
 import pytest
 
-from domain.credentials import SessionCredentials
+from domain.credentials import OAuthCredentials, SessionCredentials
 from entrypoints.cli import cloudsync, main
 from entrypoints.demo import archivable
 from sandbox.gopro.library import generate_library
@@ -515,3 +515,31 @@ def test_ctrl_c_stops_a_fetch_removing_partial_files(
     assert not list(tmp_path.rglob(".cloudsync-*"))
     downloaded = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(downloaded) < objects
+
+
+def test_oauth_credentials_are_refreshed_before_they_are_stored(
+    world: World,
+    gopro: GoProEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    given = {"client_secret": gopro.client_secret, "refresh_token": gopro.refresh_token}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(given)))
+    argv = ["credentials", "set", "--stack", "dev", "--mode", "oauth", "--from-stdin"]
+    assert main([*argv, "--client-id", gopro.client_id, "--json"]) == 0
+    assert as_json(capsys)["accepted"] is True
+    stored = store(world).load("gopro")
+    assert isinstance(stored, OAuthCredentials)
+    assert stored.access_token is not None  # what GoPro granted is what is kept
+    assert stored.refresh_token == gopro.refresh_token  # the emulator's current one
+    assert stored.refresh_token != given["refresh_token"]  # it rotated the one given
+    assert main(["credentials", "show", "--stack", "dev", "--json"]) == 0
+    shown = as_json(capsys)
+    assert (shown["mode"], shown["client_id"]) == ("oauth", gopro.client_id)
+    assert shown["expires_at"] is not None
+    # A refresh token GoPro refuses is not stored
+    refused = {**given, "refresh_token": "emu-refresh-not-issued"}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(refused)))
+    assert main([*argv, "--client-id", gopro.client_id]) == 1
+    assert "nothing was stored" in error_line(capsys)
+    assert store(world).load("gopro") == stored
