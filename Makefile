@@ -14,7 +14,7 @@ PYTHON_312 ?= $(shell (PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep
 export UV_PYTHON_DOWNLOADS := never
 export SSL_CERT_FILE ?= /etc/ssl/certs/ca-certificates.crt
 
-.PHONY: install lock demo test lint typecheck unit soak
+.PHONY: install lock demo test lint typecheck docs unit soak
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -33,7 +33,7 @@ lock: | $(UV)
 demo: $(PY)
 	$(VENV)/bin/cloudsync demo
 
-test: lint typecheck unit
+test: lint typecheck docs unit
 
 lint: $(PY)
 	$(PY) -m ruff check $(PACKAGES)
@@ -41,6 +41,11 @@ lint: $(PY)
 
 typecheck: $(PY)
 	$(PY) -m mypy --strict $(PACKAGES)
+
+# The documentation site, in strict mode: a broken link, a missing anchor or a page left
+# out of the navigation fails.
+docs: $(PY)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 unit: $(PY)
 	$(PY) -m pytest -m "not slow"

@@ -25,9 +25,9 @@ tracker = Tracker("tracker", TrackerArgs(settings))
 secret = aws.secretsmanager.Secret(
     "credentials",
     name=settings.secret_name,
-    description="GoPro Cloud credentials; the operator stores the value (see the README)",
+    description="GoPro Cloud credentials; the operator stores the value (docs/credentials.md)",
     # A dev stack's secret is deleted at once, so `pulumi destroy` then `pulumi up` can
-    # create it again under its fixed name; prod keeps it 30 days, restorable (README).
+    # create it again under its fixed name; prod keeps it 30 days (docs/uninstalling.md).
     recovery_window_in_days=30 if settings.deletion_protection else 0,
 )
 alerts = Alerts("alerts", AlertsArgs(settings, storage.key.arn, account_id))

@@ -76,7 +76,7 @@ def _refused(error: ClientError, where: str) -> StorageError:
     if code in DENIED:
         return StorageAccessDeniedError(
             f"{where}: access denied ({said}); the AWS identity in use needs this "
-            "permission (the README's operator policy lists them)"
+            "permission (`cloudsync policy operator` prints what a person needs)"
         )
     if code in EXPIRED:
         return StorageError(

@@ -40,7 +40,7 @@ class Storage(pulumi.ComponentResource):
             ),
             # Every archived object is encrypted with it: deleting it would make the whole
             # archive unreadable once its deletion window ends. A protected stack keeps it
-            # even through `pulumi destroy` (it costs $1 a month; see the README).
+            # even through `pulumi destroy` (it costs $1 a month; see docs/uninstalling.md).
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=settings.deletion_protection,
