@@ -1,0 +1,76 @@
+"""The documentation says what the code does: every stack setting and every function
+setting the program reads is on the Configuration page and nothing else is, and the
+command reference is the command line's own help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from entrypoints.cli_docs import reference
+from entrypoints.settings import Settings
+from infra.config import StackSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGURATION = ROOT / "docs" / "configuration.md"
+
+
+def stack_keys_on_the_page() -> set[str]:
+    return set(re.findall(r"^\| `(\w+)` \|", CONFIGURATION.read_text(), re.MULTILINE))
+
+
+def stack_keys_the_program_reads() -> set[str]:
+    asked: set[str] = set()
+
+    def get(key: str) -> str | None:
+        asked.add(key)
+        return "dev" if key == "environment" else None
+
+    StackSettings.read(get)
+    return asked
+
+
+class Recording(Mapping[str, str]):
+    """An environment that remembers every name read from it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values, self.asked = values, set[str]()
+
+    def __getitem__(self, name: str) -> str:
+        self.asked.add(name)
+        return self._values[name]
+
+    def get(self, name: str, default: object = None) -> str | None:  # type: ignore[override]
+        self.asked.add(name)
+        return self._values.get(name, default)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def function_settings_the_program_reads() -> set[str]:
+    required = {"TRACKER_TABLE": "t", "ARCHIVE_BUCKET": "b", "ARCHIVE_KMS_KEY": "k",
+                "ALERT_TOPIC_ARN": "a"}  # fmt: skip
+    env = Recording(required)
+    Settings.from_env(env)
+    return env.asked
+
+
+def test_every_stack_setting_the_program_reads_is_documented_and_no_other() -> None:
+    assert stack_keys_on_the_page() == stack_keys_the_program_reads()
+
+
+def test_every_function_setting_the_program_reads_is_documented_and_no_other() -> None:
+    text = CONFIGURATION.read_text()
+    paragraph = text[text.index("The functions read their settings") :]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", paragraph))
+    assert documented == function_settings_the_program_reads()
+
+
+def test_the_command_reference_is_the_command_lines_own_help() -> None:
+    """`python -m entrypoints.cli_docs` writes it; run it after changing an option."""
+    assert (ROOT / "docs" / "commands.md").read_text() == reference()
