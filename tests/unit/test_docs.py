@@ -10,6 +10,7 @@ from pathlib import Path
 
 from entrypoints.cli_docs import reference
 from entrypoints.settings import Settings
+from infra import diagram
 from infra.config import StackSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,3 +75,10 @@ def test_every_function_setting_the_program_reads_is_documented_and_no_other() -
 def test_the_command_reference_is_the_command_lines_own_help() -> None:
     """`python -m entrypoints.cli_docs` writes it; run it after changing an option."""
     assert (ROOT / "docs" / "commands.md").read_text() == reference()
+
+
+def test_the_workflow_picture_is_the_deployed_definitions() -> None:
+    """`python -m infra.diagram` draws it; run it after changing the workflow."""
+    page = (ROOT / "docs" / "how-it-works" / "workflow.md").read_text()
+    assert diagram.block() in page
+    assert "Summarize --> Summarized" in diagram.block()
