@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from entrypoints import cost_chart
 from entrypoints.cli_docs import reference
 from entrypoints.settings import Settings
 from infra import diagram
@@ -82,3 +83,12 @@ def test_the_workflow_picture_is_the_deployed_definitions() -> None:
     page = (ROOT / "docs" / "how-it-works" / "workflow.md").read_text()
     assert diagram.block() in page
     assert "Summarize --> Summarized" in diagram.block()
+
+
+def test_the_year_of_cost_is_the_estimates() -> None:
+    """`python -m entrypoints.cost_chart` draws it; run it after changing the prices."""
+    page = (ROOT / "docs" / "cost.md").read_text()
+    assert cost_chart.block() in page
+    first, *later = cost_chart.months()
+    assert first > later[0] > 0  # the import month costs the most
+    assert later == sorted(later)  # the archive only grows
