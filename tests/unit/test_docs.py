@@ -12,6 +12,7 @@ from entrypoints import cost_chart
 from entrypoints.cli_docs import reference
 from entrypoints.settings import Settings
 from infra import diagram
+from infra.components.monitoring import dashboard_body
 from infra.config import StackSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +93,13 @@ def test_the_year_of_cost_is_the_estimates() -> None:
     first, *later = cost_chart.months()
     assert first > later[0] > 0  # the import month costs the most
     assert later == sorted(later)  # the archive only grows
+
+
+def test_the_dashboard_page_names_every_widget_the_stack_deploys() -> None:
+    page = (ROOT / "docs" / "operating.md").read_text()
+    body = dashboard_body("eu-central-1", "arn:aws:states:eu-central-1:0:stateMachine:m")
+    widgets = body["widgets"]
+    assert isinstance(widgets, list)
+    titles = [w["properties"]["title"] for w in widgets]
+    documented = re.findall(r"^\| ([A-Z][\w ]+) \| `(?:CloudSync|AWS/States)`", page, re.M)
+    assert documented == titles
