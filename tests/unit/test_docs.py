@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from domain.restore import HOURS, Tier
 from entrypoints import cost_chart
 from entrypoints.cli_docs import reference
 from entrypoints.settings import Settings
@@ -103,3 +104,12 @@ def test_the_dashboard_page_names_every_widget_the_stack_deploys() -> None:
     titles = [w["properties"]["title"] for w in widgets]
     documented = re.findall(r"^\| ([A-Z][\w ]+) \| `(?:CloudSync|AWS/States)`", page, re.M)
     assert documented == titles
+
+
+def test_the_restore_pages_hours_are_s3s_bounds() -> None:
+    page = (ROOT / "docs" / "restore.md").read_text()
+    bulk, standard = HOURS[("DEEP_ARCHIVE", Tier.BULK)], HOURS[("DEEP_ARCHIVE", Tier.STANDARD)]
+    assert f"within {bulk} hours : S3 makes the copy" in page
+    assert f"Standard: ready within {standard} hours" in page
+    assert f"| `bulk` (default) | {bulk} hours |" in page
+    assert f"| `standard` | {standard} hours |" in page
