@@ -1,5 +1,6 @@
-"""The Getting started walk-through, run as written: the sandbox in one process (terminal
-1) and every command of terminal 2 in order, each checked against what the page says."""
+"""The walk-throughs, run as written: the sandbox in one process (Getting started's
+terminal 1), every command of its terminal 2 in order, then the commands of Getting videos
+back, each checked against what its page says."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "getting-started.md"
+RESTORE_PAGE = ROOT / "docs" / "restore.md"
 RESTORE_SECONDS = "15"
 """The sandbox's restores take this long here (the page's default is 30 s)."""
 
 
-def block(terminal: str) -> list[str]:
+def block(terminal: str, page: Path = PAGE) -> list[str]:
     """The commands of the page's code block marked `walkthrough: <terminal>`."""
-    text = PAGE.read_text()
+    text = page.read_text()
     found = re.search(rf"<!-- walkthrough: {terminal} -->\n```bash\n(.*?)\n```", text, re.DOTALL)
     assert found, f"no walkthrough block for {terminal} on {PAGE.name}"
     return [line.split("  #")[0].strip() for line in found.group(1).splitlines() if line]
@@ -112,3 +114,27 @@ def test_the_walk_through_runs_as_written(sandbox: Path, tmp_path: Path) -> None
     assert got == 0, out
     assert "downloaded and verified" in out
     assert list(target.rglob("GX01*"))
+    restore_the_season(env, tmp_path)
+
+
+RESTORES = [
+    ("restore --dry-run", 0, r"would be restored \(bulk\)[\s\S]*dry run: nothing was requested"),
+    ("restore --since", 0, r"\d+ restores started"),
+    ("restore status", 3, r"pending"),
+    ("restore fetch", 3, r"downloaded and verified[\s\S]*not readable yet"),
+]
+"""Getting videos back's commands, after the walk-through restored the GX01 videos: what
+each exits with and says (the season's other videos are still in Deep Archive)."""
+
+
+def restore_the_season(env: dict[str, str], cwd: Path) -> None:
+    commands = block("restore", RESTORE_PAGE)
+    assert len(commands) == len(RESTORES)
+    home = cwd / "home"
+    home.mkdir()
+    for command, (start, code, says) in zip(commands, RESTORES, strict=True):
+        assert command.startswith(f"cloudsync {start}"), command
+        got, out = run(command, {**env, "HOME": str(home)}, cwd)
+        assert got == code, (command, out)
+        assert re.search(says, out), (command, out)
+    assert list((home / "GoPro").rglob("*.MP4"))  # ~/GoPro, as the page writes it
