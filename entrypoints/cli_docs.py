@@ -86,6 +86,14 @@ def reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+def rewrite_block(page: Path, begin: str, end: str, block: str) -> None:
+    """Put `block` (which starts with `begin` and ends with `end`) in place of the page's
+    text from `begin` to `end`."""
+    text = page.read_text(encoding="utf-8")
+    start, stop = text.index(begin), text.index(end) + len(end)
+    page.write_text(text[:start] + block + text[stop:], encoding="utf-8")
+
+
 def main() -> int:
     PAGE.write_text(reference(), encoding="utf-8")
     print(f"wrote {PAGE}", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from entrypoints.cli_docs import rewrite_block
 from entrypoints.cost import Usage, estimate, load_prices
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "cost.md"
@@ -51,9 +52,7 @@ def block() -> str:
 
 
 def main() -> int:
-    text = PAGE.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    PAGE.write_text(text[:start] + block() + text[end:], encoding="utf-8")
+    rewrite_block(PAGE, BEGIN, END, block())
     print(f"wrote the year's chart of {PAGE}", file=sys.stderr)
     return 0
 

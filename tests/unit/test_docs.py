@@ -9,10 +9,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from domain.restore import HOURS, Tier
-from entrypoints import cost_chart
+from entrypoints import cost_chart, diagram
 from entrypoints.cli_docs import reference
 from entrypoints.settings import Settings
-from infra import diagram
 from infra.components.monitoring import dashboard_body
 from infra.config import StackSettings
 
@@ -81,7 +80,7 @@ def test_the_command_reference_is_the_command_lines_own_help() -> None:
 
 
 def test_the_workflow_picture_is_the_deployed_definitions() -> None:
-    """`python -m infra.diagram` draws it; run it after changing the workflow."""
+    """`python -m entrypoints.diagram` draws it; run it after changing the workflow."""
     page = (ROOT / "docs" / "how-it-works" / "workflow.md").read_text()
     assert diagram.block() in page
     assert "Summarize --> Summarized" in diagram.block()

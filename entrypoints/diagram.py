@@ -1,7 +1,7 @@
 """The workflow's states as a Mermaid state diagram, drawn from the definition the stack
 deploys (infra.asl), so the picture in docs/how-it-works/workflow.md cannot drift:
 
-    python -m infra.diagram        # rewrites the diagram in that page
+    python -m entrypoints.diagram        # rewrites the diagram in that page
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from entrypoints.cli_docs import rewrite_block
 from infra.asl import WorkflowOptions, WorkflowTargets, state_machine_definition
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "how-it-works" / "workflow.md"
@@ -49,9 +50,7 @@ def block() -> str:
 
 
 def main() -> int:
-    text = PAGE.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    PAGE.write_text(text[:start] + block() + text[end:], encoding="utf-8")
+    rewrite_block(PAGE, BEGIN, END, block())
     print(f"wrote the states of {PAGE}", file=sys.stderr)
     return 0
 
