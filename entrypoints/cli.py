@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from entrypoints.cost import LIFECYCLES
 from entrypoints.exits import Exit, UsageError, UserError
 
 if TYPE_CHECKING:
@@ -667,7 +668,7 @@ def policy(which: str, op: Operator, out: Output) -> int:
 )
 @click.option(
     "--lifecycle",
-    type=click.Choice(["default", "glacier-ir-first"]),
+    type=click.Choice(list(LIFECYCLES)),
     default="default",
     show_default=True,
     help="The stack's storage tiers.",

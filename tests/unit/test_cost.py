@@ -10,6 +10,7 @@ import pytest
 from domain.units import GB, MIB
 from entrypoints.cli import main
 from entrypoints.cost import (
+    LIFECYCLES,
     CostInputError,
     Estimate,
     Usage,
@@ -153,3 +154,12 @@ def test_a_bad_figure_at_the_command_is_one_line(capsys: pytest.CaptureFixture[s
     assert main(["cost", "--archive-gb", "-5", "--videos", "3"]) == 2
     error = capsys.readouterr().err
     assert error.strip() == "cloudsync: error: --archive-gb must be a finite number >= 0, got -5.0"
+
+
+@pytest.mark.parametrize("lifecycle", sorted(LIFECYCLES))
+def test_the_command_takes_every_lifecycle_the_estimate_knows(
+    lifecycle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["cost", "--archive-gb", "100", "--videos", "400", "--json"]
+    assert main([*argv, "--lifecycle", lifecycle]) == 0
+    assert json.loads(capsys.readouterr().out)["lifecycle"] == LIFECYCLES[lifecycle].name
