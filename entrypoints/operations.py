@@ -138,7 +138,7 @@ def progress_line(report: RunReport, seen: Progress, now: float) -> str:
     return line
 
 
-def follow(op: Operator, execution: str, provider: str, out: Output) -> RunReport:
+def follow_run(op: Operator, execution: str, provider: str, out: Output) -> RunReport:
     """Poll the run until it ends: a progress line on a terminal, plain lines otherwise."""
     reports = op.reports()
     plain = out.console.stderr or not out.console.is_terminal
@@ -164,9 +164,6 @@ def follow(op: Operator, execution: str, provider: str, out: Output) -> RunRepor
                 out.console.print(f"{report.name}: {line}", end="\r")
             last_line = line
         time.sleep(POLL_SECONDS)
-
-
-follow_run = follow
 
 
 def start(op: Operator, provider: str, *, follow: bool, new: bool, out: Output) -> int:

@@ -80,22 +80,14 @@ HISTORY_EVENTS = 200
 """The newest events read of a failed run (its failure is among the last few)."""
 
 
-def _summary_of(output: str | None) -> dict[str, Any]:
+def _object_at(output: str | None, field: str) -> dict[str, Any]:
+    """The JSON object at `field` of a state's output (`summary`, `listing`); {} else."""
     try:
         loaded = json.loads(output or "{}")
     except ValueError:
         return {}
-    summary = loaded.get("summary") if isinstance(loaded, dict) else None
-    return summary if isinstance(summary, dict) else {}
-
-
-def _listing_of(output: str | None) -> dict[str, Any]:
-    try:
-        loaded = json.loads(output or "{}")
-    except ValueError:
-        return {}
-    listing = loaded.get("listing") if isinstance(loaded, dict) else None
-    return listing if isinstance(listing, dict) else {}
+    found = loaded.get(field) if isinstance(loaded, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def _named(summary: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -128,7 +120,7 @@ class StepFunctionsRunReports:
     def report(self, execution: str) -> RunReport:
         with aws_call("Step Functions DescribeExecution", execution):
             described = self._sfn.describe_execution(executionArn=execution)
-        summary = _summary_of(described.get("output"))
+        summary = _object_at(described.get("output"), "summary")
         total, handled, running = self._progress(execution)
         total_bytes = None
         if total is not None:  # the listing is done: its count is the true total
@@ -167,19 +159,24 @@ class StepFunctionsRunReports:
         done = sum(counts.get(k, 0) for k in ("succeeded", "failed", "aborted", "timedOut"))
         return counts.get("total", 0), done, counts.get("running", 0)
 
+    def _newest_events(self, execution: str) -> list[dict[str, Any]]:
+        """The execution's newest history events, newest first (moto ignores
+        `reverseOrder`; the sort makes both answers the same)."""
+        with aws_call("Step Functions GetExecutionHistory", execution):
+            events = self._sfn.get_execution_history(
+                executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
+            )["events"]
+        return sorted(events, key=lambda e: -int(e.get("id", 0)))
+
     def _to_sync(self, execution: str) -> tuple[int | None, int | None]:
         """The listing's `to_sync` and `to_sync_bytes`, from the List state's output (read
         once): the Map run's own total counts only the items it has read so far."""
         if execution not in self._listed:
-            with aws_call("Step Functions GetExecutionHistory", execution):
-                events = self._sfn.get_execution_history(
-                    executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
-                )["events"]
             found: tuple[int | None, int | None] = (None, None)
-            for event in sorted(events, key=lambda e: -int(e.get("id", 0))):
+            for event in self._newest_events(execution):
                 details = event.get("stateExitedEventDetails") or {}
                 if details.get("name") == LIST_STATE:
-                    listing = _listing_of(details.get("output"))
+                    listing = _object_at(details.get("output"), "listing")
                     found = (_count(listing.get("to_sync")), _count(listing.get("to_sync_bytes")))
                     break
             self._listed[execution] = found
@@ -190,11 +187,7 @@ class StepFunctionsRunReports:
     ) -> tuple[str | None, str | None, str | None]:
         """The state that failed and the error it caught: the newest events, read back to
         the failure the workflow caught (or the last state entered, when none was)."""
-        with aws_call("Step Functions GetExecutionHistory", execution):
-            events = self._sfn.get_execution_history(
-                executionArn=execution, reverseOrder=True, maxResults=HISTORY_EVENTS
-            )["events"]
-        events = sorted(events, key=lambda e: -int(e.get("id", 0)))  # newest first, always
+        events = self._newest_events(execution)
         entered = [
             (e["stateEnteredEventDetails"]["name"], e["stateEnteredEventDetails"].get("input"))
             for e in events
