@@ -28,6 +28,7 @@ class InvalidSettingError(DomainError):
 
     def __init__(self, setting: str, reason: str) -> None:
         self.setting = setting
+        self.reason = reason
         super().__init__(f"setting {setting!r} {reason}")
 
 

@@ -107,6 +107,15 @@ CATALOG_PREFIX = "catalog/"
 and the judgement of each provider's ETags, `catalog/{provider}-etag.json`."""
 
 
+THUMBNAILS_PREFIX = "thumbnails/"
+"""Each archived item's thumbnail, `thumbnails/{provider}/{media_id}.jpg`: STANDARD, hot,
+outside the archive tiers, so the archive can be seen without a restore."""
+
+
+def thumbnail_key(provider: str, media_id: str) -> str:
+    return f"{THUMBNAILS_PREFIX}{provider}/{media_id}.jpg"
+
+
 def month_prefix(provider: str, when: datetime) -> str:
     """`{provider}-videos/{yyyy}/{mm}/` for an instant, in UTC."""
     utc = when.astimezone(UTC)

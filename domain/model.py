@@ -62,6 +62,14 @@ class MediaItem:
     """Open-ended: whatever the provider says ("ready", "transcoding", …)."""
     camera_model: str | None = None
     """What shot it, as the provider names it ("HERO12 Black"); for the catalog."""
+    width: int | None = None
+    height: int | None = None
+    """The picture's size in pixels, where the provider says; for the catalog."""
+    item_count: int | None = None
+    """How many files the item holds (a photo set's photos); None: one, or not said."""
+    preview: str | None = None
+    """The provider's opaque reference to a small picture of the item (GoPro: its
+    thumbnail token); None while it has none. Tokens change: the latest listing's is used."""
 
     def __post_init__(self) -> None:
         if not PROVIDER_PATTERN.fullmatch(self.provider):
@@ -238,6 +246,9 @@ class SyncRecord:
     """While the count is pending: until when one writer holds the right to send it. The
     completing worker takes it with COMPLETED; a reader takes an expired one with a
     conditional write before sending, so two readers never both send."""
+    thumbnail_key: str | None = None
+    """Where the archived video's thumbnail is kept (hot, outside the archive tiers); None
+    until one was stored. The one change a COMPLETED record takes besides its count."""
 
     @property
     def media_id(self) -> str:
@@ -431,6 +442,14 @@ class SyncRecord:
             count_claimed_until=None,
         )
 
+    def with_thumbnail(self, key: str, now: datetime) -> SyncRecord:
+        """The archived video's thumbnail was stored at `key`."""
+        if self.status is not SyncStatus.COMPLETED or self.thumbnail_key is not None:
+            raise IllegalTransitionError(
+                self.media_id, self.status.value, f"{self.status.value} (thumbnail kept)"
+            )
+        return replace(self, version=self.version + 1, updated_at=now, thumbnail_key=key)
+
     def _require_pending_count(self, change: str) -> None:
         if self.status is not SyncStatus.COMPLETED or not self.count_pending:
             raise IllegalTransitionError(
@@ -469,6 +488,14 @@ def check_change(previous: SyncRecord, new: SyncRecord) -> None:
             f"record {new.media_id!r} v{new.version} does not follow "
             f"{previous.media_id!r} v{previous.version}"
         )
+    if (
+        previous.status is SyncStatus.COMPLETED
+        and previous.thumbnail_key is None
+        and new.thumbnail_key is not None
+    ):
+        if new != previous.with_thumbnail(new.thumbnail_key, new.updated_at):
+            raise IllegalTransitionError(new.media_id, previous.status.value, new.status.value)
+        return
     if previous.status is SyncStatus.COMPLETED and (
         not previous.count_pending
         or new

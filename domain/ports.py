@@ -86,6 +86,23 @@ class MediaSource(Protocol):
         ...
 
 
+class PreviewSource(Protocol):
+    """The provider's small picture of an item (a thumbnail)."""
+
+    def preview(self, item: MediaItem) -> bytes:
+        """The picture's bytes, at most domain.thumbnails.THUMBNAIL_LIMIT of them. Raises
+        TransientSourceError when it cannot be had now (none served, a refusal, a fault)."""
+        ...
+
+
+class PreviewStore(Protocol):
+    """Where thumbnails are kept, hot, beside the archive."""
+
+    def put(self, key: str, data: bytes) -> None:
+        """Keep `data` at `key` (a new version replaces an earlier one whole)."""
+        ...
+
+
 class ProviderAuth(Protocol):
     """The provider's authentication endpoints."""
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from domain.errors import InvalidSettingError
 from domain.model import MediaItem, SyncRecord
+from domain.selection import Selection
 from domain.status import WAITING, SyncStatus
 
 DEFAULT_MEDIA_TYPES = frozenset(
@@ -44,6 +45,7 @@ class SkipReason(StrEnum):
     """Why a listed item is not transferred in this run."""
 
     NOT_A_VIDEO = "not_a_video"
+    """Its type is not among those chosen (the stack's mediaTypes: videos by default)."""
     NOT_READY = "not_ready"
     ARCHIVED = "archived"
     LEASED = "leased"
@@ -54,6 +56,10 @@ class SkipReason(StrEnum):
     UNREADABLE = "unreadable"
     """The listing's entry could not be read as a media item (a field no record could
     hold, say); the rest of the library goes on."""
+    CAPTURED_OUTSIDE = "captured_outside"
+    """Captured outside the stack's captureSince..captureUntil."""
+    OTHER_CAMERA = "other_camera"
+    """Shot by a camera the stack's `cameras` does not name."""
     UNREADABLE_RECORD = "unreadable_record"
     """The video's tracker record cannot be read (an impossible date, say): it is named in
     the run's report until someone repairs it; the rest of the library goes on."""
@@ -68,6 +74,8 @@ class SelectionPolicy:
 
     media_types: frozenset[str] = DEFAULT_MEDIA_TYPES
     ready_states: frozenset[str] = DEFAULT_READY_STATES
+    selection: Selection = field(default_factory=Selection)
+    """The owner's choice of dates and cameras (its kinds decide `media_types`)."""
 
     def __post_init__(self) -> None:
         if not self.media_types:
@@ -78,7 +86,13 @@ class SelectionPolicy:
         object.__setattr__(self, "ready_states", frozenset(s.casefold() for s in self.ready_states))
 
     @classmethod
-    def from_lists(cls, media_types: str | None, ready_states: str | None) -> SelectionPolicy:
+    def from_lists(
+        cls,
+        media_types: str | None,
+        ready_states: str | None,
+        selection: Selection | None = None,
+        default_types: frozenset[str] = DEFAULT_MEDIA_TYPES,
+    ) -> SelectionPolicy:
         """Build from comma-separated settings; an unset setting keeps the default."""
 
         def parse(name: str, text: str | None, default: frozenset[str]) -> frozenset[str]:
@@ -90,16 +104,21 @@ class SelectionPolicy:
             return values
 
         return cls(
-            parse("media_types", media_types, DEFAULT_MEDIA_TYPES),
+            parse("media_types", media_types, default_types),
             parse("ready_states", ready_states, DEFAULT_READY_STATES),
+            selection or Selection(),
         )
 
     def rejects(self, item: MediaItem) -> SkipReason | None:
-        """None when the item is a video ready to archive; otherwise why not."""
+        """None when the item is chosen and ready to archive; otherwise why not."""
         if (item.media_type or "").casefold() not in self.media_types:
             return SkipReason.NOT_A_VIDEO
         if (item.readiness or "").casefold() not in self.ready_states:
             return SkipReason.NOT_READY
+        if not self.selection.date_allows(item.captured_at, item.uploaded_at):
+            return SkipReason.CAPTURED_OUTSIDE
+        if not self.selection.camera_allows(item.camera_model):
+            return SkipReason.OTHER_CAMERA
         return None
 
 

@@ -25,6 +25,7 @@ from domain.ports import (
 )
 from domain.rules import SelectionPolicy, SkipReason, plan_sync, record_wants_work
 from domain.status import WAITING
+from domain.thumbnails import ThumbnailKeeper, wants_thumbnail
 from domain.transfer import count_synced
 
 log = logging.getLogger("cloudsync.sync")
@@ -188,6 +189,7 @@ def discover(
     metrics: Metrics | None = None,
     start: str | None = None,
     should_stop: Callable[[], bool] | None = None,
+    thumbnails: ThumbnailKeeper | None = None,
 ) -> DiscoveryOutcome:
     """List the library, choose what needs syncing (R1.4, R1.5, R4.2, R8.5), and record
     each newly seen video as PENDING so its metadata waits in the tracker for the transfer.
@@ -196,7 +198,8 @@ def discover(
 
     The library is read a page at a time, from `start` (a page's resume token) or the
     first page. After each page `should_stop()` may end the call early: the outcome's
-    `resume` then says where the next call goes on.
+    `resume` then says where the next call goes on. With `thumbnails`, an archived item
+    whose thumbnail is not kept yet gets it (within the keeper's budget).
     """
     chosen: list[str] = []
     sizes: dict[str, int] = {}
@@ -213,6 +216,7 @@ def discover(
             policy=policy,
             metrics=metrics,
             skipped=skipped,
+            thumbnails=thumbnails,
         )
         created += page_created
         refreshed += page_refreshed
@@ -263,6 +267,7 @@ def _discover_page(
     policy: SelectionPolicy,
     metrics: Metrics | None,
     skipped: Counter[SkipReason],
+    thumbnails: ThumbnailKeeper | None = None,
 ) -> tuple[int, int, list[str]]:
     """One page of `discover`: (records created, records refreshed, ids chosen); the
     reasons for the rest are added to `skipped`."""
@@ -289,6 +294,8 @@ def _discover_page(
         _send_held_counts(provider, records, tracker, metrics, clock)
     plan = plan_sync(items, records, now, policy)
     skipped.update(plan.skipped)
+    if thumbnails is not None:
+        _keep_thumbnails(items, records, thumbnails)
     created = refreshed = 0
     unstorable: set[str] = set()
     # The page's new records in one batch; item by item only when the batch is refused,
@@ -328,6 +335,16 @@ def _discover_page(
     if unstorable:
         skipped[SkipReason.UNSTORABLE] += len(unstorable)
     return created, refreshed, [m for m in plan.media_ids if m not in unstorable]
+
+
+def _keep_thumbnails(
+    items: Sequence[MediaItem], records: Mapping[str, SyncRecord], thumbnails: ThumbnailKeeper
+) -> None:
+    """Each archived item of the page that has no thumbnail yet gets one, if it can."""
+    for item in items:
+        record = records.get(item.media_id)
+        if record is not None and wants_thumbnail(record, item):
+            thumbnails.keep(record, item)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,9 @@ from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.runs import StepFunctionsRunReports, StepFunctionsRuns
 from adapters.aws.s3_store import S3ArchiveReader, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
+from adapters.aws.thumbnails import S3Thumbnails
 from adapters.clock import SystemClock
+from adapters.gopro.media import media_types_of
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, gopro_url, make_client
 from adapters.logs import LogRedactor
 from domain.credentials import Credentials, OAuthCredentials
@@ -42,6 +44,8 @@ from domain.errors import InvalidSettingError
 from domain.origin import OriginPolicy
 from domain.ports import MediaSource, Metrics
 from domain.rules import SelectionPolicy
+from domain.selection import Selection
+from domain.thumbnails import ThumbnailKeeper, ThumbnailTally
 from domain.transfer import TransferPorts
 from domain.units import MIB
 from entrypoints.exits import UserError
@@ -59,10 +63,27 @@ def _metrics(settings: Settings, session: boto3.session.Session) -> Metrics:
 
 
 def _gopro_settings(settings: Settings) -> GoProSettings:
-    return GoProSettings(
+    found = GoProSettings(
         base_url=settings.gopro_api_url,
         allow_loopback=settings.gopro_allow_loopback,
         retry_wait=settings.gopro_retry_wait_seconds,
+    )
+    if settings.gopro_thumbnail_url:
+        found = dataclasses.replace(found, thumbnail_url=settings.gopro_thumbnail_url)
+    return found
+
+
+def selection(settings: Settings) -> Selection:
+    """The stack's choice of what to archive; a bad one names its setting."""
+    return Selection.parse(
+        settings.capture_since, settings.capture_until, settings.media_kinds, settings.cameras
+    )
+
+
+def _policy(settings: Settings) -> SelectionPolicy:
+    chosen = selection(settings)
+    return SelectionPolicy.from_lists(
+        settings.media_types, settings.ready_states, chosen, media_types_of(chosen.kinds)
     )
 
 
@@ -132,9 +153,8 @@ class Container(containers.DeclarativeContainer):
         topic_arn=providers.ThreadSafeSingleton(lambda s: s.alert_topic_arn, settings),
     )
     metrics = providers.ThreadSafeSingleton(_metrics, settings, session)
-    policy = providers.ThreadSafeSingleton(
-        lambda s: SelectionPolicy.from_lists(s.media_types, s.ready_states), settings
-    )
+    policy = providers.ThreadSafeSingleton(_policy, settings)
+    thumbnails = _bucket_files(S3Thumbnails, session, settings)
     gopro_settings = providers.ThreadSafeSingleton(_gopro_settings, settings)
     gopro_client = providers.Resource(_gopro_client, gopro_settings)
     registry = providers.ThreadSafeSingleton(_registry, gopro_client, gopro_settings)
@@ -170,6 +190,22 @@ def transfer_ports(container: Container, provider: str) -> TransferPorts:
         container.notifier(),
         container.clock(),
         container.verdicts(),
+    )
+
+
+def thumbnail_keeper(
+    container: Container, provider: str, credentials: Credentials, budget: int
+) -> ThumbnailKeeper | None:
+    """What keeps the provider's thumbnails, `budget` tries at most (None: it serves none)."""
+    previews = container.registry()[provider].previews
+    if previews is None:
+        return None
+    return ThumbnailKeeper(
+        previews(credentials),
+        container.thumbnails(),
+        container.tracker(),
+        container.clock(),
+        ThumbnailTally(budget),
     )
 
 

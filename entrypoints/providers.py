@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import httpx
 
 from adapters.gopro.auth import GoProAuth
+from adapters.gopro.previews import GoProPreviews
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.source import GoProMediaSource
 from domain.credentials import Credentials
-from domain.ports import MediaSource, ProviderAuth, ProviderSignIn
+from domain.ports import MediaSource, PreviewSource, ProviderAuth, ProviderSignIn
 
 
 class UnknownProviderError(ValueError):
@@ -26,6 +27,8 @@ class ProviderAdapters:
     source: Callable[[Credentials], MediaSource]
     signer: Callable[[], ProviderSignIn] | None = None
     """The password sign-in a person uses once at the command line (None: it has none)."""
+    previews: Callable[[Credentials], PreviewSource] | None = None
+    """The items' thumbnails (None: the provider serves none)."""
 
 
 class ProviderRegistry:
@@ -48,4 +51,5 @@ def gopro_adapters(client: httpx.Client, settings: GoProSettings) -> ProviderAda
         auth=lambda: GoProAuth(client, settings),
         source=lambda credentials: GoProMediaSource(client, settings, credentials),
         signer=lambda: GoProAuth(client, settings),
+        previews=lambda credentials: GoProPreviews(client, settings, credentials),
     )

@@ -80,6 +80,15 @@ class Settings:
     """Check each file's bytes against the source's ETag (domain.origin)."""
     origin_part_sizes_tried: int = DEFAULT_MAX_CANDIDATES
     """[guess] How many part sizes of a multipart ETag are hashed at once."""
+    gopro_thumbnail_url: str | None = None
+    """Where GoPro serves a thumbnail (`{token}` replaced); None: the contract's."""
+    thumbnails_per_invocation: int = 100
+    """Thumbnails one lister invocation catches up on (each a download and a write)."""
+    capture_since: str | None = None
+    capture_until: str | None = None
+    media_kinds: str | None = None
+    cameras: str | None = None
+    """The stack's choice of what to archive (domain.selection.Selection.parse)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -114,4 +123,10 @@ class Settings:
             nightly_verify=_flag(env, "NIGHTLY_VERIFY", default=True),
             origin_check=_flag(env, "ORIGIN_CHECK", default=True),
             origin_part_sizes_tried=_tried(env),
+            gopro_thumbnail_url=env.get("GOPRO_THUMBNAIL_URL", "").strip() or None,
+            thumbnails_per_invocation=int(_number(env, "THUMBNAILS_PER_INVOCATION", 100)),
+            capture_since=env.get("CAPTURE_SINCE", "").strip() or None,
+            capture_until=env.get("CAPTURE_UNTIL", "").strip() or None,
+            media_kinds=env.get("MEDIA_KINDS", "").strip() or None,
+            cameras=env.get("CAMERAS", "").strip() or None,
         )

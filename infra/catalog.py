@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.keys import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX
+from domain.keys import ARCHIVE_PREFIX, CATALOG_PREFIX, RUNS_PREFIX, THUMBNAILS_PREFIX
+from domain.selection import DEFAULT_KINDS, MEDIA_KINDS, Selection
 from infra.config import StackSettings
 from infra.names import FUNCTIONS, SECRET_TEMPLATE
 
@@ -58,7 +59,8 @@ def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
     follow the same tiers, unfinished multipart uploads are removed after 7 days (longer
     than any paused transfer waits), and the runs' working files under `runs/` expire
     after 14 days; the catalog (`catalog/`, STANDARD, outside the archive tiers) keeps its
-    replaced versions for 30 days."""
+    replaced versions for 30 days, and so do the thumbnails (`thumbnails/`, STANDARD, hot:
+    no rule moves them to an archive tier)."""
     tiers = archive_tiers(settings)
     return {
         "Rules": [
@@ -92,6 +94,12 @@ def lifecycle_configuration(settings: StackSettings) -> dict[str, Any]:
                 "Filter": {"Prefix": CATALOG_PREFIX},
                 "NoncurrentVersionExpiration": {"NoncurrentDays": CATALOG_VERSIONS_KEPT_DAYS},
             },
+            {
+                "ID": "expire-old-thumbnails",
+                "Status": "Enabled",
+                "Filter": {"Prefix": THUMBNAILS_PREFIX},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": CATALOG_VERSIONS_KEPT_DAYS},
+            },
         ]
     }
 
@@ -104,4 +112,18 @@ def handler_environment(settings: StackSettings) -> dict[str, str]:
         "METRICS": "emf",
         "NIGHTLY_VERIFY": "true" if settings.nightly_verify else "false",
         "ORIGIN_CHECK": "true" if settings.origin_check else "false",
+        **selection_environment(settings.selection),
     }
+
+
+def selection_environment(selection: Selection) -> dict[str, str]:
+    """The stack's choice of what to archive, as the functions read it (only what is set)."""
+    found = {
+        "CAPTURE_SINCE": selection.captured_since.isoformat() if selection.captured_since else "",
+        "CAPTURE_UNTIL": selection.captured_until.isoformat() if selection.captured_until else "",
+        "MEDIA_KINDS": ",".join(k for k in MEDIA_KINDS if k in selection.kinds),
+        "CAMERAS": ",".join(sorted(selection.cameras)),
+    }
+    if selection.kinds == DEFAULT_KINDS:
+        found["MEDIA_KINDS"] = ""
+    return {name: value for name, value in found.items() if value}

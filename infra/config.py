@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from domain.errors import InvalidSettingError
+from domain.selection import Selection
 from infra.names import SECRET_TEMPLATE
 
 ARCHITECTURES = ("arm64", "x86_64")
@@ -40,6 +42,9 @@ class StackSettings:
     of the account cannot throttle the downloads. Off by default: AWS refuses a
     reservation that leaves fewer than 10 unreserved executions in the account, and a new
     account may have only 10 in all."""
+    selection: Selection = field(default_factory=Selection)
+    """What to archive (captureSince, captureUntil, mediaTypes, cameras): from the next
+    listing on; it never deletes what is archived."""
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -123,8 +128,17 @@ class StackSettings:
                 raise StackConfigError(f"cloud-sync:{key} must be true or false, not {text!r}")
             return text == "true"
 
+        try:
+            selection = Selection.parse(
+                get("captureSince"), get("captureUntil"), get("mediaTypes"), get("cameras")
+            )
+        except InvalidSettingError as error:
+            raise StackConfigError(f"cloud-sync:{error.setting} {error.reason}") from None
+        if any("," in camera for camera in selection.cameras):
+            raise StackConfigError("cloud-sync:cameras names a camera with a comma in it")
         return cls(
             environment=environment,
+            selection=selection,
             lambda_architecture=get("lambdaArchitecture") or "arm64",
             glacier_ir_after_days=optional_whole("glacierIrAfterDays"),
             deep_archive_after_days=whole("deepArchiveAfterDays", 14),

@@ -6,18 +6,18 @@ One role per function, each with exactly what its code calls:
   has no `UpdateSecretValue`). It publishes nothing (the workflow sends the alerts) and the
   secret uses Secrets Manager's own key, so it needs neither SNS nor KMS.
 - lister: read the secret; read and write tracker items; write and read the run lists
-  under `<bucket>/runs/*`, with the archive key that encrypts them; write the catalog and
-  read and write the ETag judgement under `<bucket>/catalog/`; `sns:Publish` on the
-  alert topic for the one alert the summary sends itself (the ETags changed meaning);
-  `states:ListExecutions` on its workflow and `states:DescribeExecution` on its executions,
-  so that a run that finds an earlier one in progress ends at once (one run at a time).
+  under `<bucket>/runs/*`, with the archive key that encrypts them; write thumbnails
+  under `<bucket>/thumbnails/*`; `states:ListExecutions` on its workflow and
+  `states:DescribeExecution` on its executions, so that a run that finds an earlier one
+  in progress ends at once (one run at a time).
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
   HeadObject (the existence check and the read-back of size and checksum), `s3:ListBucket`
   on the bucket itself (without it S3 answers HeadObject of a missing key with 403, not
   404: every new video would fail), `s3:ListMultipartUploadParts` there to resume a paused
   upload, `s3:GetObject` on `<bucket>/catalog/*-etag.json` (the ETag judgement, read
-  after an origin mismatch), `kms:GenerateDataKey` and `kms:Decrypt` on the archive key
+  after an origin mismatch), `s3:PutObject` on `<bucket>/thumbnails/*` (the archived
+  video's thumbnail), `kms:GenerateDataKey` and `kms:Decrypt` on the archive key
   (SSE-KMS multipart uploads and the encrypted alert topic), tracker item reads and
   writes, the secret, and `sns:Publish` on the alert topic.
 - every function: writing its own log group. Metrics go out as EMF log lines, so no
@@ -32,7 +32,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.keys import ARCHIVE_PREFIX, CATALOG_PREFIX, RESULTS_PREFIX, RUNS_PREFIX
+from domain.keys import (
+    ARCHIVE_PREFIX,
+    CATALOG_PREFIX,
+    RESULTS_PREFIX,
+    RUNS_PREFIX,
+    THUMBNAILS_PREFIX,
+)
 
 Document = dict[str, Any]
 
@@ -105,6 +111,8 @@ def lister_policy(
         allow("ReadRunInputs", ["states:DescribeExecution"], [f"{executions}:*"]),
         _tracker(table_arn, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]),
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
+        # The thumbnails of archived videos that have none yet.
+        allow("WriteThumbnails", ["s3:PutObject"], [f"{bucket_arn}/{THUMBNAILS_PREFIX}*"]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
         _logs(log_group_arn),
     )
@@ -151,6 +159,7 @@ def downloader_policy(
             [archive],
         ),
         allow("CheckArchive", ["s3:GetObject", "s3:ListMultipartUploadParts"], [archive]),
+        allow("WriteThumbnails", ["s3:PutObject"], [f"{bucket_arn}/{THUMBNAILS_PREFIX}*"]),
         # After an origin mismatch: whether the provider's ETags are judged no content hash.
         allow("ReadEtagVerdict", ["s3:GetObject"], [f"{bucket_arn}/{ETAG_VERDICTS}"]),
         # Without it S3 answers HeadObject of a missing key with 403, not 404. No s3:prefix

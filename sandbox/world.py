@@ -161,6 +161,7 @@ def local_world(
             "ARCHIVE_KMS_KEY": made["key"],
             "ALERT_TOPIC_ARN": made["topic"],
             "GOPRO_API_URL": url,
+            "GOPRO_THUMBNAIL_URL": f"{url}/resize/450wwp/{{token}}",
             "GOPRO_ALLOW_LOOPBACK": "true" if loopback else "false",
             "RETRY_BASE_SECONDS": "1",
             "GOPRO_RETRY_WAIT_SECONDS": "0.05",

@@ -47,6 +47,10 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         "media_type": item.media_type,
         "readiness": item.readiness,
         "camera_model": item.camera_model,
+        "width": item.width,
+        "height": item.height,
+        "item_count": item.item_count,
+        "preview": item.preview,
         "object_key": record.object_key,
         "stored_size": record.stored_size,
         "transferred_at": _time(record.transferred_at),
@@ -54,6 +58,7 @@ def record_to_item(record: SyncRecord) -> dict[str, Any]:
         "reserved_key": record.reserved_key,
         "reserved_source": _source_values(record.reserved_source) or None,
         "origin": record.origin,
+        "thumbnail_key": record.thumbnail_key,
     }
     if record.count_pending:
         values["count_pending"] = True
@@ -194,6 +199,10 @@ def _record(item: Mapping[str, Any]) -> SyncRecord:
         media_type=read.text("media_type"),
         readiness=read.text("readiness"),
         camera_model=read.text("camera_model"),
+        width=read.number("width"),
+        height=read.number("height"),
+        item_count=read.number("item_count"),
+        preview=read.text("preview"),
     )
     holder, until = read.text("lease_holder"), read.time("lease_expires_at")
     algorithm, checksum = read.text("checksum_algorithm"), read.text("checksum")
@@ -217,6 +226,7 @@ def _record(item: Mapping[str, Any]) -> SyncRecord:
         origin=read.text("origin"),
         count_pending=item.get("count_pending") is True,
         count_claimed_until=read.time("count_claimed_until"),
+        thumbnail_key=read.text("thumbnail_key"),
     )
 
 

@@ -71,11 +71,14 @@ def _chapter_number(variation: dict[str, object], where: str) -> int:
     return int(match.group(1))
 
 
-def choose_originals(body: object, media_id: str) -> list[Original]:
+def choose_originals(body: object, media_id: str, photo_set: bool = False) -> list[Original]:
     """The originals in a `/media/{id}/download` answer, in chapter order (see the module
-    docstring): every `source` chapter, or a multi-clip edit's `baked_source`."""
+    docstring): every `source` chapter, or a multi-clip edit's `baked_source`; of a photo
+    set, every photo in `files[]` (its `source` is only a cover)."""
     where = f"download of {media_id}"
     embedded = body.get("_embedded") if isinstance(body, dict) else None
+    if photo_set:
+        return _photos(embedded, where)
     variations = embedded.get("variations") if isinstance(embedded, dict) else None
     if not isinstance(variations, list):
         raise GoProProtocolError(f"{where}: '_embedded.variations' is missing or not a list")
@@ -97,6 +100,30 @@ def choose_originals(body: object, media_id: str) -> list[Original]:
     if [o.chapter for o in originals] != list(range(1, len(originals) + 1)):
         raise GoProProtocolError(
             f"{where}: the source chapters are numbered {[o.chapter for o in originals]}, "
+            f"not 1 to {len(originals)}"
+        )
+    return originals
+
+
+def _photos(embedded: object, where: str) -> list[Original]:
+    """A photo set's photos, `files[]` in `item_number` order (1..N)."""
+    files = embedded.get("files") if isinstance(embedded, dict) else None
+    if not isinstance(files, list) or not files:
+        raise GoProProtocolError(f"{where}: a photo set without '_embedded.files'")
+    originals = []
+    for position, entry in enumerate(files, start=1):
+        if not isinstance(entry, dict):
+            raise GoProProtocolError(f"{where}: files[{position - 1}] is not an object")
+        url, head = entry.get("url"), entry.get("head")
+        if not isinstance(url, str) or not isinstance(head, str):
+            raise GoProProtocolError(f"{where}: a photo of the set lacks 'url' or 'head'")
+        number = entry.get("item_number")
+        chapter = number if isinstance(number, int) and not isinstance(number, bool) else position
+        originals.append(Original(url, head, chapter))
+    originals.sort(key=lambda o: o.chapter)
+    if [o.chapter for o in originals] != list(range(1, len(originals) + 1)):
+        raise GoProProtocolError(
+            f"{where}: the photos are numbered {[o.chapter for o in originals]}, "
             f"not 1 to {len(originals)}"
         )
     return originals

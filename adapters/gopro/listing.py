@@ -17,6 +17,12 @@ from domain.errors import MalformedMediaError
 from domain.model import MediaItem
 
 REASONS_KEPT = 20
+FIELDS = (
+    "id", "filename", "file_extension", "type", "captured_at", "created_at", "file_size",
+    "source_duration", "width", "height", "ready_to_view", "camera_model", "item_count",
+    "token",
+)  # fmt: skip
+"""The listing's `fields=`: what media_item_from_fields reads; `token` names the thumbnail."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,32 @@ required (`id`, `created_at`) or present with a value of the wrong shape raises
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from domain.errors import InvalidSettingError, MalformedMediaError
 from domain.model import MEDIA_ID_PATTERN, MediaItem
+from domain.rules import DEFAULT_MEDIA_TYPES
+
+KIND_TYPES: dict[str, frozenset[str]] = {
+    "videos": DEFAULT_MEDIA_TYPES,
+    "photos": frozenset({"Photo"}),
+    "time-lapse": frozenset({"TimeLapse"}),
+    "bursts": frozenset({"Burst"}),
+}
+"""GoPro's `type` values of each kind of media a stack may choose (domain.selection)."""
+PHOTO_SET_TYPES = frozenset({"timelapse", "burst", "continuous"})
+"""Types whose item of several files is a photo set: each photo is in `files[]`, and the
+one `source` is only a cover (contract, revision 2)."""
+
+
+def media_types_of(kinds: Iterable[str]) -> frozenset[str]:
+    """GoPro's types of the chosen kinds."""
+    return frozenset().union(*(KIND_TYPES[kind] for kind in kinds))
+
+
+def is_photo_set(item: MediaItem) -> bool:
+    return (item.media_type or "").casefold() in PHOTO_SET_TYPES and (item.item_count or 1) > 1
 
 
 def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> MediaItem:
@@ -40,11 +61,17 @@ def media_item_from_fields(provider: str, fields: Mapping[str, object]) -> Media
             media_type=reader.optional_text("type"),
             readiness=reader.optional_text("ready_to_view"),
             camera_model=reader.optional_text("camera_model"),
+            width=reader.optional_pixels("width"),
+            height=reader.optional_pixels("height"),
+            item_count=reader.optional_pixels("item_count"),
+            preview=reader.optional_token("token"),
         )
     except InvalidSettingError as error:
         raise MalformedMediaError(error.setting, str(error), media_id) from error
 
 
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~=-]{1,2048}")
+"""A thumbnail token goes into a URL path as it is: nothing that could leave the path."""
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 TEXT_LIMIT = 1_024
 """Characters kept of a listed text (a filename of hundreds of KB would not fit a record;
@@ -104,6 +131,22 @@ class _FieldReader:
             raise self._bad(name, f"should not be negative, got {value}")
         if value > SIZE_LIMIT:
             raise self._bad(name, f"is larger than any video could be: {value!r:.40}")
+        return value
+
+    def optional_pixels(self, name: str) -> int | None:
+        """A small whole number (pixels, a count); an odd one is dropped, never fatal: these
+        describe the item for the catalog and decide nothing about its transfer."""
+        value = self._fields.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 1 << 20:
+            return None
+        return value
+
+    def optional_token(self, name: str) -> str | None:
+        """An opaque token that travels in a URL path: URL-safe characters only, or None
+        (an item without one simply has no thumbnail)."""
+        value = self._fields.get(name)
+        if not isinstance(value, str) or not TOKEN_PATTERN.fullmatch(value):
+            return None
         return value
 
     def optional_milliseconds(self, name: str) -> float | None:

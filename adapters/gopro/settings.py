@@ -51,6 +51,8 @@ class GoProSettings:
     url_refreshes: int = 3
     """Times an expired download URL is resolved anew within one stream."""
     max_pages: int = 10_000
+    thumbnail_url: str = "https://images-01.gopro.com/resize/450wwp/{token}"
+    """Where an item's thumbnail is served; `{token}` is the listing's `token` field."""
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +61,10 @@ class GoProSettings:
         if url.scheme != "https" and not (self.allow_loopback and loopback):
             raise InvalidSettingError(
                 "gopro base_url", f"must be https (http only for a loopback emulator): {url}"
+            )
+        if "{token}" not in self.thumbnail_url:
+            raise InvalidSettingError(
+                "gopro thumbnail_url", f"must contain {{token}}: {self.thumbnail_url!r}"
             )
         if not 1 <= self.page_size <= 100:
             raise InvalidSettingError("gopro page_size", "must be between 1 and 100")

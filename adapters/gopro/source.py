@@ -11,7 +11,8 @@ import httpx
 from adapters.gopro.download import GoProDownload, Original, choose_originals
 from adapters.gopro.errors import GoProProtocolError
 from adapters.gopro.http import api_headers, send
-from adapters.gopro.listing import ListingPage, ListingReport, parse_search_page
+from adapters.gopro.listing import FIELDS, ListingPage, ListingReport, parse_search_page
+from adapters.gopro.media import is_photo_set
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.urls import check_download_url
 from domain.credentials import Credentials
@@ -82,7 +83,12 @@ class GoProMediaSource:
         body = self._get_json(
             "/media/search",
             f"listing page {number}",
-            {"page": number, "per_page": self._settings.page_size, "order_by": "created_at"},
+            {
+                "page": number,
+                "per_page": self._settings.page_size,
+                "order_by": "created_at",
+                "fields": ",".join(FIELDS),
+            },
         )
         return parse_search_page(PROVIDER, body, number)
 
@@ -136,29 +142,31 @@ class GoProMediaSource:
             extra={"event_type": "gopro.listing", "metadata": vars(report)},
         )
 
-    def _resolve(self, media_id: str) -> list[Original]:
+    def _resolve(self, item: MediaItem) -> list[Original]:
+        media_id = item.media_id
         body = self._get_json(f"/media/{media_id}/download", f"download of {media_id}")
-        originals = choose_originals(body, media_id)
+        originals = choose_originals(body, media_id, photo_set=is_photo_set(item))
         for original in originals:
             check_download_url(original.url, self._settings.allow_loopback)
             check_download_url(original.head_url, self._settings.allow_loopback)
         return originals
 
-    def _chapter(self, media_id: str, number: int, count: int) -> Original:
+    def _chapter(self, item: MediaItem, number: int, count: int) -> Original:
         """Chapter `number` resolved again (its signed URLs expired)."""
-        originals = self._resolve(media_id)
+        originals = self._resolve(item)
         if len(originals) != count:
             raise TransientSourceError(
-                f"download of {media_id}: GoPro now lists {len(originals)} chapters, not {count}"
+                f"download of {item.media_id}: GoPro now lists {len(originals)} chapters, "
+                f"not {count}"
             )
         return originals[number - 1]
 
     def open_chapters(self, item: MediaItem) -> list[MediaDownload]:
-        originals = self._resolve(item.media_id)
+        originals = self._resolve(item)
         return [
             GoProDownload(
                 self._client, self._settings, item,
-                partial(self._chapter, item.media_id, original.chapter, len(originals)),
+                partial(self._chapter, item, original.chapter, len(originals)),
                 original,
             )
             for original in originals

@@ -12,7 +12,8 @@ the library ends or the
 invocation's time runs short, writes the ids it chose as one part of the run list, and
 answers `status: "continue"` with the next cursor, or `status: "done"` with the sealed
 list's `bucket`, `key`, `to_sync` count and `to_sync_bytes` (the listed sizes). The counts
-(`listed`, `new_records`, `skipped`) are the run's so far.
+(`listed`, `new_records`, `skipped`, and `thumbnails` kept and failed for archived videos
+that had none) are the run's so far.
 
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 from domain.one_run import holder
 from domain.ports import RunManifest
 from domain.services import discover
-from entrypoints.container import Container, media_source
+from entrypoints.container import Container, load_credentials, thumbnail_keeper
 from entrypoints.handlers.runtime import BadEventError, LambdaContext, invocation, text, whole
 
 
@@ -33,7 +34,8 @@ def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
     cursor = fields.get("cursor")
     if cursor is None:
         return {
-            "resume": None, "parts": 0, "listed": 0, "new_records": 0, "skipped": {}, "bytes": 0
+            "resume": None, "parts": 0, "listed": 0, "new_records": 0, "skipped": {}, "bytes": 0,
+            "thumbnails": _tally(None),
         }  # fmt: skip
     if not isinstance(cursor, Mapping):
         raise BadEventError(f"event field 'cursor' must be an object or null, got {cursor!r:.60}")
@@ -55,7 +57,17 @@ def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
         "new_records": whole(cursor, "new_records", 0),
         "skipped": dict(skipped),
         "bytes": whole(cursor, "bytes", 0),
+        "thumbnails": _tally(cursor.get("thumbnails")),
     }
+
+
+def _tally(value: object) -> dict[str, int]:
+    """The cursor's thumbnail counts (kept, failed); a cursor of before they existed has none."""
+    if value is None:
+        return {"kept": 0, "failed": 0}
+    if not isinstance(value, Mapping):
+        raise BadEventError(f"event field 'cursor.thumbnails' must be an object, got {value!r:.60}")
+    return {name: whole(value, name, 0) for name in ("kept", "failed")}
 
 
 def _list(
@@ -73,17 +85,23 @@ def _list(
                 "reason": f"run {held.name}, started {held.started_at.isoformat()}, "
                 f"holds the {provider} library",
             }
-    margin_ms = container.settings().deadline_margin_seconds * 1000
+    settings = container.settings()
+    margin_ms = settings.deadline_margin_seconds * 1000
+    credentials = load_credentials(container, provider)
+    source = container.registry()[provider].source(credentials)
+    keeper = thumbnail_keeper(container, provider, credentials, settings.thumbnails_per_invocation)
     outcome = discover(
         provider,
-        media_source(container, provider),
+        source,
         container.tracker(),
         container.clock(),
         container.policy(),
         metrics=container.metrics(),
         start=cursor["resume"],
         should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
+        thumbnails=keeper,
     )
+    tally = keeper.tally.as_dict() if keeper else {}
     manifest: RunManifest = container.manifest()
     manifest.add(run, cursor["parts"], outcome.media_ids)
     skipped = dict(cursor["skipped"])
@@ -96,8 +114,11 @@ def _list(
         "new_records": cursor["new_records"] + outcome.new_records,
         "skipped": skipped,
         "bytes": cursor["bytes"] + outcome.size_bytes,
+        "thumbnails": {
+            name: cursor["thumbnails"][name] + tally.get(name, 0) for name in ("kept", "failed")
+        },
     }
-    counts = {k: progress[k] for k in ("listed", "new_records", "skipped")}
+    counts = {k: progress[k] for k in ("listed", "new_records", "skipped", "thumbnails")}
     if outcome.resume is not None:
         return {"provider": provider, "status": "continue", "cursor": progress, **counts}
     location = manifest.seal(run, progress["parts"])

@@ -56,6 +56,8 @@ class Faults:
     same id then stands for them)."""
     raw_download_answers: dict[str, object] = field(default_factory=dict)
     """Media id -> the JSON its download endpoint answers with (200), as it is."""
+    failing_thumbnails: set[str] = field(default_factory=set)
+    """Media ids whose thumbnail answers 503 (its video is served as ever)."""
     endless_listing: bool = False
     """Every listing page is page 1 again, with a `total_pages` of a million."""
     short_pages_next: int = 0

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.gopro.content import iter_content
+from sandbox.gopro.library import EmulatedMedia
+from sandbox.gopro.thumbnails import thumbnail_jpeg, thumbnail_token
 
 if TYPE_CHECKING:
     from sandbox.gopro.server import GoProEmulator
@@ -24,6 +26,7 @@ MEDIA_TYPES = (
 """Both Accept values working clients send (with `version=2.0.0`)."""
 _DOWNLOAD = re.compile(r"/media/([^/]+)/download")
 _FILE = re.compile(r"/files/([^/]+)(?:/source/default/\d+\.mp4)?")
+_THUMBNAIL = re.compile(r"/resize/450wwp/([A-Za-z0-9._~=-]+)")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 
 
@@ -116,6 +119,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._json(405, {"error": "method not allowed"})
         elif not self._authorised_media_call():
             return
+        elif match := _THUMBNAIL.fullmatch(url.path):
+            self._thumbnail(match.group(1))
         elif url.path == "/media/user":
             self._json(200, {"id": self.emulator.user_id, "email": "user@example.invalid"})
         elif url.path == "/media/search":
@@ -181,9 +186,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         items = media[(served - 1) * per_page : served * per_page]
         if items and faults.take_short_page():
             items = items[: len(items) // 2]
-        listed: list[object] = [
-            m.listing_fields(faults.file_size_override.get(m.id, m.api_file_size)) for m in items
-        ]
+        fields = set(query["fields"].split(",")) if query.get("fields") else None
+        listed: list[object] = [self._listed(m, fields) for m in items]
         if served == 1:
             listed += faults.raw_listing_items
         self._json(
@@ -198,6 +202,35 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 "_embedded": {"errors": list(faults.listing_errors), "media": listed},
             },
         )
+
+    def _listed(self, media: EmulatedMedia, fields: set[str] | None) -> dict[str, object]:
+        """The item's listing: only the asked `fields` (with `id`) when the call names them;
+        `token` only when asked for, as GoPro gives it."""
+        faults = self.emulator.faults
+        found = media.listing_fields(faults.file_size_override.get(media.id, media.api_file_size))
+        if media.thumbnail:
+            found["token"] = thumbnail_token(media.id)
+        if fields is None:
+            found.pop("token", None)
+            return found
+        return {name: value for name, value in found.items() if name in fields or name == "id"}
+
+    def _thumbnail(self, token: str) -> None:
+        media_id = self.emulator.thumbnails.get(token)
+        media = self.emulator.media.get(media_id or "")
+        if media is None:
+            self._json(404, {"error": "not found"})
+            return
+        if media.id in self.emulator.faults.failing_thumbnails:
+            self._json(503, {"error": "Service Unavailable"})
+            return
+        captured = media.captured_at.strftime("%Y-%m-%d %H:%M")
+        body = thumbnail_jpeg(media.id, media.filename or media.id, captured)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _download(self, media_id: str) -> None:
         raw = self.emulator.faults.raw_download_answers
@@ -225,6 +258,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 f"{media.id}-{number}", path, label="source", item_number=number, type="mp4"
             )
 
+        photos = [
+            entry(f"{media.id}-p{n}", item_number=n, camera_position="default")
+            for n in range(1, len(media.photos) + 1)
+        ]
         if media.type == "MultiClipEdit":  # rendered, and no `source` at all
             sources = [entry(media.id, label="baked_source", type="mp4")]
         elif media.chapters:
@@ -238,7 +275,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             {
                 "filename": media.filename,
                 "_embedded": {
-                    "files": [entry(f"{media.id}-proxy", item_number=1, camera_position="default")],
+                    "files": photos
+                    or [entry(f"{media.id}-proxy", item_number=1, camera_position="default")],
                     "variations": [*sources, proxy],
                     "sidecar_files": [entry(f"{media.id}-gpmf", label="gpmf", type="1.mp4")],
                 },

@@ -30,6 +30,10 @@ class EmulatedMedia:
     """Chapters whose `source` variation lacks `item_number`: their number is then only in
     the URL's path (`…/source/default/2.mp4`), as GoPro serves some."""
     duration_ms: int = 60_000
+    photos: list[int] = field(default_factory=list)
+    """Sizes of a photo set's photos (`files[]`); empty for anything else."""
+    thumbnail: bool = True
+    """The listing gives a thumbnail `token` (an item still processing may not)."""
 
     @property
     def api_file_size(self) -> int | None:
@@ -49,19 +53,26 @@ class EmulatedMedia:
             "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "file_size": file_size,
             "source_duration": None if self.type == "Photo" else str(self.duration_ms),
-            "width": 3840,
-            "height": 2160,
-            "resolution": "4K",
+            "width": self.width,
+            "height": self.width * 9 // 16,
+            "resolution": f"{self.width * 9 // 16}p",
             "ready_to_view": self.ready_to_view,
             "camera_model": "HERO12 Black",
-            "item_count": max(1, len(self.chapters)),
+            "item_count": max(1, len(self.chapters), len(self.photos)),
             "gopro_user_id": "emulated-user",
         }
+
+    @property
+    def width(self) -> int:
+        """One of the cameras' widths, fixed per item."""
+        return (3840, 2704, 1920, 5312)[sum(self.id.encode()) % 4]
 
 
 def original_files(media: EmulatedMedia) -> list[tuple[str, int]]:
     """(content id, size) of each original an archive of `media` must hold, in order: the
     one file, or every chapter (never the server-side concat)."""
+    if media.photos:
+        return [(f"{media.id}-p{n}", size) for n, size in enumerate(media.photos, start=1)]
     if not media.chapters:
         return [(media.id, media.size)]
     return [(f"{media.id}-{n}", size) for n, size in enumerate(media.chapters, start=1)]
@@ -158,5 +169,7 @@ def generate_library(
         library.append(
             item(index, f"GOPR{index:04d}.JPG", "Photo", size=rng.randrange(1_000, 5_000))
         )
-    library.append(item(1, "G0010001.JPG", "TimeLapse", size=rng.randrange(1_000, 5_000)))
+    timelapse = item(1, "G0010001.JPG", "TimeLapse", size=rng.randrange(1_000, 5_000))
+    timelapse.photos = [timelapse.size + n for n in range(3)]
+    library.append(timelapse)
     return library

@@ -20,6 +20,7 @@ from sandbox.gopro.content import iter_content, sha256_of
 from sandbox.gopro.faults import Faults
 from sandbox.gopro.handler import EmulatorHandler, LoggedRequest
 from sandbox.gopro.library import EmulatedMedia, original_files
+from sandbox.gopro.thumbnails import thumbnail_token
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class GoProEmulator:
         self.token_lifetime_seconds = token_lifetime_seconds
         self.media: dict[str, EmulatedMedia] = {}
         self.files: dict[str, FileEntry] = {}
+        self.thumbnails: dict[str, str] = {}
+        """Thumbnail token -> media id."""
         self.requests: list[LoggedRequest] = []
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -125,6 +128,10 @@ class GoProEmulator:
             self.files[media.id] = FileEntry(media.id, media.size)
             for number, size in enumerate(media.chapters, start=1):
                 self.files[f"{media.id}-{number}"] = FileEntry(f"{media.id}-{number}", size)
+            for number, size in enumerate(media.photos, start=1):
+                self.files[f"{media.id}-p{number}"] = FileEntry(f"{media.id}-p{number}", size)
+            if media.thumbnail:
+                self.thumbnails[thumbnail_token(media.id)] = media.id
             proxy = f"{media.id}-proxy"
             self.files[proxy] = FileEntry(proxy, max(1, media.size // 10))
             self.files[f"{media.id}-gpmf"] = FileEntry(f"{media.id}-gpmf", 1_000)

@@ -262,10 +262,13 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
     objects = [res for res in allowed if res.startswith("arn:aws:s3:::") and "/" in res]
     archive = [res for res in objects if res.endswith("/gopro-videos/*")]  # R9.6
     assert len(archive) == 1
-    # Beyond the archive: only reading the ETag judgement
-    (verdicts,) = set(objects) - set(archive)
+    # Beyond the archive: reading the ETag judgement, and writing thumbnails (only)
+    (verdicts,) = {res for res in objects if "/catalog/" in res}
     assert verdicts.endswith("/catalog/*-etag.json")
     assert allowed[verdicts] == {"s3:GetObject"}
+    (thumbnails,) = set(objects) - set(archive) - {verdicts}
+    assert thumbnails.endswith("/thumbnails/*")
+    assert allowed[thumbnails] == {"s3:PutObject"}
     # The bucket itself: only listing, so that a missing key answers 404 rather than 403
     bucket = archive[0].removesuffix("/gopro-videos/*")
     assert allowed[bucket] == {"s3:ListBucket"}
@@ -327,7 +330,10 @@ def test_the_lister_writes_run_lists_and_nothing_of_the_archive(
     assert allowed[executions] == {"states:DescribeExecution"}
     s3 = {res: acts for res, acts in allowed.items() if any(a.startswith("s3:") for a in acts)}
     prefixes = by_prefix(s3)
-    assert prefixes == {"runs/*": {"s3:PutObject", "s3:GetObject"}}, s3
+    assert prefixes == {
+        "runs/*": {"s3:PutObject", "s3:GetObject"},
+        "thumbnails/*": {"s3:PutObject"},
+    }, s3
 
 
 def test_the_summary_reads_the_run_and_the_archive_and_writes_only_the_catalog(
@@ -570,3 +576,85 @@ def test_only_a_set_reservation_reserves_the_downloaders_concurrency(
     by_name = {f.inputs["name"]: f.inputs for f in reserved.of_type(LAMBDA)}
     assert by_name["video-downloader-dev"]["reservedConcurrentExecutions"] == 20
     assert by_name["media-lister-dev"]["reservedConcurrentExecutions"] == -1
+
+
+def _matches(rule: dict[str, Any], key: str) -> bool:
+    """Whether an S3 lifecycle rule applies to `key` (a rule with no prefix applies to all)."""
+    prefix = (rule.get("filter") or {}).get("prefix") or ""
+    return key.startswith(prefix)
+
+
+def test_the_lifecycle_leaves_thumbnails_hot(stack: tuple[str, Recorder]) -> None:
+    """No rule moves a thumbnail to an archive tier or expires the current one: the
+    archive must be seen without a restore."""
+    _, r = stack
+    rules = r.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    applying = [rule for rule in rules if _matches(rule, "thumbnails/gopro/abc.jpg")]
+    assert {rule["id"] for rule in applying} == {
+        "abort-incomplete-uploads",
+        "expire-old-thumbnails",
+    }
+    for rule in applying:
+        assert not rule.get("transitions"), rule
+        assert not rule.get("noncurrentVersionTransitions"), rule
+        assert not rule.get("expiration"), rule
+    # ...while a video is moved
+    (videos,) = [r for r in rules if r.get("transitions")]
+    assert _matches(videos, "gopro-videos/2024/05/GX010001.MP4")
+    assert not _matches(videos, "thumbnails/gopro/abc.jpg")
+
+
+def _function_env(r: Recorder, stack: str, base: str) -> dict[str, str]:
+    functions = {f.inputs["name"]: f.inputs for f in r.of_type("aws:lambda/function:Function")}
+    variables: dict[str, str] = functions[name_for(stack, base)]["environment"]["variables"]
+    return variables
+
+
+def test_the_selection_settings_reach_the_lister() -> None:
+    r = run_program(
+        "dev",
+        {
+            "cloud-sync:captureSince": "2021-01-01",
+            "cloud-sync:captureUntil": "2023-12-31",
+            "cloud-sync:mediaTypes": '["videos", "photos", "bursts"]',
+            "cloud-sync:cameras": "HERO12 Black, HERO9 Black",
+        },
+    )
+    env = _function_env(r, "dev", "media-lister")
+    assert env["CAPTURE_SINCE"] == "2021-01-01"
+    assert env["CAPTURE_UNTIL"] == "2023-12-31"
+    assert env["MEDIA_KINDS"] == "videos,photos,bursts"
+    assert env["CAMERAS"] == "HERO12 Black,HERO9 Black"
+
+
+def test_the_default_selection_sets_nothing() -> None:
+    env = _function_env(run_program("dev", {}), "dev", "media-lister")
+    assert not {"CAPTURE_SINCE", "CAPTURE_UNTIL", "MEDIA_KINDS", "CAMERAS"} & set(env)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("captureSince", "2021-13-01", "captureSince"),
+        ("captureUntil", "yesterday", "captureUntil"),
+        ("mediaTypes", '["videos", "holograms"]', "mediaTypes"),
+        ("mediaTypes", "[]", "mediaTypes"),
+        ("mediaTypes", '{"videos": 1}', "mediaTypes"),
+        ("cameras", '["HERO12 Black", 7]', "cameras"),
+        ("cameras", " , ", "cameras"),
+    ],
+)
+def test_a_bad_selection_stops_the_program_with_the_settings_name(
+    setting: str, value: str, named: str
+) -> None:
+    with pytest.raises(StackConfigError, match=f"cloud-sync:{named}"):
+        run_program("dev", {f"cloud-sync:{setting}": value})
+
+
+def test_a_date_range_that_ends_before_it_starts_stops_the_program() -> None:
+    with pytest.raises(StackConfigError, match=r"cloud-sync:captureUntil .*captureSince"):
+        run_program(
+            "dev", {"cloud-sync:captureSince": "2024-01-01", "cloud-sync:captureUntil": "2023-01-01"}
+        )

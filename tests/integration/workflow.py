@@ -90,6 +90,7 @@ def workflow_environment(
         "ARCHIVE_KMS_KEY": account.kms_key_arn,
         "ALERT_TOPIC_ARN": account.topic_arn,
         "GOPRO_API_URL": emulator.base_url,
+        "GOPRO_THUMBNAIL_URL": f"{emulator.base_url}/resize/450wwp/{{token}}",
         "GOPRO_ALLOW_LOOPBACK": "true",
         "PART_SIZE_MIB": "5",
         "SINGLE_PUT_LIMIT_MIB": "5",

@@ -46,7 +46,25 @@ def test_the_contract_example_maps_field_by_field() -> None:
         media_type="Video",
         readiness="ready",
         camera_model="HERO8 Black",
+        width=1920,
+        height=1080,
+        item_count=1,
     )
+
+
+def test_a_thumbnail_token_is_kept_when_it_can_travel_in_a_url_path() -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.abc-DEF_123="
+    assert media_item_from_fields("gopro", {**CONTRACT_EXAMPLE, "token": token}).preview == token
+    for hostile in ("../../media/user", "a b", "x?y=1", "", 12, None, "t" * 2049):
+        item = media_item_from_fields("gopro", {**CONTRACT_EXAMPLE, "token": hostile})
+        assert item.preview is None, hostile
+
+
+@pytest.mark.parametrize("odd", [True, -1, 0, "1920", 1.5, 1 << 20])
+def test_an_odd_picture_size_is_dropped_not_fatal(odd: object) -> None:
+    item = media_item_from_fields("gopro", {**CONTRACT_EXAMPLE, "width": odd})
+    assert item.width is None
+    assert item.height == 1080
 
 
 @pytest.mark.parametrize("filename", ["", "   ", None])
