@@ -27,9 +27,11 @@ from domain.ports import CatalogStore
 COLUMNS = (
     "media_id", "chapter", "key", "size_bytes", "checksum_algorithm", "checksum",
     "filename", "captured_at", "uploaded_at", "camera_model", "duration_seconds", "media_type",
-    "archived_at", "origin", "problem",
+    "archived_at", "origin", "problem", "resolution", "chapters", "thumbnail_key",
 )  # fmt: skip
-OPTIONAL_COLUMNS = frozenset({"camera_model", "origin", "problem"})
+OPTIONAL_COLUMNS = frozenset(
+    {"camera_model", "origin", "problem", "resolution", "chapters", "thumbnail_key"}
+)
 """Columns a catalog written before they existed lacks: read as empty."""
 
 
@@ -56,6 +58,12 @@ class CatalogRow:
     """The origin check's outcome: `matched (…)`, `unavailable (why)`, or empty."""
     problem: str | None = None
     """How the archive's listing differs from the row (None: it holds it as recorded)."""
+    resolution: str | None = None
+    """`{width}x{height}` in pixels, where the provider said."""
+    chapters: int | None = None
+    """How many objects (chapters, or a photo set's photos) the item is archived in."""
+    thumbnail_key: str | None = None
+    """Where the item's thumbnail is kept (hot, `thumbnails/`); None: none yet."""
 
 
 def rows(records: Iterable[SyncRecord]) -> list[CatalogRow]:
@@ -79,6 +87,11 @@ def rows(records: Iterable[SyncRecord]) -> list[CatalogRow]:
                     media_type=item.media_type,
                     archived_at=record.transferred_at,
                     origin=obj.origin,
+                    resolution=f"{item.width}x{item.height}"
+                    if item.width and item.height
+                    else None,
+                    chapters=len(record.chapters) or 1,
+                    thumbnail_key=record.thumbnail_key,
                 )
             )
     return sorted(found, key=lambda row: row.key)
@@ -142,6 +155,9 @@ def _parse(reader: Any) -> list[CatalogRow]:
                     archived_at=_time(cells["archived_at"]),
                     origin=cells["origin"] or None,
                     problem=cells["problem"] or None,
+                    resolution=cells["resolution"] or None,
+                    chapters=int(cells["chapters"]) if cells["chapters"] else None,
+                    thumbnail_key=cells["thumbnail_key"] or None,
                 )
             )
         except ValueError as error:

@@ -102,6 +102,8 @@ CONNECTION_BYTES_PER_SECOND = 6.25e6
 ALARMS = 3
 """Failed videos, failed executions, schedule dead letters."""
 LOG_BYTES_PER_VIDEO = 4 * 1024
+THUMBNAIL_BYTES = 40 * 1024
+"""A ~450-pixel JPEG thumbnail per video, kept in STANDARD (GoPro's are tens of KB)."""
 REFERENCE = {"first_month": 3.78, "ongoing": 3.20, "gb": 100}
 """The reference system's own estimate (its README), for 100 GB."""
 
@@ -193,6 +195,8 @@ class Estimate:
     """What the always-free tier takes off an account with nothing else (negative)."""
     floor: float
     """The monthly cost no tier removes: the customer-managed key and the secret."""
+    prices_s3: Mapping[str, float]
+    """The S3 prices the estimate used (for the per-1,000 thumbnail figure)."""
 
     @property
     def first_month(self) -> float:
@@ -214,7 +218,24 @@ class Estimate:
             "first_month_in_free_tier": round(self.first_month + self.free_tier.first_month, 4),
             "ongoing_in_free_tier": round(self.ongoing + self.free_tier.ongoing, 4),
             "floor": {"items": "KMS key and secret", "month": round(self.floor, 4)},
+            "thumbnails_per_1000_videos": dict(
+                zip(
+                    ("once", "month"),
+                    map(_round4, thumbnails_per_1000(self.prices_s3)),
+                    strict=True,
+                )
+            ),
         }
+
+
+def _thumbnails(stored: int, written: int, s3: Mapping[str, float]) -> float:
+    """A month of `stored` thumbnails in STANDARD, and `written` new ones (a PUT each)."""
+    gb = stored * THUMBNAIL_BYTES / GB
+    return gb * s3["standard_gb_month"] + written * s3["put_per_1000"] / 1000
+
+
+def _round4(value: float) -> float:
+    return round(value, 4)
 
 
 def load_prices(path: Path = PRICES) -> dict[str, Any]:
@@ -392,6 +413,8 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
              kms["key_month"] + kms_requests_cost(kms_requests(new_n))),
         Line("CloudWatch", cloudwatch_cost(*cloudwatch(first_n, publishing_hours(first_gb))),
              cloudwatch_cost(*cloudwatch(new_n, publishing_hours(new_gb)))),
+        Line("Thumbnails (S3 STANDARD)", _thumbnails(first_n, first_n, s3),
+             _thumbnails(total_listed, new_n, s3)),
     )  # fmt: skip
     covered = Line(
         "always-free tier",
@@ -399,7 +422,12 @@ def estimate(usage: Usage, prices: Mapping[str, Any]) -> Estimate:
         free_tier(new_gb, new_n, total_listed),
     )
     floor = kms["key_month"] + sm["secret_month"]
-    return Estimate(usage, str(prices["region"]), str(prices["as_of"]), lines, covered, floor)
+    return Estimate(usage, str(prices["region"]), str(prices["as_of"]), lines, covered, floor, s3)
+
+
+def thumbnails_per_1000(s3: Mapping[str, float]) -> tuple[float, float]:
+    """What 1,000 videos' thumbnails cost: once (their PUTs), and each month (storage)."""
+    return s3["put_per_1000"], 1000 * THUMBNAIL_BYTES / GB * s3["standard_gb_month"]
 
 
 def table(result: Estimate) -> str:
@@ -423,6 +451,11 @@ def table(result: Estimate) -> str:
         f"{result.ongoing + free.ongoing:12.2f}"
     )
     rows.append(f"{'floor: KMS key and secret':30} {result.floor:12.2f} {result.floor:12.2f}")
+    once, month = thumbnails_per_1000(result.prices_s3)
+    rows.append(
+        f"thumbnails, per 1,000 videos: ${once:.4f} once (PUTs) + ${month:.4f} a month "
+        f"({1000 * THUMBNAIL_BYTES / 1024 / 1024:.0f} MiB in STANDARD)"
+    )
     rows.append(
         f"{'reference system, 100 GB':30} {REFERENCE['first_month']:12.2f} "
         f"{REFERENCE['ongoing']:12.2f}"

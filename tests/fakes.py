@@ -20,6 +20,7 @@ from domain.errors import (
     KeyTakenError,
     SourceChangedError,
     StorageError,
+    TransientSourceError,
     UnreadableRecordError,
 )
 from domain.model import (
@@ -621,3 +622,35 @@ def _conformance(world: World) -> None:
         world.verdicts,
     )
     del checks
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"thumbnail" * 10
+
+
+class FakePreviewSource:
+    """Serves a small JPEG per item; `failing` ids raise, `answers` override the bytes."""
+
+    def __init__(self) -> None:
+        self.failing: set[str] = set()
+        self.answers: dict[str, bytes] = {}
+        self.asked: list[str] = []
+
+    def preview(self, item: MediaItem) -> bytes:
+        self.asked.append(item.media_id)
+        if item.media_id in self.failing:
+            raise TransientSourceError(f"thumbnail of {item.media_id}: HTTP 503")
+        return self.answers.get(item.media_id, JPEG + item.media_id.encode())
+
+
+class InMemoryPreviewStore:
+    def __init__(self) -> None:
+        self.kept: dict[str, bytes] = {}
+        self.refuse = False
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.refuse:
+            raise StorageError(f"S3 PutObject {key!r} failed: AccessDenied")
+        self.kept[key] = data
+
+    def read(self, key: str) -> bytes | None:
+        return self.kept.get(key)

@@ -656,5 +656,6 @@ def test_a_bad_selection_stops_the_program_with_the_settings_name(
 def test_a_date_range_that_ends_before_it_starts_stops_the_program() -> None:
     with pytest.raises(StackConfigError, match=r"cloud-sync:captureUntil .*captureSince"):
         run_program(
-            "dev", {"cloud-sync:captureSince": "2024-01-01", "cloud-sync:captureUntil": "2023-01-01"}
+            "dev",
+            {"cloud-sync:captureSince": "2024-01-01", "cloud-sync:captureUntil": "2023-01-01"},
         )

@@ -226,9 +226,30 @@ def test_a_catalog_written_before_the_origin_and_problem_columns_still_reads() -
     written = rows([record])
     assert written[0].origin == record.origin
     lines = render(written).splitlines()
-    assert lines[0].endswith(",origin,problem")
-    before = [line.rsplit(",", 2)[0] for line in lines]
-    assert parse("\r\n".join(before) + "\r\n") == [replace(written[0], origin=None)]
+    assert lines[0].endswith(",origin,problem,resolution,chapters,thumbnail_key")
+    before = [line.rsplit(",", 5)[0] for line in lines]
+    assert parse("\r\n".join(before) + "\r\n") == [
+        replace(written[0], origin=None, chapters=None)
+    ]
+
+
+def test_a_catalog_carries_what_a_person_searches_by() -> None:
+    record = archived("m1")
+    item = replace(record.item, width=3840, height=2160, camera_model="HERO12 Black")
+    record = replace(record, item=item, thumbnail_key="thumbnails/gopro/m1.jpg")
+    (row,) = rows([record])
+    assert (row.resolution, row.chapters, row.thumbnail_key) == (
+        "3840x2160",
+        1,
+        "thumbnails/gopro/m1.jpg",
+    )
+    assert (row.captured_at, row.uploaded_at, row.media_type, row.size_bytes) == (
+        item.captured_at,
+        item.uploaded_at,
+        item.media_type,
+        record.stored_size,
+    )
+    assert parse(render([row])) == [row]
 
 
 def test_the_nightly_check_stops_describing_when_told_and_counts_what_it_left() -> None:
