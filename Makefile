@@ -14,7 +14,7 @@ PYTHON_312 ?= $(shell (PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep
 export UV_PYTHON_DOWNLOADS := never
 export SSL_CERT_FILE ?= /etc/ssl/certs/ca-certificates.crt
 
-.PHONY: install lock demo test lint typecheck docs unit soak
+.PHONY: install lock demo test lint typecheck docs browser unit soak
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -33,7 +33,12 @@ lock: | $(UV)
 demo: $(PY)
 	$(VENV)/bin/cloudsync demo
 
-test: lint typecheck docs unit
+test: lint typecheck docs browser unit
+
+# The browse page's tests drive Debian's chromium (a Playwright-downloaded browser cannot
+# be fetched everywhere); installed when missing (CI runs as root).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 lint: $(PY)
 	$(PY) -m ruff check $(PACKAGES)

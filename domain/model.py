@@ -542,6 +542,8 @@ class RunReport:
     running: int = 0
     total_bytes: int | None = None
     """What the run set out to archive, in bytes, as the listing gave the sizes."""
+    skipped: dict[str, int] | None = None
+    """What the listing left out, by reason (None: it has not finished)."""
     videos: int | None = None
     """From the run's summary: videos counted, and those not archived."""
     failures: int | None = None

@@ -489,6 +489,36 @@ def verify(provider: str, source: bool, op: Operator, out: Output) -> int:
     return run_verify(op, provider=provider, source=source, out=out)
 
 
+@cloudsync.command(epilog="Example: cloudsync browse --catalog --port 8321")
+@_provider_option()
+@click.option("--catalog", is_flag=False, flag_value="bucket", metavar="[PATH]",
+              help="Show the catalog instead of the tracker: the bucket's (no PATH), or a "
+              "local copy.")  # fmt: skip
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+    envvar="CLOUDSYNC_BROWSE_PORT", show_envvar=True,
+    help="Port on 127.0.0.1 (0: any free one).",
+)  # fmt: skip
+@click.option("--open/--no-open", "open_browser", default=False, show_default=True,
+              help="Open the page in the default web browser.")  # fmt: skip
+@stack_options(bucket=True, table=True)
+@output_options()
+def browse(
+    *, provider: str, catalog: str | None, port: int, open_browser: bool, op: Operator,
+    out: Output,
+) -> int:  # fmt: skip
+    """See the archive in a web browser: thumbnails, filters, restores, the last runs.
+
+    Serves a page on 127.0.0.1 only (nothing is exposed to the network), with this
+    machine's AWS credentials, until Ctrl-C. Restores and downloads cost money: each
+    asks for a confirmation that states the amount. With --json the first line is
+    {"url": …}.
+    """
+    from entrypoints.browse.serve import load, serve  # noqa: PLC0415
+
+    return serve(load(op, provider, catalog, out), port, open_browser=open_browser, out=out)
+
+
 def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None

@@ -34,7 +34,7 @@ from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.runs import StepFunctionsRunReports, StepFunctionsRuns
 from adapters.aws.s3_store import S3ArchiveReader, S3ObjectStore, S3Settings, s3_client
 from adapters.aws.secrets_store import SecretsManagerCredentialStore
-from adapters.aws.thumbnails import S3Thumbnails
+from adapters.aws.thumbnails import S3ThumbnailReader, S3Thumbnails
 from adapters.clock import SystemClock
 from adapters.gopro.media import media_types_of
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, gopro_url, make_client
@@ -283,6 +283,7 @@ class Operator(containers.DeclarativeContainer):
     archive = providers.ThreadSafeSingleton(S3Archive, client=s3, bucket=bucket)
     archive_reader = providers.ThreadSafeSingleton(S3ArchiveReader, client=s3, bucket=bucket)
     catalog = providers.ThreadSafeSingleton(S3CatalogReader, client=s3, bucket=bucket)
+    thumbnails = providers.ThreadSafeSingleton(S3ThumbnailReader, client=s3, bucket=bucket)
     stepfunctions = providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session)
     runs = providers.ThreadSafeSingleton(StepFunctionsRuns, client=stepfunctions)
     reports = providers.ThreadSafeSingleton(StepFunctionsRunReports, client=stepfunctions)

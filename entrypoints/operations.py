@@ -18,6 +18,7 @@ from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
 from domain.errors import CredentialsRejectedError, DomainError
 from domain.model import RunReport
 from domain.one_run import first_of
+from domain.selection import Selection
 from domain.services import authenticate, replace_credentials, sign_in
 from domain.status import SyncStatus
 from entrypoints.exits import Exit, UsageError, UserError
@@ -220,6 +221,31 @@ def runs(op: Operator, limit: int, out: Output) -> int:
     return Exit.DONE
 
 
+LEFT_OUT_BY_CHOICE = ("not_a_video", "captured_outside", "other_camera")
+"""The listing's skip reasons that come from the stack's selection (domain.rules)."""
+
+
+def selection_report(selection: Selection, latest: RunReport | None) -> dict[str, Any]:
+    """What the stack archives, and what its last finished listing left out by that choice."""
+    skipped = (latest.skipped or {}) if latest else {}
+    return {
+        "archives": selection.describe(),
+        "left_out": {
+            reason: skipped[reason] for reason in LEFT_OUT_BY_CHOICE if skipped.get(reason)
+        },
+    }
+
+
+def selection_line(report: dict[str, Any]) -> str:
+    left = report["left_out"]
+    line = f"archives: {report['archives']}"
+    if left:
+        line += "; the last run left out " + ", ".join(
+            f"{count} {reason.replace('_', ' ')}" for reason, count in left.items()
+        )
+    return line
+
+
 def status(op: Operator, out: Output) -> int:
     target = op.resolved()
     scan = op.tracker().scan()
@@ -230,6 +256,7 @@ def status(op: Operator, out: Output) -> int:
         (r for r in scan.records if r.status is SyncStatus.FAILED), key=lambda r: r.updated_at
     )
     latest = op.reports().recent(target.state_machine, 1)
+    chosen = selection_report(target.stack.settings.selection, latest[0] if latest else None)
     now = datetime.now(UTC)
     if out.json:
         out.emit({
@@ -244,6 +271,7 @@ def status(op: Operator, out: Output) -> int:
                           "objects": sum(len(r.chapters) for r in chaptered)},
             "failed": [{"media_id": r.media_id, "error": r.error} for r in failed],
             "last_run": run_document(latest[0], now) if latest else None,
+            "selection": chosen,
         })  # fmt: skip
         return Exit.DONE
     from rich.table import Table  # noqa: PLC0415
@@ -259,6 +287,7 @@ def status(op: Operator, out: Output) -> int:
     console = out.console
     console.print(summary)
     console.print(f"archived: {human_size(archived)}")
+    console.print(selection_line(chosen))
     if chaptered:
         objects = sum(len(r.chapters) for r in chaptered)
         console.print(

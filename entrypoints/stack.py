@@ -12,6 +12,7 @@ Nothing here calls AWS: `Target.deployed` is handed the call.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ def _text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, dict):  # a `secure:` value: no stack setting of ours is secret
         return None
+    if isinstance(value, list):  # as Pulumi hands a list to the program: JSON
+        return json.dumps(value)
     return str(value)
 
 

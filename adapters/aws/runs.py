@@ -110,7 +110,7 @@ class StepFunctionsRunReports:
 
     def __init__(self, client: Any) -> None:
         self._sfn = client
-        self._listed: dict[str, tuple[int | None, int | None]] = {}
+        self._listed: dict[str, tuple[int | None, int | None, dict[str, int] | None]] = {}
 
     def recent(self, machine: str, limit: int) -> list[RunReport]:
         with aws_call("Step Functions ListExecutions", machine):
@@ -122,9 +122,9 @@ class StepFunctionsRunReports:
             described = self._sfn.describe_execution(executionArn=execution)
         summary = _object_at(described.get("output"), "summary")
         total, handled, running = self._progress(execution)
-        total_bytes = None
+        total_bytes = skipped = None
         if total is not None:  # the listing is done: its count is the true total
-            to_sync, total_bytes = self._to_sync(execution)
+            to_sync, total_bytes, skipped = self._to_sync(execution)
             total = to_sync if to_sync is not None else total
         status = str(described["status"])
         state = error = cause = None
@@ -140,6 +140,7 @@ class StepFunctionsRunReports:
             handled=handled,
             running=running,
             total_bytes=total_bytes,
+            skipped=skipped,
             videos=_count(summary.get("videos")),
             failures=_count(summary.get("failures")),
             failed=_named(summary),
@@ -168,16 +169,27 @@ class StepFunctionsRunReports:
             )["events"]
         return sorted(events, key=lambda e: -int(e.get("id", 0)))
 
-    def _to_sync(self, execution: str) -> tuple[int | None, int | None]:
-        """The listing's `to_sync` and `to_sync_bytes`, from the List state's output (read
-        once): the Map run's own total counts only the items it has read so far."""
+    def _to_sync(self, execution: str) -> tuple[int | None, int | None, dict[str, int] | None]:
+        """The listing's `to_sync`, `to_sync_bytes` and `skipped`, from the List state's
+        output (read once): the Map run's own total counts only the items it has read so far."""
         if execution not in self._listed:
-            found: tuple[int | None, int | None] = (None, None)
+            found: tuple[int | None, int | None, dict[str, int] | None] = (None, None, None)
             for event in self._newest_events(execution):
                 details = event.get("stateExitedEventDetails") or {}
                 if details.get("name") == LIST_STATE:
                     listing = _object_at(details.get("output"), "listing")
-                    found = (_count(listing.get("to_sync")), _count(listing.get("to_sync_bytes")))
+                    skipped = listing.get("skipped")
+                    found = (
+                        _count(listing.get("to_sync")),
+                        _count(listing.get("to_sync_bytes")),
+                        {
+                            str(reason): count
+                            for reason, count in skipped.items()
+                            if isinstance(count, int) and not isinstance(count, bool)
+                        }
+                        if isinstance(skipped, dict)
+                        else None,
+                    )
                     break
             self._listed[execution] = found
         return self._listed[execution]

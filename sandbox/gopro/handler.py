@@ -117,10 +117,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._file(match.group(1), query)
         elif self.command != "GET":
             self._json(405, {"error": "method not allowed"})
+        elif match := _THUMBNAIL.fullmatch(url.path):  # the image service: no media Accept
+            if self.emulator.token_valid(self._token()):
+                self._thumbnail(match.group(1))
+            else:
+                self._json(401, {"error": "unauthorized"})
         elif not self._authorised_media_call():
             return
-        elif match := _THUMBNAIL.fullmatch(url.path):
-            self._thumbnail(match.group(1))
         elif url.path == "/media/user":
             self._json(200, {"id": self.emulator.user_id, "email": "user@example.invalid"})
         elif url.path == "/media/search":

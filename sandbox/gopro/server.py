@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -65,6 +66,13 @@ def s3_etag(content_key: str, size: int, part_size: int | None) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: GoProEmulator
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (a reset, a closed pipe) is no fault of the server's, as
+        for any web server; anything else is printed as socketserver does."""
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 EPOCH_SECONDS = 1_704_067_200

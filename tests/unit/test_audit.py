@@ -228,9 +228,7 @@ def test_a_catalog_written_before_the_origin_and_problem_columns_still_reads() -
     lines = render(written).splitlines()
     assert lines[0].endswith(",origin,problem,resolution,chapters,thumbnail_key")
     before = [line.rsplit(",", 5)[0] for line in lines]
-    assert parse("\r\n".join(before) + "\r\n") == [
-        replace(written[0], origin=None, chapters=None)
-    ]
+    assert parse("\r\n".join(before) + "\r\n") == [replace(written[0], origin=None, chapters=None)]
 
 
 def test_a_catalog_carries_what_a_person_searches_by() -> None:
