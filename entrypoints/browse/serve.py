@@ -4,6 +4,7 @@ Ctrl-C."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -57,6 +58,8 @@ def load(op: Operator, provider: str, catalog: str | None, out: Output) -> Brows
 
 
 def serve(browse: Browse, port: int, *, open_browser: bool, out: Output) -> int:
+    if not out.verbose:  # a line per request only with -v
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(browse)
     server = make_server("127.0.0.1", port, app, threaded=True)
     bound = server.socket.getsockname()[1]
