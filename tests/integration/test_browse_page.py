@@ -104,9 +104,13 @@ def test_the_page_shows_filters_quotes_restores_and_fetches(
     assert total > 10
     images = page.locator(".card img")
     assert images.count() == total, "every archived item shows its thumbnail"
-    page.wait_for_function(
+    drawn = (
         "[...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)"
     )
+    ends = time.monotonic() + 15
+    while not page.evaluate(drawn):  # (wait_for_function would eval in the page: the CSP forbids)
+        assert time.monotonic() < ends, "the thumbnails were not drawn"
+        time.sleep(0.1)
     expect(page.locator("body[data-states=filled]")).to_have_count(1)
     page.screenshot(path=str(tmp_path / "browse.png"), full_page=False)
     assert (tmp_path / "browse.png").read_bytes().startswith(b"\x89PNG")
