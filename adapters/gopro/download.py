@@ -96,11 +96,15 @@ def choose_originals(body: object, media_id: str, photo_set: bool = False) -> li
             raise GoProProtocolError(f"{where}: a source variation lacks 'url' or 'head'")
         number = _chapter_number(variation, where) if len(chosen) > 1 else 1
         originals.append(Original(url, head, number))
+    return _in_order(originals, f"{where}: the source chapters")
+
+
+def _in_order(originals: list[Original], what: str) -> list[Original]:
+    """The originals by number, which must run 1 to N."""
     originals.sort(key=lambda o: o.chapter)
     if [o.chapter for o in originals] != list(range(1, len(originals) + 1)):
         raise GoProProtocolError(
-            f"{where}: the source chapters are numbered {[o.chapter for o in originals]}, "
-            f"not 1 to {len(originals)}"
+            f"{what} are numbered {[o.chapter for o in originals]}, not 1 to {len(originals)}"
         )
     return originals
 
@@ -120,13 +124,7 @@ def _photos(embedded: object, where: str) -> list[Original]:
         number = entry.get("item_number")
         chapter = number if isinstance(number, int) and not isinstance(number, bool) else position
         originals.append(Original(url, head, chapter))
-    originals.sort(key=lambda o: o.chapter)
-    if [o.chapter for o in originals] != list(range(1, len(originals) + 1)):
-        raise GoProProtocolError(
-            f"{where}: the photos are numbered {[o.chapter for o in originals]}, "
-            f"not 1 to {len(originals)}"
-        )
-    return originals
+    return _in_order(originals, f"{where}: the photos")
 
 
 class GoProDownload:

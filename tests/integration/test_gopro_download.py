@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -64,6 +65,19 @@ def test_the_source_variation_is_streamed_not_a_proxy(
         ("GET", "/files/single1")
     ] * 2
     assert not any(r.bearer or r.cookie for r in files)  # no token ever reaches a file URL
+
+
+def test_a_photo_set_is_streamed_photo_by_photo_never_its_cover(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    item = add_video(emulator, "burst1", 5_000, type="Burst", photos=[2_000, 2_001, 2_002])
+    item = replace(item, item_count=3)
+    downloads = source.open_chapters(item)
+    assert [sha256(d.chunks()) for d in downloads] == [
+        (emulator.file_sha256(content, size), size)
+        for content, size in emulator.original_files("burst1")
+    ]
+    assert len(downloads) == 3  # and not the one `source` cover of 5,000 bytes
 
 
 def test_chaptered_media_is_served_chapter_by_chapter_never_as_the_concat(

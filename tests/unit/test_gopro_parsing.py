@@ -194,3 +194,21 @@ def test_redaction_drops_userinfo_in_urls_and_in_log_lines() -> None:
     line = LogRedactor.scrub("GET https://user:hunter2@cdn.example.com/v.mp4 broke")
     assert "hunter2" not in line
     assert "cdn.example.com/v.mp4" in line
+
+
+def test_a_photo_set_gives_every_photo_of_files_never_the_cover() -> None:
+    photos = [
+        {
+            "item_number": n,
+            "url": f"https://cdn.example/p{n}.jpg",
+            "head": f"https://cdn.example/p{n}.jpg?h",
+        }
+        for n in (2, 3, 1)
+    ]
+    body = {"_embedded": {"files": photos, "variations": [variation("source")]}}
+    originals = choose_originals(body, "set1", photo_set=True)
+    assert [o.url for o in originals] == [f"https://cdn.example/p{n}.jpg" for n in (1, 2, 3)]
+    with pytest.raises(GoProProtocolError, match="photos are numbered"):
+        choose_originals({"_embedded": {"files": photos[:2]}}, "set1", photo_set=True)
+    with pytest.raises(GoProProtocolError, match="photo set without"):
+        choose_originals({"_embedded": {"variations": [variation("source")]}}, "s", photo_set=True)
