@@ -20,6 +20,7 @@ import httpx
 from botocore.config import Config
 from dependency_injector import containers, providers
 
+from adapters.aws.alarms import CloudWatchAlarms
 from adapters.aws.archive import S3Archive
 from adapters.aws.catalog_store import S3CatalogReader, S3CatalogStore, S3EtagVerdicts
 from adapters.aws.deployment import describe as describe_deployment
@@ -287,10 +288,9 @@ class Operator(containers.DeclarativeContainer):
     stepfunctions = providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session)
     runs = providers.ThreadSafeSingleton(StepFunctionsRuns, client=stepfunctions)
     reports = providers.ThreadSafeSingleton(StepFunctionsRunReports, client=stepfunctions)
-    transferred = providers.ThreadSafeSingleton(
-        CloudWatchTransferred,
-        client=providers.ThreadSafeSingleton(lambda s: s.client("cloudwatch"), session),
-    )
+    cloudwatch = providers.ThreadSafeSingleton(lambda s: s.client("cloudwatch"), session)
+    transferred = providers.ThreadSafeSingleton(CloudWatchTransferred, client=cloudwatch)
+    alarms = providers.ThreadSafeSingleton(CloudWatchAlarms, client=cloudwatch)
     credential_store = providers.ThreadSafeSingleton(
         SecretsManagerCredentialStore,
         client=providers.ThreadSafeSingleton(lambda s: s.client("secretsmanager"), session),

@@ -257,6 +257,7 @@ def status(op: Operator, out: Output) -> int:
     )
     latest = op.reports().recent(target.state_machine, 1)
     chosen = selection_report(target.stack.settings.selection, latest[0] if latest else None)
+    firing = op.alarms().firing(target.alarm_names)
     now = datetime.now(UTC)
     if out.json:
         out.emit({
@@ -272,6 +273,8 @@ def status(op: Operator, out: Output) -> int:
             "failed": [{"media_id": r.media_id, "error": r.error} for r in failed],
             "last_run": run_document(latest[0], now) if latest else None,
             "selection": chosen,
+            "alarms_firing": [{"name": a.name, "reason": a.reason, "since": _when(a.since)}
+                              for a in firing],
         })  # fmt: skip
         return Exit.DONE
     from rich.table import Table  # noqa: PLC0415
@@ -288,6 +291,8 @@ def status(op: Operator, out: Output) -> int:
     console.print(summary)
     console.print(f"archived: {human_size(archived)}")
     console.print(selection_line(chosen))
+    for alarm in firing:
+        console.print(f"ALARM {alarm.name}: {alarm.reason}")
     if chaptered:
         objects = sum(len(r.chapters) for r in chaptered)
         console.print(
@@ -559,6 +564,7 @@ def policy(op: Operator, which: str, out: Output) -> int:
         secret_arn=f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}-??????",
         state_machine_arn=target.state_machine,
         lister_arn=deployed.function_arn,
+        alarm_names=target.alarm_names,
     )
     made = operator_policy(resources) if which == "operator" else restore_policy(resources)
     out.emit(made)

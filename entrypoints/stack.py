@@ -22,7 +22,7 @@ from typing import Any
 
 from entrypoints.exits import UserError
 from infra.config import ENVIRONMENTS, StackConfigError, StackSettings
-from infra.names import FUNCTIONS, MACHINE
+from infra.names import ALARMS, FUNCTIONS, MACHINE
 
 DEFAULT_STACK = "prod"
 PROJECT_FILE = "Pulumi.yaml"
@@ -156,6 +156,10 @@ class Target:
     @property
     def machine_name(self) -> str:
         return self.settings.name(MACHINE)
+
+    @property
+    def alarm_names(self) -> tuple[str, ...]:
+        return tuple(self.settings.name(alarm) for alarm in ALARMS)
 
     @property
     def deployment(self) -> Deployed:

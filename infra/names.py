@@ -14,6 +14,12 @@ DASHBOARD = "GoPro-Sync-Operations"
 SCHEDULE = "gopro-sync-nightly"
 SCHEDULE_DEAD_LETTERS = "gopro-sync-schedule-dead-letters"
 SCHEDULE_FAILED = "gopro-sync-schedule-failed"
+SYNC_FAILURES = "{provider}-sync-failures"
+"""Each provider's alarm on failed transfers (R7.4); `{provider}` is replaced."""
+FAILED_EXECUTIONS = "gopro-sync-failed-executions"
+ALARMS = (SYNC_FAILURES.format(provider="gopro"), FAILED_EXECUTIONS, SCHEDULE_FAILED)
+"""Every alarm the stack makes (before the stack's suffix): what `cloudwatch:DescribeAlarms`
+may read, and what the browse page's dashboard shows as outstanding."""
 FUNCTIONS = {
     "authenticator": "media-authenticator",
     "lister": "media-lister",

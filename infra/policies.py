@@ -323,11 +323,21 @@ class OperatorResources:
     secret_arn: str
     state_machine_arn: str
     lister_arn: str
+    alarm_names: tuple[str, ...] = ()
+    """The stack's alarms (with its suffix), which the dashboard reads."""
 
     @property
     def executions(self) -> str:
         """Every execution of the state machine."""
         return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":*"
+
+    @property
+    def alarms(self) -> list[str]:
+        """The stack's alarms, in the state machine's account and region."""
+        _, partition, _, region, account = self.state_machine_arn.split(":")[:5]
+        return [
+            f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{n}" for n in self.alarm_names
+        ]
 
     @property
     def map_runs(self) -> str:
@@ -363,6 +373,8 @@ def operator_policy(r: OperatorResources) -> Document:
         allow("ReadMapRuns", ["states:DescribeMapRun"], [r.map_runs]),
         # `start --follow`: the bytes archived so far (metric reads take no resource)
         allow("ReadTransferMetric", ["cloudwatch:GetMetricStatistics"], ["*"]),
+        # `browse`: which of the stack's alarms are firing
+        *([allow("ReadAlarms", ["cloudwatch:DescribeAlarms"], r.alarms)] if r.alarm_names else []),
         allow(
             "Credentials",
             [

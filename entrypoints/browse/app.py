@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +27,16 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from domain.catalog import CatalogRow
 from domain.errors import DomainError
-from domain.restore import ObjectState, Quote, RestorePrices, State, Tier, check_days, quote
+from domain.restore import (
+    ObjectState,
+    Quote,
+    RestoreError,
+    RestorePrices,
+    State,
+    Tier,
+    check_days,
+    quote,
+)
 from domain.selection import Selection
 from entrypoints.browse.jobs import FetchJobs
 from entrypoints.browse.library import (
@@ -43,6 +53,7 @@ from entrypoints.browse.library import (
 from entrypoints.operations import human_duration, human_size
 
 if TYPE_CHECKING:
+    from adapters.aws.alarms import FiringAlarm
     from adapters.aws.archive import S3Archive
     from adapters.aws.thumbnails import S3ThumbnailReader
     from domain.model import RunReport
@@ -79,6 +90,10 @@ class Browse:
     runs: list[RunReport]
     selection: Selection
     monthly_usd: float | None = None
+    alarms: list[FiringAlarm] = field(default_factory=list)
+    """The stack's alarms firing, as last read."""
+    refresh: Callable[[], tuple[list[RunReport], list[FiringAlarm]]] | None = None
+    """Reads the runs and the firing alarms again (each time the dashboard is shown)."""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     quotes: dict[str, PendingQuote] = field(default_factory=dict)
     jobs: FetchJobs = field(default_factory=FetchJobs)
@@ -123,6 +138,10 @@ def create_app(browse: Browse) -> Flask:
 
     @app.errorhandler(FilterError)
     def bad_filter(error: FilterError) -> tuple[str, int]:
+        return render_template("error.html", message=str(error)), 400
+
+    @app.errorhandler(RestoreError)
+    def not_possible(error: RestoreError) -> tuple[str, int]:
         return render_template("error.html", message=str(error)), 400
 
     @app.errorhandler(DomainError)
@@ -189,6 +208,8 @@ def _archive_pages(app: Flask, browse: Browse) -> None:
 
     @app.get("/dashboard")
     def dashboard() -> str:
+        if browse.refresh is not None:
+            browse.runs, browse.alarms = browse.refresh()
         now = datetime.now(UTC)
         return render_template(
             "dashboard.html", runs=browse.runs, now=now,

@@ -22,6 +22,8 @@ from entrypoints.exits import Exit
 from entrypoints.restore import Request, load_rows, restore_prices
 
 if TYPE_CHECKING:
+    from adapters.aws.alarms import FiringAlarm
+    from domain.model import RunReport
     from entrypoints.cli import Output
     from entrypoints.container import Operator
 
@@ -37,7 +39,14 @@ def load(op: Operator, provider: str, catalog: str | None, out: Output) -> Brows
     archive = op.archive()
     archive.check()
     library = Library(items_of(rows), archive.classes(archive_prefix(provider)))
-    runs = op.reports().recent(target.state_machine, RUNS_SHOWN)
+
+    def refresh() -> tuple[list[RunReport], list[FiringAlarm]]:
+        return (
+            op.reports().recent(target.state_machine, RUNS_SHOWN),
+            op.alarms().firing(target.alarm_names),
+        )
+
+    runs, alarms = refresh()
     prices = load_prices()
     size = sum(item.size_bytes for item in library.items)
     monthly = None
@@ -53,7 +62,7 @@ def load(op: Operator, provider: str, catalog: str | None, out: Output) -> Brows
         stack=target.stack.name, region=target.region or "", bucket=target.bucket,
         provider=provider, library=library, archive=archive, thumbnails=op.thumbnails(),
         prices=restore_prices(prices), runs=runs, selection=target.stack.settings.selection,
-        monthly_usd=monthly,
+        monthly_usd=monthly, alarms=alarms, refresh=refresh,
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackSettings
-from infra.names import DASHBOARD
+from infra.names import DASHBOARD, FAILED_EXECUTIONS, SYNC_FAILURES
 
 NAMESPACE = "CloudSync"
 PROVIDERS = ("gopro",)
@@ -127,7 +127,7 @@ class Monitoring(pulumi.ComponentResource):
         self.failure_alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-sync-failures-{provider}",
-                name=settings.name(f"{provider}-sync-failures"),
+                name=settings.name(SYNC_FAILURES.format(provider=provider)),
                 alarm_description="More than 3 video transfers failed within 5 minutes (R7.4)",
                 namespace=NAMESPACE,
                 metric_name="SyncFailures",
@@ -141,7 +141,7 @@ class Monitoring(pulumi.ComponentResource):
         ]
         self.execution_alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-failed-executions",
-            name=settings.name("gopro-sync-failed-executions"),
+            name=settings.name(FAILED_EXECUTIONS),
             alarm_description="A sync execution failed, timed out or was aborted",
             metric_queries=execution_outcomes(machine_arn),
             **alerting(topic_arn, above=0),

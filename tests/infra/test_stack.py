@@ -659,3 +659,32 @@ def test_a_date_range_that_ends_before_it_starts_stops_the_program() -> None:
             "dev",
             {"cloud-sync:captureSince": "2024-01-01", "cloud-sync:captureUntil": "2023-01-01"},
         )
+
+
+def test_the_operator_reads_the_stacks_alarms_and_no_other() -> None:
+    from infra.names import ALARMS  # noqa: PLC0415
+    from infra.policies import OperatorResources, operator_policy  # noqa: PLC0415
+
+    machine = "arn:aws:states:eu-central-1:123456789012:stateMachine:gopro-sync-orchestrator-dev"
+    resources = OperatorResources(
+        bucket_arn="arn:aws:s3:::b", key_arn="k", table_arn="t", secret_arn="s",
+        state_machine_arn=machine, lister_arn="l",
+        alarm_names=tuple(f"{name}-dev" for name in ALARMS),
+    )  # fmt: skip
+    (reads,) = [s for s in operator_policy(resources)["Statement"] if s["Sid"] == "ReadAlarms"]
+    assert reads["Action"] == ["cloudwatch:DescribeAlarms"]
+    assert reads["Resource"] == [
+        "arn:aws:cloudwatch:eu-central-1:123456789012:alarm:gopro-sync-failures-dev",
+        "arn:aws:cloudwatch:eu-central-1:123456789012:alarm:gopro-sync-failed-executions-dev",
+        "arn:aws:cloudwatch:eu-central-1:123456789012:alarm:gopro-sync-schedule-failed-dev",
+    ]
+
+
+def test_the_alarms_the_operator_may_read_are_the_ones_the_stack_makes(
+    stack: tuple[str, Recorder],
+) -> None:
+    from infra.names import ALARMS  # noqa: PLC0415
+
+    name, r = stack
+    made = {a.inputs["name"] for a in r.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert made == {name_for(name, alarm) for alarm in ALARMS}

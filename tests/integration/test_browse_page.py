@@ -158,6 +158,32 @@ def test_the_page_shows_filters_quotes_restores_and_fetches(
     assert {hashlib.sha256(f.read_bytes()).hexdigest() for f in fetched} == originals
 
 
+def test_the_dashboard_shows_runs_growth_cost_and_a_firing_alarm(
+    world: tuple[World, GoProEmulator], served: str, page: Page
+) -> None:
+    synced, _ = world
+    page.goto(served + "dashboard")
+    expect(page.locator("#runs tbody tr")).to_have_count(1)
+    expect(page.locator("#runs")).to_contain_text("SUCCEEDED")
+    expect(page.locator("#attention")).to_contain_text("no alarm is firing")
+    expect(page.locator("#growth tbody tr")).not_to_have_count(0)
+    expect(page.locator("#cost")).to_contain_text("a month at list prices")
+    # An alarm of the stack's goes off: the dashboard says so, with CloudWatch's reason
+    cloudwatch = synced.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="gopro-sync-failed-executions-dev", MetricName="ExecutionsFailed",
+        Namespace="AWS/States", Statistic="Sum", Period=300, EvaluationPeriods=1,
+        Threshold=0, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    cloudwatch.set_alarm_state(
+        AlarmName="gopro-sync-failed-executions-dev", StateValue="ALARM",
+        StateReason="Threshold Crossed: 1 datapoint [1.0] was greater than the threshold (0.0)",
+    )  # fmt: skip
+    page.reload()
+    expect(page.locator(".alarm")).to_contain_text("gopro-sync-failed-executions-dev is firing")
+    expect(page.locator(".alarm")).to_contain_text("Threshold Crossed")
+
+
 def test_a_post_from_another_page_or_host_is_refused(served: str) -> None:
     """A page on any site can make the browser POST to 127.0.0.1: without this server's
     token it is refused, and so is a request naming another host (DNS rebinding)."""

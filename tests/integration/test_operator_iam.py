@@ -67,6 +67,9 @@ def person_needs(call: AwsCall, region: str, account: str) -> list[Need]:  # noq
     if call.service == "stepfunctions":
         parameter = next(k for k in ("stateMachineArn", "executionArn", "mapRunArn") if k in p)
         return [Need(f"states:{op}", p[parameter], why)]
+    if call.service == "cloudwatch" and op == "DescribeAlarms":
+        alarms = f"arn:aws:cloudwatch:{region}:{account}:alarm:"
+        return [Need("cloudwatch:DescribeAlarms", alarms + n, why) for n in p["AlarmNames"]]
     if call.service == "cloudwatch":
         return [Need(f"cloudwatch:{op}", "*", why)]
     if call.service == "secretsmanager":

@@ -7,9 +7,12 @@ import json
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from domain.audit import in_tonights_slice
 from domain.catalog import CatalogRow, parse
 from domain.status import SyncStatus
+from entrypoints.handlers.runtime import reset_container
 from sandbox.gopro.library import EmulatedMedia
 from sandbox.lambda_dispatch import MotoChangedError, check_moto
 from tests.integration.aws import BUCKET
@@ -211,3 +214,60 @@ def test_a_run_started_while_another_holds_the_library_ends_at_once_as_skipped(
     # The first archived the library; no alert for the skipped one
     assert {r.status for r in workflow.records().values()} == {SyncStatus.COMPLETED}
     assert workflow.account.alerts() == []
+
+
+def test_thumbnails_are_kept_beside_the_archive_and_a_failed_one_comes_a_night_later(
+    workflow: Workflow,
+) -> None:
+    # Given a library whose one video's thumbnail fails tonight
+    ready = ready_videos(workflow)
+    failing = sorted(ready)[0]
+    workflow.emulator.faults.failing_thumbnails.add(failing)
+    # When the night runs, every video is archived; all but that one have a thumbnail
+    assert workflow.run()["status"] == "SUCCEEDED"
+    records = workflow.records()
+    assert {r.status for r in records.values()} == {SyncStatus.COMPLETED}
+    kept = {m for m, r in records.items() if r.thumbnail_key}
+    assert kept == ready - {failing}
+    assert sorted(workflow.objects("thumbnails/")) == sorted(
+        f"thumbnails/gopro/{m}.jpg" for m in kept
+    )
+    s3 = workflow.account.s3
+    some = next(iter(kept))
+    head = s3.head_object(Bucket=BUCKET, Key=f"thumbnails/gopro/{some}.jpg")
+    assert head["ContentType"] == "image/jpeg"
+    assert head.get("StorageClass", "STANDARD") == "STANDARD"
+    assert head["ServerSideEncryption"] == "aws:kms"
+    body = s3.get_object(Bucket=BUCKET, Key=f"thumbnails/gopro/{some}.jpg")["Body"].read()
+    assert body.startswith(b"\xff\xd8\xff")
+    catalog = {row.media_id: row.thumbnail_key for row in assert_catalog_matches_bucket(workflow)}
+    assert catalog[some] == f"thumbnails/gopro/{some}.jpg"
+    assert catalog[failing] is None
+    downloads = len(workflow.dispatcher.calls(DOWNLOADER))
+    # And the next night's listing keeps the missing one, downloading no video again
+    workflow.emulator.faults.failing_thumbnails.clear()
+    assert workflow.run()["status"] == "SUCCEEDED"
+    assert workflow.records()[failing].thumbnail_key == f"thumbnails/gopro/{failing}.jpg"
+    assert len(workflow.dispatcher.calls(DOWNLOADER)) == downloads
+    catalog = {row.media_id: row.thumbnail_key for row in assert_catalog_matches_bucket(workflow)}
+    assert catalog[failing] == f"thumbnails/gopro/{failing}.jpg"
+
+
+def test_the_stacks_selection_decides_what_the_listing_picks(
+    workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stack that archives only what was shot in the library's first 30 days
+    media = workflow.emulator.media
+    first = min(m.captured_at for m in media.values()).date()
+    until = first.fromordinal(first.toordinal() + 30)
+    monkeypatch.setenv("CAPTURE_UNTIL", until.isoformat())
+    reset_container()
+    ready = ready_videos(workflow)
+    inside = {m for m in ready if media[m].captured_at.date() <= until}
+    assert inside
+    assert inside != ready
+    result = workflow.run()
+    assert result["status"] == "SUCCEEDED"
+    assert set(workflow.records()) == inside
+    listing = json.loads(result["output"])["listing"]
+    assert listing["skipped"]["captured_outside"] == len(ready - inside)
