@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from domain.restore import Selection as RestoreSelection
 from entrypoints.browse.app import Browse, create_app
 from entrypoints.browse.library import Library, items_of
 from entrypoints.cost import Usage, estimate, load_prices
-from entrypoints.exits import Exit
+from entrypoints.exits import Exit, UserError
 from entrypoints.restore import Request, load_rows, restore_prices
 
 if TYPE_CHECKING:
@@ -70,7 +71,17 @@ def serve(browse: Browse, port: int, *, open_browser: bool, out: Output) -> int:
     if not out.verbose:  # a line per request only with -v
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(browse)
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:  # bound here, so that a port in use is our error, not the server library's exit
+        listening.bind(("127.0.0.1", port))
+        listening.listen(128)
+    except OSError as error:
+        listening.close()
+        raise UserError(
+            f"cannot serve on 127.0.0.1:{port}: {error.strerror}; pass another --port, or "
+            "--port 0 for any free one"
+        ) from None
+    server = make_server("127.0.0.1", port, app, threaded=True, fd=listening.fileno())
     bound = server.socket.getsockname()[1]
     browse.hosts = {f"127.0.0.1:{bound}", f"localhost:{bound}"}
     url = f"http://127.0.0.1:{bound}/"
@@ -88,4 +99,5 @@ def serve(browse: Browse, port: int, *, open_browser: bool, out: Output) -> int:
         return Exit.INTERRUPTED
     finally:
         server.server_close()
+        listening.close()
     return Exit.DONE

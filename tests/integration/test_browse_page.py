@@ -184,6 +184,19 @@ def test_the_dashboard_shows_runs_growth_cost_and_a_firing_alarm(
     expect(page.locator(".alarm")).to_contain_text("Threshold Crossed")
 
 
+def test_a_port_in_use_is_one_line_naming_the_fix(served: str) -> None:
+    port = httpx.URL(served).port
+    taken = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "browse", "--stack", "dev", "--port", str(port)],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ), check=False,
+    )  # fmt: skip
+    assert taken.returncode == 1, taken
+    lines = taken.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"cloudsync: error: cannot serve on 127.0.0.1:{port}: ")
+    assert "--port 0" in lines[-1]
+    assert "Traceback" not in taken.stderr
+
+
 def test_a_post_from_another_page_or_host_is_refused(served: str) -> None:
     """A page on any site can make the browser POST to 127.0.0.1: without this server's
     token it is refused, and so is a request naming another host (DNS rebinding)."""
