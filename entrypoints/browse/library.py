@@ -20,8 +20,9 @@ from domain.units import GB
 PAGE_SIZE = 60
 
 
-class FilterError(ValueError):
-    """A filter value the page cannot use; the message names the field."""
+class PageError(ValueError):
+    """A request the page cannot act on (a filter value, a stale quote, an amount that is
+    not the quote's); the message names what and what to do."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Filter:
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                raise FilterError(f"{name} must be a date as YYYY-MM-DD, not {text!r}") from None
+                raise PageError(f"{name} must be a date as YYYY-MM-DD, not {text!r}") from None
 
         def seconds(name: str) -> float | None:
             text = (query.get(name) or "").strip()
@@ -104,9 +105,9 @@ class Filter:
             try:
                 value = float(text)
             except ValueError:
-                raise FilterError(f"{name} must be a number of seconds, not {text!r}") from None
+                raise PageError(f"{name} must be a number of seconds, not {text!r}") from None
             if not 0 <= value < 10**9:
-                raise FilterError(f"{name} must be a number of seconds from 0, not {text!r}")
+                raise PageError(f"{name} must be a number of seconds from 0, not {text!r}")
             return value
 
         found = cls(
@@ -119,7 +120,7 @@ class Filter:
             name=(query.get("name") or "").strip() or None,
         )
         if found.since and found.until and found.since > found.until:
-            raise FilterError("since must not be after until")
+            raise PageError("since must not be after until")
         return found
 
     def as_query(self) -> dict[str, str]:
@@ -255,3 +256,10 @@ def archive_growth(items: Iterable[Item]) -> list[tuple[str, int, int]]:
         running_size += monthly[month][1]
         found.append((month, running_count, running_size))
     return found
+
+
+def whole(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        raise PageError(f"expected a whole number, not {text!r}") from None

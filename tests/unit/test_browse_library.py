@@ -13,8 +13,8 @@ from domain.catalog import CatalogRow
 from domain.restore import RestorePrices, Tier
 from entrypoints.browse.library import (
     Filter,
-    FilterError,
     Library,
+    PageError,
     archive_growth,
     items_of,
     months,
@@ -70,7 +70,7 @@ def test_filters_combine_and_name_takes_a_part_or_a_glob() -> None:
      ({"since": "2024-02-01", "until": "2024-01-01"}, "since")],
 )  # fmt: skip
 def test_a_bad_filter_names_its_field(query: dict[str, str], named: str) -> None:
-    with pytest.raises(FilterError, match=named):
+    with pytest.raises(PageError, match=named):
         Filter.from_query(query)
 
 
