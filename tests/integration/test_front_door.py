@@ -21,6 +21,7 @@ import pytest
 from domain.credentials import OAuthCredentials, SessionCredentials
 from entrypoints.cli import cloudsync, main
 from entrypoints.demo import archivable
+from entrypoints.restore import FETCH_WORKERS
 from sandbox.gopro.library import generate_library
 from sandbox.gopro.server import GoProEmulator
 from sandbox.world import World
@@ -498,11 +499,14 @@ def test_ctrl_c_stops_a_fetch_removing_partial_files(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    big = GoProEmulator(generate_library(seed=29, videos=3, size_range=(30 << 20, 40 << 20)))
+    # More objects than the fetch's four workers: some wait in the queue when Ctrl-C comes,
+    # so however fast the first downloads end, not every object can be fetched.
+    big = GoProEmulator(generate_library(seed=29, videos=5, size_range=(30 << 20, 40 << 20)))
     with big, synced_world(big, monkeypatch, capsys) as world:
         objects = world.client("s3").list_objects_v2(
             Bucket=world.environment["ARCHIVE_BUCKET"], Prefix="gopro-videos/"
         )["KeyCount"]
+        assert objects > FETCH_WORKERS
         process = _fetch_process(world, tmp_path)
         while not list(tmp_path.rglob(".cloudsync-*.part")):  # a download under way
             assert process.poll() is None, process.communicate()
