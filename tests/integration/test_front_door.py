@@ -501,7 +501,7 @@ def test_ctrl_c_stops_a_fetch_removing_partial_files(
 ) -> None:
     # More objects than the fetch's four workers: some wait in the queue when Ctrl-C comes,
     # so however fast the first downloads end, not every object can be fetched.
-    big = GoProEmulator(generate_library(seed=29, videos=5, size_range=(30 << 20, 40 << 20)))
+    big = GoProEmulator(generate_library(seed=29, videos=7, size_range=(20 << 20, 25 << 20)))
     with big, synced_world(big, monkeypatch, capsys) as world:
         objects = world.client("s3").list_objects_v2(
             Bucket=world.environment["ARCHIVE_BUCKET"], Prefix="gopro-videos/"
