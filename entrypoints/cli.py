@@ -473,20 +473,26 @@ def test(provider: str, op: Operator, out: Output) -> int:
 # ---------------------------------------------------------------- the archive
 
 
-@cloudsync.command(epilog="Example: cloudsync verify --source --json > verify.json")
+@cloudsync.command(epilog="Example: cloudsync verify --source --report ~/gopro-archive-report")
 @_provider_option()
 @click.option("--source", is_flag=True, help="Compare with GoPro's listing too.")
+@click.option(
+    "--report", "report_to", type=click.Path(path_type=Path), metavar="PATH",
+    help="Write the dated report of whether everything GoPro holds is archived and "
+    "verified: PATH-YYYY-MM-DD.json and .html (implies --source).",
+)  # fmt: skip
 @stack_options(bucket=True, table=True, gopro=True)
 @output_options()
-def verify(provider: str, source: bool, op: Operator, out: Output) -> int:
+def verify(provider: str, source: bool, report_to: Path | None, op: Operator, out: Output) -> int:
     """Check the archive against the tracker (and GoPro), restoring nothing.
 
     One listing per 1,000 objects and a HeadObject each (the checksum S3 keeps); nothing
-    is downloaded. Exit 1 on a discrepancy.
+    is downloaded. Exit 1 on a discrepancy, or when the report finds something GoPro
+    holds that is not archived and verified.
     """
     from entrypoints.verify import run_verify  # noqa: PLC0415
 
-    return run_verify(op, provider=provider, source=source, out=out)
+    return run_verify(op, provider=provider, source=source, out=out, report_to=report_to)
 
 
 @cloudsync.command(epilog="Example: cloudsync browse --catalog --port 8321")

@@ -10,13 +10,22 @@ answer HeadObject as any other. The tracker is read with one Scan.
 from __future__ import annotations
 
 import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress
 
+from adapters.gopro.media import media_types_of
 from domain.audit import Audit, audit_archive
+from domain.keys import archive_prefix
+from domain.letgo import let_go_report
+from domain.model import MediaItem
+from domain.rules import SelectionPolicy
 from entrypoints.exits import Exit
+from entrypoints.letgo import write_report
 from entrypoints.operations import check_provider
 
 if TYPE_CHECKING:
@@ -58,9 +67,17 @@ def render(report: Audit, as_json: bool) -> str:
     return "\n".join([*(d.line() for d in report.discrepancies), summary(report)])
 
 
-def run_verify(op: Operator, *, provider: str, source: bool, out: Output) -> int:
-    """The command: one line a discrepancy and a summary (or JSON); 1 on a fault."""
+def run_verify(
+    op: Operator, *, provider: str, source: bool, out: Output, report_to: Path | None = None
+) -> int:
+    """The command: one line a discrepancy and a summary (or JSON); 1 on a fault. With
+    `report_to`, the source is read too and the dated let-go report is written there."""
     check_provider(provider)
+    source = source or report_to is not None
+    target = op.resolved()
+    selection = target.stack.settings.selection
+    policy = SelectionPolicy.from_lists(None, None, selection, media_types_of(selection.kinds))
+    items: list[MediaItem] = []
     scan = op.tracker().scan()
     archive = op.archive_reader()
     err = Console(stderr=True)
@@ -75,12 +92,25 @@ def run_verify(op: Operator, *, provider: str, source: bool, out: Output) -> int
         else:
             registry = op.registry()
             media = registry[provider].source(op.credential_store().load(provider))
+            items = [item for page in media.pages() for item in page.items]
             report = audit_archive(
-                provider,
-                scan,
-                archive,
-                listing=lambda: (item for page in media.pages() for item in page.items),
-                progress=progress,
+                provider, scan, archive, listing=lambda: items, policy=policy, progress=progress
             )
     print(render(report, out.json))
+    if report_to is not None:
+        letgo = let_go_report(
+            items,
+            {r.media_id: r for r in scan.records if r.provider == provider},
+            report.faults,
+            op.archive().classes(archive_prefix(provider)),
+            policy,
+            deep_archive_after=timedelta(days=target.stack.settings.deep_archive_after_days),
+            now=datetime.now(UTC),
+        )
+        context = {"stack": target.stack.name, "bucket": target.bucket,
+                   "selection": selection.describe()}  # fmt: skip
+        written = write_report(letgo, report_to, context)
+        print(letgo.verdict, file=sys.stderr if out.json else sys.stdout)
+        out.console.print(f"report: {written[1]} (and {written[0].name})")
+        return Exit.DONE if letgo.safe and not report.faults else Exit.FAILED
     return Exit.FAILED if report.faults else Exit.DONE
