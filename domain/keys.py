@@ -107,6 +107,8 @@ CATALOG_PREFIX = "catalog/"
 and the judgement of each provider's ETags, `catalog/{provider}-etag.json`."""
 
 
+CHANGES_PREFIX = f"{CATALOG_PREFIX}changes/"
+"""The provider's changes already reported (domain.drift), one object each."""
 THUMBNAILS_PREFIX = "thumbnails/"
 """Each archived item's thumbnail, `thumbnails/{provider}/{media_id}.jpg`: STANDARD, hot,
 outside the archive tiers, so the archive can be seen without a restore."""

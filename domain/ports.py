@@ -18,6 +18,7 @@ from domain.credentials import (
     SignIn,
     TokenGrant,
 )
+from domain.drift import Change
 from domain.model import (
     ManifestLocation,
     MediaItem,
@@ -83,6 +84,11 @@ class MediaSource(Protocol):
 
         Raises TransferRejectedError when the provider cannot serve an original.
         """
+        ...
+
+    def changes(self) -> Sequence[Change]:
+        """How the provider's answers so far differed from the contract the adapter is
+        written to (domain.drift), each kind once."""
         ...
 
 
@@ -252,6 +258,10 @@ class Metrics(Protocol):
 
     def items_skipped(self, provider: str, reason: str, count: int) -> None:
         """`count` listed items a run did not transfer, for `reason`."""
+        ...
+
+    def provider_changed(self, provider: str, kind: str) -> None:
+        """The provider answered in a way not seen before (domain.drift)."""
         ...
 
 

@@ -23,6 +23,7 @@ from dependency_injector import containers, providers
 from adapters.aws.alarms import CloudWatchAlarms
 from adapters.aws.archive import S3Archive
 from adapters.aws.catalog_store import S3CatalogReader, S3CatalogStore, S3EtagVerdicts
+from adapters.aws.changes import S3ChangeMemory
 from adapters.aws.deployment import describe as describe_deployment
 from adapters.aws.dynamodb_tracker import (
     DynamoDbSyncTracker,
@@ -41,6 +42,7 @@ from adapters.gopro.media import media_types_of
 from adapters.gopro.settings import LOOPBACK_HOSTS, GoProSettings, gopro_url, make_client
 from adapters.logs import LogRedactor
 from domain.credentials import Credentials, OAuthCredentials
+from domain.drift import report_changes
 from domain.errors import InvalidSettingError
 from domain.origin import OriginPolicy
 from domain.ports import MediaSource, Metrics
@@ -156,6 +158,7 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.ThreadSafeSingleton(_metrics, settings, session)
     policy = providers.ThreadSafeSingleton(_policy, settings)
     thumbnails = _bucket_files(S3Thumbnails, session, settings)
+    changes = _bucket_files(S3ChangeMemory, session, settings)
     gopro_settings = providers.ThreadSafeSingleton(_gopro_settings, settings)
     gopro_client = providers.Resource(_gopro_client, gopro_settings)
     registry = providers.ThreadSafeSingleton(_registry, gopro_client, gopro_settings)
@@ -208,6 +211,15 @@ def thumbnail_keeper(
         container.clock(),
         ThumbnailTally(budget),
     )
+
+
+def report_source_changes(container: Container, provider: str, source: MediaSource) -> int:
+    """Alert once for each way the provider answered unlike its contract not seen before
+    (domain.drift); the number of new ones."""
+    outcome = report_changes(
+        provider, source.changes(), container.changes(), container.notifier(), container.metrics()
+    )
+    return len(outcome.new)
 
 
 def origin_policy(settings: Settings) -> OriginPolicy:

@@ -243,6 +243,7 @@ def state_machine_definition(
             "started.$": "$$.Execution.StartTime",
             "bucket.$": "$.listing.bucket",
             "key.$": "$.listing.key",
+            "listed.$": "$.listing.listed",
             "cursor.$": "$.summary.cursor",
         },
         options,

@@ -7,9 +7,11 @@ One role per function, each with exactly what its code calls:
   secret uses Secrets Manager's own key, so it needs neither SNS nor KMS.
 - lister: read the secret; read and write tracker items; write and read the run lists
   under `<bucket>/runs/*`, with the archive key that encrypts them; write thumbnails
-  under `<bucket>/thumbnails/*`; `states:ListExecutions` on its workflow and
-  `states:DescribeExecution` on its executions, so that a run that finds an earlier one
-  in progress ends at once (one run at a time).
+  under `<bucket>/thumbnails/*`; remember GoPro's changes under
+  `<bucket>/catalog/changes/*` and publish their one alert on the topic;
+  `states:ListExecutions` on its workflow and `states:DescribeExecution` on its
+  executions, so that a run that finds an earlier one in progress ends at once (one run
+  at a time).
 - downloader: `s3:PutObject`, `s3:PutObjectTagging`, `s3:AbortMultipartUpload` on
   `<bucket>/gopro-videos/*` (R9.6), and what else its code needs: `s3:GetObject` there for
   HeadObject (the existence check and the read-back of size and checksum), `s3:ListBucket`
@@ -35,6 +37,7 @@ from typing import Any
 from domain.keys import (
     ARCHIVE_PREFIX,
     CATALOG_PREFIX,
+    CHANGES_PREFIX,
     RESULTS_PREFIX,
     RUNS_PREFIX,
     THUMBNAILS_PREFIX,
@@ -99,10 +102,11 @@ def lister_policy(
     bucket_arn: str,
     key_arn: str,
     state_machine_arn: str,
+    topic_arn: str,
     log_group_arn: str,
 ) -> Document:
-    """List the library and write the run list; the summary is another function's. It
-    sends no alert (the workflow does) and reads no key outside its run's parts."""
+    """List the library and write the run list; the summary is another function's. Its one
+    alert is its own: GoPro answered unlike the contract, in a way not seen before."""
     executions = state_machine_arn.replace(":stateMachine:", ":execution:", 1)
     return document(
         allow("ReadCredentials", ["secretsmanager:GetSecretValue"], [secret_arn]),
@@ -113,6 +117,9 @@ def lister_policy(
         allow("RunLists", ["s3:PutObject", "s3:GetObject"], [f"{bucket_arn}/{RUNS_PREFIX}*"]),
         # The thumbnails of archived videos that have none yet.
         allow("WriteThumbnails", ["s3:PutObject"], [f"{bucket_arn}/{THUMBNAILS_PREFIX}*"]),
+        # GoPro changed: remember the change (a create), and alert once.
+        allow("RememberChanges", ["s3:PutObject"], [f"{bucket_arn}/{CHANGES_PREFIX}*"]),
+        allow("Alert", ["sns:Publish"], [topic_arn]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
         _logs(log_group_arn),
     )
@@ -160,6 +167,7 @@ def downloader_policy(
         ),
         allow("CheckArchive", ["s3:GetObject", "s3:ListMultipartUploadParts"], [archive]),
         allow("WriteThumbnails", ["s3:PutObject"], [f"{bucket_arn}/{THUMBNAILS_PREFIX}*"]),
+        allow("RememberChanges", ["s3:PutObject"], [f"{bucket_arn}/{CHANGES_PREFIX}*"]),
         # After an origin mismatch: whether the provider's ETags are judged no content hash.
         allow("ReadEtagVerdict", ["s3:GetObject"], [f"{bucket_arn}/{ETAG_VERDICTS}"]),
         # Without it S3 answers HeadObject of a missing key with 403, not 404. No s3:prefix

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials, TokenGrant
+from domain.drift import Change
 from domain.errors import (
     ConcurrentUpdateError,
     CredentialsMissingError,
@@ -171,6 +172,8 @@ class FakeDownload:
 
 class FakeMediaSource:
     def __init__(self, videos: Iterable[FakeVideo] = (), chunk_size: int = 7) -> None:
+        self.noticed: list[Change] = []
+        """What the fake provider answered unlike the contract (a test sets it)."""
         self.videos: dict[str, FakeVideo] = {}
         self.listing: list[MediaItem] = []
         for video in videos:
@@ -199,6 +202,9 @@ class FakeMediaSource:
 
     def unreadable_items(self) -> int:
         return self.unreadable
+
+    def changes(self) -> list[Change]:
+        return list(self.noticed)
 
     def open_chapters(self, item: MediaItem) -> list[MediaDownload]:
         video = self.videos[item.media_id]
@@ -487,6 +493,7 @@ class RecordingMetrics:
     synced: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str, int]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
     def video_synced(self, provider: str, size_bytes: int) -> None:
         self.synced.append((provider, size_bytes))
@@ -496,6 +503,9 @@ class RecordingMetrics:
 
     def items_skipped(self, provider: str, reason: str, count: int) -> None:
         self.skipped.append((provider, reason, count))
+
+    def provider_changed(self, provider: str, kind: str) -> None:
+        self.changed.append((provider, kind))
 
 
 @dataclass
@@ -654,3 +664,17 @@ class InMemoryPreviewStore:
 
     def read(self, key: str) -> bytes | None:
         return self.kept.get(key)
+
+
+class InMemoryChangeMemory:
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, str], Change] = {}
+        self.refuse = False
+
+    def remember(self, provider: str, change: Change) -> bool:
+        if self.refuse:
+            raise StorageError("S3 PutObject refused: AccessDenied")
+        if (provider, change.identity) in self.known:
+            return False
+        self.known[(provider, change.identity)] = change
+        return True

@@ -61,6 +61,9 @@ class EmfMetrics:
     def items_skipped(self, provider: str, reason: str, count: int) -> None:
         self._emit("ItemsSkipped", "Count", count, {"Provider": provider, "Reason": reason})
 
+    def provider_changed(self, provider: str, kind: str) -> None:
+        self._emit("ProviderChanged", "Count", 1, {"Provider": provider, "Kind": kind})
+
 
 class CloudWatchApiMetrics:
     def __init__(self, client: CloudWatchClient, namespace: str = NAMESPACE) -> None:
@@ -101,6 +104,9 @@ class CloudWatchApiMetrics:
 
     def items_skipped(self, provider: str, reason: str, count: int) -> None:
         self._count("ItemsSkipped", count, provider, ("Reason", reason))
+
+    def provider_changed(self, provider: str, kind: str) -> None:
+        self._count("ProviderChanged", 1, provider, ("Kind", kind))
 
 
 class CloudWatchTransferred:

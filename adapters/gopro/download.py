@@ -36,9 +36,11 @@ from dataclasses import dataclass
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from adapters.gopro.contract import etag_change
 from adapters.gopro.errors import GoProProtocolError, redact
 from adapters.gopro.http import RetryableStatus, backoff, check_retry_after, send
 from adapters.gopro.settings import GoProSettings
+from domain.drift import Change, ChangeKind
 from domain.errors import SourceChangedError, TransferRejectedError, TransientSourceError
 from domain.model import MediaItem, SourceVersion
 
@@ -137,7 +139,10 @@ class GoProDownload:
         item: MediaItem,
         resolve: Callable[[], Original],
         original: Original | None = None,
+        *,
+        note: Callable[[Change], None] = lambda change: None,
     ) -> None:
+        self._note = note
         self._client = client
         self._settings = settings
         self._item = item
@@ -172,12 +177,24 @@ class GoProDownload:
             if response.status_code == 403:
                 continue
             length = response.headers.get("Content-Length", "")
+            where = f"HEAD of {self._item.media_id}"
+            if response.status_code == 200 and not length.isdigit():
+                self._note(Change(ChangeKind.NO_LENGTH, "served length", "a Content-Length",
+                                  "none", where))  # fmt: skip
             if response.status_code != 200 or not length.isdigit():
                 raise GoProProtocolError(
                     f"HEAD {redact(original.head_url)} answered HTTP "
                     f"{response.status_code} without a usable Content-Length"
                 )
-            return _version_of(response, int(length))
+            if int(length) == 0:
+                # As the zip endpoint's empty 200s: a file of nothing is not the video.
+                self._note(Change(ChangeKind.EMPTY_FILE, "served length", "the file's bytes",
+                                  "a length of 0", where))  # fmt: skip
+                raise GoProProtocolError(f"{where}: GoPro serves it as 0 bytes")
+            version = _version_of(response, int(length))
+            if (odd := etag_change(version.etag)) is not None:
+                self._note(odd)
+            return version
         raise AssertionError("unreachable: _signed raises when it runs out")  # pragma: no cover
 
     def chunks(self, start: int = 0) -> Iterator[bytes]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from adapters.gopro.contract import item_changes
 from adapters.gopro.errors import GoProProtocolError
 from adapters.gopro.media import media_item_from_fields
+from domain.drift import Change
 from domain.errors import MalformedMediaError
 from domain.model import MediaItem
 
@@ -34,6 +36,8 @@ class ListingPage:
     per_page: int | None
     malformed: tuple[str, ...]
     """Why each skipped entry could not be read."""
+    changes: tuple[Change, ...] = ()
+    """How the page's items differ from the contract (adapters.gopro.contract)."""
 
 
 @dataclass
@@ -88,12 +92,17 @@ def parse_search_page(provider: str, body: object, page: int) -> ListingPage:
     per_page = _count(pages.get("per_page"), f"{where}: '_pages.per_page'")
     items: list[MediaItem] = []
     malformed: list[str] = []
+    changes: dict[str, Change] = {}
     for position, entry in enumerate(media):
         if not isinstance(entry, dict):
             malformed.append(f"{where}, entry {position}: not an object")
             continue
+        for change in item_changes(entry):
+            changes.setdefault(change.identity, change)
         try:
             items.append(media_item_from_fields(provider, entry))
         except MalformedMediaError as error:
             malformed.append(f"{where}, entry {position}: {error}")
-    return ListingPage(tuple(items), len(media), total_pages, per_page, tuple(malformed))
+    return ListingPage(
+        tuple(items), len(media), total_pages, per_page, tuple(malformed), tuple(changes.values())
+    )

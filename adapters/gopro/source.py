@@ -8,6 +8,7 @@ from functools import partial
 
 import httpx
 
+from adapters.gopro.contract import token_change
 from adapters.gopro.download import GoProDownload, Original, choose_originals
 from adapters.gopro.errors import GoProProtocolError
 from adapters.gopro.http import api_headers, send
@@ -16,6 +17,7 @@ from adapters.gopro.media import is_photo_set
 from adapters.gopro.settings import GoProSettings
 from adapters.gopro.urls import check_download_url
 from domain.credentials import Credentials
+from domain.drift import Change, ChangeKind
 from domain.errors import (
     CredentialsRejectedError,
     InvalidSettingError,
@@ -56,6 +58,17 @@ class GoProMediaSource:
         self._settings = settings
         self._headers = api_headers(credentials)
         self.report = ListingReport()
+        self._changes: dict[str, Change] = {}
+        if (token := token_change(credentials.access_token)) is not None:
+            self.note(token)
+
+    def note(self, change: Change) -> None:
+        """Keep a difference from the contract (once per kind of difference)."""
+        self._changes.setdefault(change.identity, change)
+
+    def changes(self) -> list[Change]:
+        """How GoPro's answers so far differed from the contract."""
+        return list(self._changes.values())
 
     def _get_json(
         self, path: str, where: str, params: dict[str, str | int] | None = None
@@ -112,6 +125,8 @@ class GoProMediaSource:
                 self.report.short_pages += 1  # seen to come back short once: ask again
                 page = self._page(number)
             self.report.add(page)
+            for change in page.changes:
+                self.note(change)
             fresh = [item for item in page.items if item.media_id not in seen]
             self.report.repeated += len(page.items) - len(fresh)
             seen.update(item.media_id for item in fresh)
@@ -145,7 +160,14 @@ class GoProMediaSource:
     def _resolve(self, item: MediaItem) -> list[Original]:
         media_id = item.media_id
         body = self._get_json(f"/media/{media_id}/download", f"download of {media_id}")
-        originals = choose_originals(body, media_id, photo_set=is_photo_set(item))
+        try:
+            originals = choose_originals(body, media_id, photo_set=is_photo_set(item))
+        except TransferRejectedError as error:
+            self.note(
+                Change(ChangeKind.NO_SOURCE, "download answer", "a `source` variation",
+                       "none", f"{media_id}: {error}"[:200])
+            )  # fmt: skip
+            raise
         for original in originals:
             check_download_url(original.url, self._settings.allow_loopback)
             check_download_url(original.head_url, self._settings.allow_loopback)
@@ -167,7 +189,7 @@ class GoProMediaSource:
             GoProDownload(
                 self._client, self._settings, item,
                 partial(self._chapter, item, original.chapter, len(originals)),
-                original,
+                original, note=self.note,
             )
             for original in originals
         ]  # fmt: skip

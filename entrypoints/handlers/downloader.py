@@ -19,6 +19,7 @@ from entrypoints.container import (
     lease,
     load_credentials,
     origin_policy,
+    report_source_changes,
     thumbnail_keeper,
     transfer_ports,
 )
@@ -51,6 +52,7 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
             origin=origin_policy(settings),
         )
         retry = outcome.retryable and attempt < MAX_RETRIES
+        report_source_changes(container, provider, ports.source)
         thumbnail = None
         if outcome.result in (TransferResult.COMPLETED, TransferResult.ALREADY_ARCHIVED):
             thumbnail = _thumbnail(container, ports, provider, media_id)

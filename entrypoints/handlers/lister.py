@@ -25,7 +25,12 @@ from typing import Any
 from domain.one_run import holder
 from domain.ports import RunManifest
 from domain.services import discover
-from entrypoints.container import Container, load_credentials, thumbnail_keeper
+from entrypoints.container import (
+    Container,
+    load_credentials,
+    report_source_changes,
+    thumbnail_keeper,
+)
 from entrypoints.handlers.runtime import BadEventError, LambdaContext, invocation, text, whole
 
 
@@ -35,7 +40,7 @@ def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
     if cursor is None:
         return {
             "resume": None, "parts": 0, "listed": 0, "new_records": 0, "skipped": {}, "bytes": 0,
-            "thumbnails": _tally(None),
+            "thumbnails": _tally(None), "provider_changes": 0,
         }  # fmt: skip
     if not isinstance(cursor, Mapping):
         raise BadEventError(f"event field 'cursor' must be an object or null, got {cursor!r:.60}")
@@ -58,6 +63,7 @@ def _cursor(fields: Mapping[str, Any]) -> dict[str, Any]:
         "skipped": dict(skipped),
         "bytes": whole(cursor, "bytes", 0),
         "thumbnails": _tally(cursor.get("thumbnails")),
+        "provider_changes": whole(cursor, "provider_changes", 0),
     }
 
 
@@ -102,6 +108,7 @@ def _list(
         thumbnails=keeper,
     )
     tally = keeper.tally.as_dict() if keeper else {}
+    changed = report_source_changes(container, provider, source)
     manifest: RunManifest = container.manifest()
     manifest.add(run, cursor["parts"], outcome.media_ids)
     skipped = dict(cursor["skipped"])
@@ -117,8 +124,12 @@ def _list(
         "thumbnails": {
             name: cursor["thumbnails"][name] + tally.get(name, 0) for name in ("kept", "failed")
         },
+        "provider_changes": whole(cursor, "provider_changes", 0) + changed,
     }
-    counts = {k: progress[k] for k in ("listed", "new_records", "skipped", "thumbnails")}
+    counts = {
+        k: progress[k]
+        for k in ("listed", "new_records", "skipped", "thumbnails", "provider_changes")
+    }
     if outcome.resume is not None:
         return {"provider": provider, "status": "continue", "cursor": progress, **counts}
     location = manifest.seal(run, progress["parts"])

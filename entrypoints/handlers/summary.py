@@ -29,6 +29,7 @@ from typing import Any
 
 from domain.audit import Finding, NightlyCheck, nightly_check, unreadable_record
 from domain.catalog import write_catalog
+from domain.drift import Change, ChangeKind, report_changes
 from domain.etag_review import review_etags
 from domain.keys import archive_prefix
 from domain.model import ManifestLocation
@@ -147,6 +148,9 @@ def summarize_step(
         container.notifier(),
     )
     records = list(tracker.completed(provider))
+    listed = fields.get("listed")
+    if isinstance(listed, int) and not isinstance(listed, bool):
+        _listing_shrank(container, provider, listed, len(records))
     found = [
         unreadable_record(media_id, why) for media_id, why in sorted(tracker.unreadable().items())
     ]
@@ -185,6 +189,26 @@ def summarize_step(
         },
         "report": report[:2000] or "none",
     }
+
+
+SHRANK_BELOW = 0.5
+"""A listing holding under this share of the items the archive holds has shrunk."""
+SHRANK_MINIMUM = 10
+"""Below this many archived items, a small listing is no sign of anything."""
+
+
+def _listing_shrank(container: Container, provider: str, listed: int, archived: int) -> None:
+    """GoPro suddenly lists far fewer items than the archive holds: a change of its own
+    (an API answering short, an account emptied), reported once (domain.drift)."""
+    if listed < 0 or archived < SHRANK_MINIMUM or listed >= archived * SHRANK_BELOW:
+        return
+    change = Change(
+        ChangeKind.LISTING_SHRANK, "listing", "about as many items as the archive holds",
+        "under half as many", f"{listed} listed, {archived} archived",
+    )  # fmt: skip
+    report_changes(
+        provider, [change], container.changes(), container.notifier(), container.metrics()
+    )
 
 
 def handler(event: object, context: LambdaContext) -> dict[str, Any]:

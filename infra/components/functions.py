@@ -61,7 +61,13 @@ class Functions(pulumi.ComponentResource):
         self.lister = self._function(
             "lister",
             lambda logs: pulumi.Output.all(
-                a.secret_arn, a.table_arn, a.bucket_arn, a.key_arn, a.state_machine_arn, logs
+                a.secret_arn,
+                a.table_arn,
+                a.bucket_arn,
+                a.key_arn,
+                a.state_machine_arn,
+                a.topic_arn,
+                logs,
             ).apply(
                 lambda v: lister_policy(
                     secret_arn=v[0],
@@ -69,7 +75,8 @@ class Functions(pulumi.ComponentResource):
                     bucket_arn=v[2],
                     key_arn=v[3],
                     state_machine_arn=v[4],
-                    log_group_arn=v[5],
+                    topic_arn=v[5],
+                    log_group_arn=v[6],
                 )
             ),
         )

@@ -73,6 +73,12 @@ class Faults:
     MD5 up to `etag_part_size`, the multipart form in parts of it above), "md5" (always
     plain), "multipart" (always in parts of `etag_part_size`), "none" (no ETag)."""
     etag_part_size: int = 8 << 20
+    weak_etags: bool = False
+    """File URLs answer with a weak ETag (`W/"…"`), a form the contract does not describe."""
+    head_without_length: set[str] = field(default_factory=set)
+    """File ids whose HEAD answers without a Content-Length."""
+    extra_listing_fields: dict[str, object] = field(default_factory=dict)
+    """Fields added to every listing item, whatever `fields=` asked (GoPro adding a field)."""
     """The part size of the origin's multipart upload (the AWS CLI's default)."""
     wrong_etags: set[str] = field(default_factory=set)
     """File ids whose ETag does not match their bytes (a CDN whose ETag is no content hash)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -159,7 +160,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self._json(400, {"error": "invalid_grant"})
                 return
             if faults.rotate_refresh_token:
-                emulator.refresh_token = "emu-refresh-" + emulator.issue_token()[4:]
+                emulator.refresh_token = "emu-refresh-" + secrets.token_urlsafe(24)
         else:
             self._json(400, {"error": "unsupported_grant_type"})
             return
@@ -215,8 +216,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             found["token"] = thumbnail_token(media.id)
         if fields is None:
             found.pop("token", None)
-            return found
-        return {name: value for name, value in found.items() if name in fields or name == "id"}
+            return found | faults.extra_listing_fields
+        asked = {name: value for name, value in found.items() if name in fields or name == "id"}
+        return asked | faults.extra_listing_fields  # added whatever was asked
 
     def _thumbnail(self, token: str) -> None:
         media_id = self.emulator.thumbnails.get(token)
@@ -329,7 +331,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         announced = end - start + 1
         if self.command == "HEAD" and not requested:
             announced = emulator.faults.head_size_override.get(content_id, announced)
-        self.send_header("Content-Length", str(announced))
+        if not (self.command == "HEAD" and content_id in emulator.faults.head_without_length):
+            self.send_header("Content-Length", str(announced))
         if requested:
             self.send_header("Content-Range", f"bytes {start}-{end}/{length}")
         if etag is not None:

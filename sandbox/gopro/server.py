@@ -63,6 +63,16 @@ def s3_etag(content_key: str, size: int, part_size: int | None) -> str:
     return f"{joined}-{len(digests)}"
 
 
+JWE_HEADER = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0"
+"""`{"alg":"dir","enc":"A256GCM"}`: GoPro's tokens are JWE since late 2024 (contract)."""
+
+
+def jwe_like() -> str:
+    """A token of the shape GoPro issues: five base64url parts (the second empty, as a
+    JWE with direct encryption has no encrypted key); random, never a real one."""
+    return ".".join([JWE_HEADER, "", *(secrets.token_urlsafe(n) for n in (12, 48, 16))])
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: GoProEmulator
@@ -109,7 +119,7 @@ class GoProEmulator:
         # Credentials nobody can know in advance, unless a test chooses them.
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self.refresh_token = refresh_token or "emu-refresh-" + secrets.token_urlsafe(24)
-        self.session_token = session_token or "emu-session-" + secrets.token_urlsafe(24)
+        self.session_token = session_token or jwe_like()
         self.user_id = user_id
         # The account's sign-in, for the password grant (a test chooses or reads them).
         self.username = username
@@ -170,6 +180,8 @@ class GoProEmulator:
             value = s3_etag(entry.content_key, served, None)
         if entry.content_id in faults.wrong_etags:
             value = "0" * 32 + value[32:]
+        if faults.weak_etags:
+            return f'W/"{value}"'
         return f'"{value}"'
 
     def ordered_media(self) -> list[EmulatedMedia]:
@@ -199,7 +211,7 @@ class GoProEmulator:
         return {(self.client_id, self.client_secret), WEB_APP_CLIENT}
 
     def issue_token(self) -> str:
-        token = "emu-" + secrets.token_urlsafe(24)
+        token = jwe_like()
         with self._lock:
             self._tokens[token] = time.time() + self.token_lifetime_seconds
         return token

@@ -262,13 +262,12 @@ def test_the_downloader_writes_only_under_gopro_videos(stack: tuple[str, Recorde
     objects = [res for res in allowed if res.startswith("arn:aws:s3:::") and "/" in res]
     archive = [res for res in objects if res.endswith("/gopro-videos/*")]  # R9.6
     assert len(archive) == 1
-    # Beyond the archive: reading the ETag judgement, and writing thumbnails (only)
-    (verdicts,) = {res for res in objects if "/catalog/" in res}
-    assert verdicts.endswith("/catalog/*-etag.json")
+    # Beyond the archive: reading the ETag judgement; writing thumbnails and GoPro's changes
+    (verdicts,) = {res for res in objects if res.endswith("/catalog/*-etag.json")}
     assert allowed[verdicts] == {"s3:GetObject"}
-    (thumbnails,) = set(objects) - set(archive) - {verdicts}
-    assert thumbnails.endswith("/thumbnails/*")
-    assert allowed[thumbnails] == {"s3:PutObject"}
+    writes = {res.partition("/")[2]: allowed[res]
+              for res in set(objects) - set(archive) - {verdicts}}  # fmt: skip
+    assert writes == {"thumbnails/*": {"s3:PutObject"}, "catalog/changes/*": {"s3:PutObject"}}
     # The bucket itself: only listing, so that a missing key answers 404 rather than 403
     bucket = archive[0].removesuffix("/gopro-videos/*")
     assert allowed[bucket] == {"s3:ListBucket"}
@@ -319,6 +318,7 @@ def test_the_lister_writes_run_lists_and_nothing_of_the_archive(
         "kms:Decrypt",
         "states:ListExecutions",
         "states:DescribeExecution",
+        "sns:Publish",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
@@ -333,6 +333,7 @@ def test_the_lister_writes_run_lists_and_nothing_of_the_archive(
     assert prefixes == {
         "runs/*": {"s3:PutObject", "s3:GetObject"},
         "thumbnails/*": {"s3:PutObject"},
+        "catalog/changes/*": {"s3:PutObject"},
     }, s3
 
 
