@@ -35,8 +35,7 @@ from domain.catalog import CatalogRow, parse, render
 from domain.selection import Selection
 from entrypoints.browse.app import Browse, create_app
 from entrypoints.browse.library import Library, items_of
-from entrypoints.cost import load_prices
-from entrypoints.restore import restore_prices
+from entrypoints.cost import load_prices, restore_prices
 
 START = datetime(2016, 1, 1, tzinfo=UTC)
 CAMERAS = ("HERO12 Black", "HERO11 Black", "HERO9 Black", "HERO8 Black")

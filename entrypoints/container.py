@@ -25,6 +25,7 @@ from adapters.aws.archive import S3Archive
 from adapters.aws.catalog_store import S3CatalogReader, S3CatalogStore, S3EtagVerdicts
 from adapters.aws.changes import S3ChangeMemory
 from adapters.aws.deployment import describe as describe_deployment
+from adapters.aws.drill_log import S3DrillLog, S3DrillReader
 from adapters.aws.dynamodb_tracker import (
     DynamoDbSyncTracker,
     DynamoDbTrackerReader,
@@ -159,6 +160,12 @@ class Container(containers.DeclarativeContainer):
     policy = providers.ThreadSafeSingleton(_policy, settings)
     thumbnails = _bucket_files(S3Thumbnails, session, settings)
     changes = _bucket_files(S3ChangeMemory, session, settings)
+    drills = _bucket_files(S3DrillLog, session, settings)
+    drill_archive = providers.ThreadSafeSingleton(
+        S3Archive,
+        client=providers.ThreadSafeSingleton(s3_client, session),
+        bucket=providers.ThreadSafeSingleton(lambda s: s.bucket_name, settings),
+    )
     gopro_settings = providers.ThreadSafeSingleton(_gopro_settings, settings)
     gopro_client = providers.Resource(_gopro_client, gopro_settings)
     registry = providers.ThreadSafeSingleton(_registry, gopro_client, gopro_settings)
@@ -297,6 +304,7 @@ class Operator(containers.DeclarativeContainer):
     archive_reader = providers.ThreadSafeSingleton(S3ArchiveReader, client=s3, bucket=bucket)
     catalog = providers.ThreadSafeSingleton(S3CatalogReader, client=s3, bucket=bucket)
     thumbnails = providers.ThreadSafeSingleton(S3ThumbnailReader, client=s3, bucket=bucket)
+    drills = providers.ThreadSafeSingleton(S3DrillReader, client=s3, bucket=bucket)
     stepfunctions = providers.ThreadSafeSingleton(lambda s: s.client("stepfunctions"), session)
     runs = providers.ThreadSafeSingleton(StepFunctionsRuns, client=stepfunctions)
     reports = providers.ThreadSafeSingleton(StepFunctionsRunReports, client=stepfunctions)

@@ -51,7 +51,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.restore import ARCHIVE_CLASSES, RestorePrices, Tier
 from domain.units import GB, PART_SIZE, SINGLE_PUT_LIMIT
+from entrypoints.exits import UserError
 
 PRICES = Path(__file__).with_name("prices.json")
 FULL_VCPU_MB = 1_769
@@ -461,3 +463,19 @@ def table(result: Estimate) -> str:
         f"{REFERENCE['ongoing']:12.2f}"
     )
     return "\n".join(rows)
+
+
+def restore_prices(prices: dict[str, Any]) -> RestorePrices:
+    try:
+        table = prices["s3_restore"]
+        per_gb = {(c, t): table[c][t.value]["gb"] for c in ARCHIVE_CLASSES for t in Tier}
+        per_1000 = {(c, t): table[c][t.value]["per_1000"] for c in ARCHIVE_CLASSES for t in Tier}
+        return RestorePrices(
+            per_gb=per_gb,
+            per_1000_requests=per_1000,
+            standard_gb_month=prices["s3"]["standard_gb_month"],
+            transfer_out_gb=prices["data_transfer"]["out_to_internet_gb"],
+            retrieval_gb={"GLACIER_IR": prices["s3"]["glacier_ir_retrieval_gb"]},
+        )
+    except KeyError as missing:
+        raise UserError(f"the price file has no restore price {missing}") from None

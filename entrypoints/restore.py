@@ -34,12 +34,10 @@ from adapters.aws.catalog_store import catalog_key
 from domain.catalog import CatalogRow, parse, rows
 from domain.model import Checksum
 from domain.restore import (
-    ARCHIVE_CLASSES,
     Local,
     ObjectState,
     Quote,
     RestoreError,
-    RestorePrices,
     Selection,
     State,
     Tier,
@@ -52,7 +50,7 @@ from domain.restore import (
 )
 from domain.status import SyncStatus
 from domain.verification import Crc32
-from entrypoints.cost import load_prices
+from entrypoints.cost import load_prices, restore_prices
 from entrypoints.exits import Exit, UsageError, UserError
 from entrypoints.operations import check_provider, human_size
 
@@ -85,22 +83,6 @@ class Request:
     dry_run: bool = False
     everything: bool = False
     """`--all`: a request without a selection restores the whole archive."""
-
-
-def restore_prices(prices: dict[str, Any]) -> RestorePrices:
-    try:
-        table = prices["s3_restore"]
-        per_gb = {(c, t): table[c][t.value]["gb"] for c in ARCHIVE_CLASSES for t in Tier}
-        per_1000 = {(c, t): table[c][t.value]["per_1000"] for c in ARCHIVE_CLASSES for t in Tier}
-        return RestorePrices(
-            per_gb=per_gb,
-            per_1000_requests=per_1000,
-            standard_gb_month=prices["s3"]["standard_gb_month"],
-            transfer_out_gb=prices["data_transfer"]["out_to_internet_gb"],
-            retrieval_gb={"GLACIER_IR": prices["s3"]["glacier_ir_retrieval_gb"]},
-        )
-    except KeyError as missing:
-        raise UserError(f"the price file has no restore price {missing}") from None
 
 
 def load_rows(request: Request, op: Operator) -> list[CatalogRow]:

@@ -84,6 +84,8 @@ class Settings:
     """Where GoPro serves a thumbnail (`{token}` replaced); None: the contract's."""
     thumbnails_per_invocation: int = 100
     """Thumbnails one lister invocation catches up on (each a download and a write)."""
+    restore_drill: bool = True
+    """Once a month, restore one small archived object and check it (domain.drill)."""
     capture_since: str | None = None
     capture_until: str | None = None
     media_kinds: str | None = None
@@ -125,6 +127,7 @@ class Settings:
             origin_part_sizes_tried=_tried(env),
             gopro_thumbnail_url=env.get("GOPRO_THUMBNAIL_URL", "").strip() or None,
             thumbnails_per_invocation=int(_number(env, "THUMBNAILS_PER_INVOCATION", 100)),
+            restore_drill=_flag(env, "RESTORE_DRILL", default=True),
             capture_since=env.get("CAPTURE_SINCE", "").strip() or None,
             capture_until=env.get("CAPTURE_UNTIL", "").strip() or None,
             media_kinds=env.get("MEDIA_KINDS", "").strip() or None,

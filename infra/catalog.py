@@ -112,6 +112,7 @@ def handler_environment(settings: StackSettings) -> dict[str, str]:
         "METRICS": "emf",
         "NIGHTLY_VERIFY": "true" if settings.nightly_verify else "false",
         "ORIGIN_CHECK": "true" if settings.origin_check else "false",
+        "RESTORE_DRILL": "true" if settings.restore_drill else "false",
         **selection_environment(settings.selection),
     }
 

@@ -42,6 +42,8 @@ class StackSettings:
     of the account cannot throttle the downloads. Off by default: AWS refuses a
     reservation that leaves fewer than 10 unreserved executions in the account, and a new
     account may have only 10 in all."""
+    restore_drill: bool = True
+    """Once a month, restore one small archived object (Bulk) and check it byte for byte."""
     selection: Selection = field(default_factory=Selection)
     """What to archive (captureSince, captureUntil, mediaTypes, cameras): from the next
     listing on; it never deletes what is archived."""
@@ -149,6 +151,7 @@ class StackSettings:
             nightly_verify=flag("nightlyVerify", default=True),
             origin_check=flag("originCheck", default=True),
             downloader_reserved_concurrency=optional_whole("downloaderReservedConcurrency"),
+            restore_drill=flag("restoreDrill", default=True),
         )
 
 

@@ -35,6 +35,8 @@ OPERATOR_ONLY = frozenset(
     {"entrypoints/cli.py", "entrypoints/demo.py", "entrypoints/operations.py"}
 )
 """The command line runs on the operator's machine, never in Lambda."""
+DATA_FILES = ("entrypoints/prices.json",)
+"""Files of the code packages the functions read (the restore drill prices its restore)."""
 LAMBDA_GROUP = "lambda"
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 UV_PLATFORMS = {"arm64": "aarch64-manylinux2014", "x86_64": "x86_64-manylinux2014"}
@@ -139,7 +141,7 @@ def build_code(out_dir: Path, root: Path = ROOT, python_version: str = "3.12") -
         for package in CODE_PACKAGES
         for path in (root / package).rglob("*.py")
         if str(path.relative_to(root)) not in OPERATOR_ONLY
-    }
+    } | {name: root / name for name in DATA_FILES}
     with tempfile.TemporaryDirectory() as cache:
         return deterministic_zip(
             _with_bytecode(files, Path(cache), CODE_ROOT), out_dir / "code.zip"

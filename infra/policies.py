@@ -47,6 +47,7 @@ Document = dict[str, Any]
 
 WILDCARD_EXCEPTIONS = frozenset({"StateMachineLogDelivery", "XRayTracing"})
 ETAG_VERDICTS = f"{CATALOG_PREFIX}*-etag.json"
+DRILL_FILES = f"{CATALOG_PREFIX}drill-*.json"
 """The judgement of each provider's ETags, `catalog/{provider}-etag.json`."""
 
 
@@ -144,6 +145,10 @@ def summary_policy(
         # which also makes a missing key answer 404, not 403).
         allow("CheckArchive", ["s3:GetObject"], [f"{bucket_arn}/{ARCHIVE_PREFIX}*"]),
         allow("TellMissingKeys", ["s3:ListBucket"], [bucket_arn]),
+        # The monthly restore drill: one small object restored (Bulk, for a day) and read
+        # back (GetObject above), its state kept beside the catalog.
+        allow("RestoreDrill", ["s3:RestoreObject"], [f"{bucket_arn}/{ARCHIVE_PREFIX}*"]),
+        allow("ReadDrill", ["s3:GetObject"], [f"{bucket_arn}/{DRILL_FILES}"]),
         allow("ArchiveKey", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn]),
         _logs(log_group_arn),
     )

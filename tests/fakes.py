@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials, TokenGrant
 from domain.drift import Change
+from domain.drill import DrillState
 from domain.errors import (
     ConcurrentUpdateError,
     CredentialsMissingError,
@@ -49,6 +50,7 @@ from domain.ports import (
     RunManifest,
     SyncTracker,
 )
+from domain.restore import ObjectState, RestoreError, State, Tier
 from domain.status import SyncStatus
 from domain.transfer import TransferPorts
 from domain.verification import Crc32, crc32_of
@@ -678,3 +680,55 @@ class InMemoryChangeMemory:
             return False
         self.known[(provider, change.identity)] = change
         return True
+
+
+class InMemoryDrillLog:
+    def __init__(self) -> None:
+        self.states: dict[str, DrillState] = {}
+
+    def load(self, provider: str) -> DrillState:
+        return self.states.get(provider, DrillState())
+
+    def save(self, provider: str, state: DrillState) -> None:
+        self.states[provider] = state
+
+
+@dataclass
+class ArchivedBytes:
+    data: bytes
+    storage_class: str = "DEEP_ARCHIVE"
+    restore: str = "none"
+    """none, pending or ready."""
+
+
+class InMemoryDrillArchive:
+    """An archive whose objects sit in a class and restore when told (`finish`)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, ArchivedBytes] = {}
+        self.requested: list[tuple[str, Tier, int]] = []
+
+    def state(self, key: str) -> ObjectState | None:
+        found = self.objects.get(key)
+        if found is None:
+            return None
+        if found.storage_class not in ("DEEP_ARCHIVE", "GLACIER"):
+            return ObjectState(key, found.storage_class, State.READABLE)
+        kind = {"none": State.NOT_REQUESTED, "pending": State.PENDING, "ready": State.READY}
+        return ObjectState(key, found.storage_class, kind[found.restore])
+
+    def request(self, key: str, tier: Tier, days: int) -> object:
+        self.requested.append((key, tier, days))
+        self.objects[key].restore = "pending"
+        return "restore started"
+
+    def finish(self) -> None:
+        for found in self.objects.values():
+            if found.restore == "pending":
+                found.restore = "ready"
+
+    def download(self, key: str) -> Iterator[bytes]:
+        found = self.objects[key]
+        if found.storage_class in ("DEEP_ARCHIVE", "GLACIER") and found.restore != "ready":
+            raise RestoreError(f"{key} is archived and not restored")
+        yield found.data

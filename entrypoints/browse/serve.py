@@ -18,9 +18,9 @@ from domain.keys import archive_prefix
 from domain.restore import Selection as RestoreSelection
 from entrypoints.browse.app import Browse, create_app
 from entrypoints.browse.library import Library, items_of
-from entrypoints.cost import Usage, estimate, load_prices
+from entrypoints.cost import Usage, estimate, load_prices, restore_prices
 from entrypoints.exits import Exit, UserError
-from entrypoints.restore import Request, load_rows, restore_prices
+from entrypoints.restore import Request, load_rows
 
 if TYPE_CHECKING:
     from adapters.aws.alarms import FiringAlarm

@@ -30,12 +30,15 @@ from typing import Any
 from domain.audit import Finding, NightlyCheck, nightly_check, unreadable_record
 from domain.catalog import write_catalog
 from domain.drift import Change, ChangeKind, report_changes
+from domain.drill import drill_step
+from domain.errors import DomainError
 from domain.etag_review import review_etags
 from domain.keys import archive_prefix
-from domain.model import ManifestLocation
+from domain.model import ManifestLocation, SyncRecord
 from domain.ports import RunManifest
 from domain.services import FAILED_NAMED, RunSummary, summarize
 from entrypoints.container import Container
+from entrypoints.cost import load_prices, restore_prices
 from entrypoints.handlers.runtime import BadEventError, LambdaContext, invocation, text, whole
 
 REPORT_LINES = 10
@@ -168,6 +171,7 @@ def summarize_step(
             stored_since=started or now - FRESH,
         )
         found += check.discrepancies
+    drill = _drill(container, provider, records, now)
     report = "; ".join(d.line() for d in found[:REPORT_LINES])
     if len(found) > REPORT_LINES:
         report += f"; and {len(found) - REPORT_LINES} more (cloudsync verify lists them all)"
@@ -188,7 +192,21 @@ def summarize_step(
             "etags": etags or "unchanged",
         },
         "report": report[:2000] or "none",
+        "drill": drill,
     }
+
+
+def _drill(container: Container, provider: str, records: list[SyncRecord], now: datetime) -> str:
+    """Tonight's part of the restore drill (domain.drill); it never fails the summary."""
+    if not container.settings().restore_drill:
+        return "restore drill off (restoreDrill: false)"
+    try:
+        return drill_step(
+            provider, records, archive=container.drill_archive(), drills=container.drills(),
+            notifier=container.notifier(), now=now, prices=restore_prices(load_prices()),
+        )  # fmt: skip
+    except DomainError as error:
+        return f"restore drill: not tonight: {error}"[:500]
 
 
 SHRANK_BELOW = 0.5

@@ -352,6 +352,7 @@ def test_the_summary_reads_the_run_and_the_archive_and_writes_only_the_catalog(
         "kms:GenerateDataKey",
         "kms:Decrypt",
         "sns:Publish",
+        "s3:RestoreObject",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
@@ -361,7 +362,9 @@ def test_the_summary_reads_the_run_and_the_archive_and_writes_only_the_catalog(
         "runs/*": {"s3:GetObject"},
         "catalog/*": {"s3:PutObject"},
         "catalog/*-etag.json": {"s3:GetObject"},  # the ETag judgement, read before written
-        "gopro-videos/*": {"s3:GetObject"},  # the nightly check's HeadObject; never a write
+        "catalog/drill-*.json": {"s3:GetObject"},  # the restore drill's state
+        # the nightly check's HeadObject, and the drill's restore and read-back; never a write
+        "gopro-videos/*": {"s3:GetObject", "s3:RestoreObject"},
         "": {"s3:ListBucket"},
     }, s3
     (key,) = [res for res in allowed if ":kms:" in res]
@@ -380,11 +383,12 @@ def test_no_wildcard_beyond_the_documented_exceptions(stack: tuple[str, Recorder
                 assert statement["Sid"] in WILDCARD_EXCEPTIONS, statement
 
 
-def test_no_role_can_restore_copy_or_delete_an_archived_object(
+def test_no_role_can_delete_or_rewrite_an_archived_object_and_only_the_drill_restores(
     stack: tuple[str, Recorder],
 ) -> None:
-    """Restores bill per GB and are the operator's own act (`cloudsync restore`, with their
-    credentials); the archive is never rewritten."""
+    """Restores bill per GB: a person's own act (`cloudsync restore`, with their
+    credentials), but for the monthly drill's one small object, which only the summary
+    may restore; the archive is never rewritten."""
     _, r = stack
     granted = {
         action
@@ -393,8 +397,15 @@ def test_no_role_can_restore_copy_or_delete_an_archived_object(
         for action in statement["Action"]
     }
     assert len(granted) > 10
-    forbidden = {"s3:RestoreObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"}
+    forbidden = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"}
     assert not granted & forbidden
+    restorers = {
+        policy.name
+        for policy in r.of_type(ROLE_POLICY)
+        if any("s3:RestoreObject" in s["Action"] for s in statements(policy))
+    }
+    assert len(restorers) == 1
+    assert "summary" in next(iter(restorers))
 
 
 def test_the_state_machine_runs_the_definition_traced_and_logged(

@@ -30,6 +30,8 @@ from tests.fakes import (
     FakeProviderAuth,
     FakeVideo,
     InMemoryCredentialStore,
+    InMemoryDrillArchive,
+    InMemoryDrillLog,
     InMemoryObjectStore,
     World,
     content_for,
@@ -67,6 +69,8 @@ def world() -> Iterator[World]:
     container.manifest.override(providers.Object(world.manifest))
     container.catalog.override(providers.Object(world.catalog))
     container.verdicts.override(providers.Object(world.verdicts))
+    container.drills.override(providers.Object(InMemoryDrillLog()))
+    container.drill_archive.override(providers.Object(InMemoryDrillArchive()))
     container.credential_store.override(
         providers.Object(InMemoryCredentialStore(SessionCredentials("sess-token", "u1")))
     )
@@ -110,6 +114,8 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
         "discrepancies": 0,
         "unreadable_records": 0, "report": "none",
         "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},
+        # v1 is not in the drill's archive yet (nothing is in an archive class tonight)
+        "drill": "restore drill: no small archived object in an archive class yet",
     }  # fmt: skip
     catalog = parse(world.catalog.catalogs["gopro"])
     assert [(row.media_id, row.key) for row in catalog] == [
