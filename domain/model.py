@@ -549,6 +549,8 @@ class RunReport:
     failures: int | None = None
     failed: tuple[tuple[str, str], ...] = ()
     """The first videos not archived, each with why."""
+    drill: str | None = None
+    """What the run's summary did of the restore drill (domain.drill), in a line."""
     failed_state: str | None = None
     """Where a failed run failed, with the error and cause it caught."""
     error: str | None = None

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from domain.credentials import Credentials, OAuthCredentials, SessionCredentials
+from domain.drill import DrillState
 from domain.errors import CredentialsRejectedError, DomainError
 from domain.model import RunReport
 from domain.one_run import first_of
@@ -75,6 +76,7 @@ def run_document(report: RunReport, now: datetime) -> dict[str, Any]:
         "error": report.error,
         "cause": report.cause,
         "why": report.why(),
+        "drill": report.drill,
     }
 
 
@@ -97,6 +99,8 @@ def run_lines(report: RunReport, now: datetime) -> list[str]:
     if why:
         lines.append(f"  why: {why}")
     lines += [f"  not archived: {media_id}: {error}" for media_id, error in report.failed]
+    if report.drill:
+        lines.append(f"  {report.drill}")
     return lines
 
 
@@ -221,6 +225,17 @@ def runs(op: Operator, limit: int, out: Output) -> int:
     return Exit.DONE
 
 
+def drill_line(state: DrillState) -> str:
+    """The last restore drill, and one under way."""
+    found = state.last.line() if state.last else "no restore drill has finished yet"
+    if state.current is not None:
+        found += (
+            f"; under way: {state.current.key}, restore requested "
+            f"{state.current.requested_at:%Y-%m-%d %H:%M} UTC"
+        )
+    return found
+
+
 LEFT_OUT_BY_CHOICE = ("not_a_video", "captured_outside", "other_camera")
 """The listing's skip reasons that come from the stack's selection (domain.rules)."""
 
@@ -258,6 +273,7 @@ def status(op: Operator, out: Output) -> int:
     latest = op.reports().recent(target.state_machine, 1)
     chosen = selection_report(target.stack.settings.selection, latest[0] if latest else None)
     firing = op.alarms().firing(target.alarm_names)
+    drill = drill_line(op.drills().load("gopro"))
     now = datetime.now(UTC)
     if out.json:
         out.emit({
@@ -273,6 +289,7 @@ def status(op: Operator, out: Output) -> int:
             "failed": [{"media_id": r.media_id, "error": r.error} for r in failed],
             "last_run": run_document(latest[0], now) if latest else None,
             "selection": chosen,
+            "restore_drill": drill,
             "alarms_firing": [{"name": a.name, "reason": a.reason, "since": _when(a.since)}
                               for a in firing],
         })  # fmt: skip
@@ -293,6 +310,7 @@ def status(op: Operator, out: Output) -> int:
     console.print(selection_line(chosen))
     for alarm in firing:
         console.print(f"ALARM {alarm.name}: {alarm.reason}")
+    console.print(drill)
     if chaptered:
         objects = sum(len(r.chapters) for r in chaptered)
         console.print(

@@ -143,6 +143,7 @@ class StepFunctionsRunReports:
             skipped=skipped,
             videos=_count(summary.get("videos")),
             failures=_count(summary.get("failures")),
+            drill=str(summary["drill"])[:500] if isinstance(summary.get("drill"), str) else None,
             failed=_named(summary),
             failed_state=state,
             error=error,

@@ -78,8 +78,10 @@ class Browse:
     monthly_usd: float | None = None
     alarms: list[FiringAlarm] = field(default_factory=list)
     """The stack's alarms firing, as last read."""
-    refresh: Callable[[], tuple[list[RunReport], list[FiringAlarm]]] | None = None
-    """Reads the runs and the firing alarms again (each time the dashboard is shown)."""
+    drill: str = "no restore drill has finished yet"
+    refresh: Callable[[], tuple[list[RunReport], list[FiringAlarm], str]] | None = None
+    """Reads the runs, the firing alarms and the drill again (each time the dashboard is
+    shown)."""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     quotes: dict[str, PendingQuote] = field(default_factory=dict)
     jobs: FetchJobs = field(default_factory=FetchJobs)
@@ -195,7 +197,7 @@ def _archive_pages(app: Flask, browse: Browse) -> None:
     @app.get("/dashboard")
     def dashboard() -> str:
         if browse.refresh is not None:
-            browse.runs, browse.alarms = browse.refresh()
+            browse.runs, browse.alarms, browse.drill = browse.refresh()
         now = datetime.now(UTC)
         return render_template(
             "dashboard.html", runs=browse.runs, now=now,

@@ -20,6 +20,7 @@ from entrypoints.browse.app import Browse, create_app
 from entrypoints.browse.library import Library, items_of
 from entrypoints.cost import Usage, estimate, load_prices, restore_prices
 from entrypoints.exits import Exit, UserError
+from entrypoints.operations import drill_line
 from entrypoints.restore import Request, load_rows
 
 if TYPE_CHECKING:
@@ -41,13 +42,14 @@ def load(op: Operator, provider: str, catalog: str | None, out: Output) -> Brows
     archive.check()
     library = Library(items_of(rows), archive.classes(archive_prefix(provider)))
 
-    def refresh() -> tuple[list[RunReport], list[FiringAlarm]]:
+    def refresh() -> tuple[list[RunReport], list[FiringAlarm], str]:
         return (
             op.reports().recent(target.state_machine, RUNS_SHOWN),
             op.alarms().firing(target.alarm_names),
+            drill_line(op.drills().load(provider)),
         )
 
-    runs, alarms = refresh()
+    runs, alarms, drill = refresh()
     prices = load_prices()
     size = sum(item.size_bytes for item in library.items)
     monthly = None
@@ -63,7 +65,7 @@ def load(op: Operator, provider: str, catalog: str | None, out: Output) -> Brows
         stack=target.stack.name, region=target.region or "", bucket=target.bucket,
         provider=provider, library=library, archive=archive, thumbnails=op.thumbnails(),
         prices=restore_prices(prices), runs=runs, selection=target.stack.settings.selection,
-        monthly_usd=monthly, alarms=alarms, refresh=refresh,
+        monthly_usd=monthly, alarms=alarms, drill=drill, refresh=refresh,
     )  # fmt: skip
 
 

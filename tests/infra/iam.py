@@ -198,6 +198,7 @@ S3_OBJECT_ACTIONS = {
     "PutObjectTagging": "s3:PutObjectTagging",
     "GetObjectTagging": "s3:GetObjectTagging",
     "DeleteObject": "s3:DeleteObject",
+    "RestoreObject": "s3:RestoreObject",
 }
 ENCRYPTING = {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
 

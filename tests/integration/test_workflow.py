@@ -13,8 +13,11 @@ from domain.audit import in_tonights_slice
 from domain.catalog import CatalogRow, parse
 from domain.status import SyncStatus
 from entrypoints.handlers.runtime import reset_container
+from sandbox.age import age
 from sandbox.gopro.library import EmulatedMedia
 from sandbox.lambda_dispatch import MotoChangedError, check_moto
+from sandbox.moto_restore import finish_restores
+from sandbox.moto_restore import install as install_restores
 from tests.integration.aws import BUCKET
 from tests.integration.workflow import Workflow, ready_videos, short_deadlines, workflow
 
@@ -271,3 +274,66 @@ def test_the_stacks_selection_decides_what_the_listing_picks(
     assert set(workflow.records()) == inside
     listing = json.loads(result["output"])["listing"]
     assert listing["skipped"]["captured_outside"] == len(ready - inside)
+
+
+def summary_of(result: dict[str, object]) -> dict[str, object]:
+    found: dict[str, object] = json.loads(str(result["output"]))["summary"]
+    return found
+
+
+def test_the_monthly_restore_drill_restores_reads_back_and_records_or_alerts(
+    workflow: Workflow,
+) -> None:
+    s3 = workflow.account.s3
+    install_restores(delay=60.0)
+    try:
+        # A first night: nothing is in Deep Archive yet, so nothing to drill
+        first = workflow.run()
+        assert first["status"] == "SUCCEEDED"
+        assert summary_of(first)["drill"] == (
+            "restore drill: no small archived object in an archive class yet"
+        )
+        # Once the lifecycle has moved the archive, a night requests one Bulk restore
+        assert age(s3, BUCKET, "DEEP_ARCHIVE") > 0
+        second = summary_of(workflow.run())["drill"]
+        assert isinstance(second, str)
+        assert second.startswith("restore drill: a Bulk restore of gopro-videos/")
+        key = second.rsplit(" of ", 1)[1].removesuffix(" requested")
+        assert 'ongoing-request="true"' in s3.head_object(Bucket=BUCKET, Key=key)["Restore"]
+        assert summary_of(workflow.run())["drill"] == (
+            f"restore drill: the restore of {key} is in progress"
+        )
+        # When S3 is done, the next night reads it back, checks it and records the drill
+        finish_restores()
+        third = summary_of(workflow.run())["drill"]
+        assert isinstance(third, str)
+        assert third.startswith("restore drill passed, ")
+        assert key in third
+        body = s3.get_object(Bucket=BUCKET, Key="catalog/drill-gopro.json")["Body"].read()
+        state = json.loads(body)
+        assert state["current"] is None
+        assert state["last"]["passed"] is True
+        assert state["last"]["drill"]["key"] == key
+        assert not [a for a in workflow.account.alerts() if "drill" in a["Subject"]]
+    finally:
+        finish_restores()
+
+
+def test_a_restore_drill_whose_copy_is_gone_alerts(workflow: Workflow) -> None:
+    s3 = workflow.account.s3
+    install_restores(delay=60.0)
+    try:
+        assert workflow.run()["status"] == "SUCCEEDED"
+        age(s3, BUCKET, "DEEP_ARCHIVE")
+        said = str(summary_of(workflow.run())["drill"])
+        key = said.rsplit(" of ", 1)[1].removesuffix(" requested")
+        # The object is replaced before the drill reads it back (a new version, unrestored)
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"other bytes", StorageClass="DEEP_ARCHIVE")
+        finish_restores()
+        failed = str(summary_of(workflow.run())["drill"])
+        assert failed.startswith("restore drill FAILED: the restored copy expired")
+        alerts = [a for a in workflow.account.alerts() if "restore drill" in a["Subject"]]
+        assert len(alerts) == 1
+        assert key in alerts[0]["Message"]
+    finally:
+        finish_restores()
