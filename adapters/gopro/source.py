@@ -103,7 +103,15 @@ class GoProMediaSource:
                 "fields": ",".join(FIELDS),
             },
         )
-        return parse_search_page(PROVIDER, body, number)
+        try:
+            return parse_search_page(PROVIDER, body, number)
+        except GoProProtocolError as error:
+            # The page itself is not the contract's shape: the listing stops (a failure),
+            # and the change is reported on its own too.
+            came = str(error).split(": ", 1)[-1][:120]
+            self.note(Change(ChangeKind.LISTING_SHAPE, "listing page", "the contract's HAL page",
+                             came))  # fmt: skip
+            raise
 
     def unreadable_items(self) -> int:
         return self.report.malformed

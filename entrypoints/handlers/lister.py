@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from domain.errors import DomainError
 from domain.one_run import holder
 from domain.ports import RunManifest
 from domain.services import discover
@@ -96,17 +97,21 @@ def _list(
     credentials = load_credentials(container, provider)
     source = container.registry()[provider].source(credentials)
     keeper = thumbnail_keeper(container, provider, credentials, settings.thumbnails_per_invocation)
-    outcome = discover(
-        provider,
-        source,
-        container.tracker(),
-        container.clock(),
-        container.policy(),
-        metrics=container.metrics(),
-        start=cursor["resume"],
-        should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
-        thumbnails=keeper,
-    )
+    try:
+        outcome = discover(
+            provider,
+            source,
+            container.tracker(),
+            container.clock(),
+            container.policy(),
+            metrics=container.metrics(),
+            start=cursor["resume"],
+            should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
+            thumbnails=keeper,
+        )
+    except DomainError:
+        report_source_changes(container, provider, source)  # a page GoPro changed, say
+        raise
     tally = keeper.tally.as_dict() if keeper else {}
     changed = report_source_changes(container, provider, source)
     manifest: RunManifest = container.manifest()

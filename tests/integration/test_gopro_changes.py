@@ -162,3 +162,14 @@ def test_a_listing_far_shorter_than_the_archive_is_a_change(workflow: Workflow) 
     (alert,) = changed_alerts(workflow)
     assert "listing_shrank" in alert["Message"]
     assert f"{len(ready)} archived" in alert["Message"]
+
+
+def test_a_listing_page_of_another_shape_fails_the_listing_and_is_noticed(
+    emulator: GoProEmulator, source: GoProMediaSource
+) -> None:
+    emulator.faults.listing_errors.append({"code": "E42", "message": "renamed"})
+    with pytest.raises(DomainError, match=r"_embedded\.errors"):
+        listed(source)
+    (change,) = source.changes()
+    assert change.kind is ChangeKind.LISTING_SHAPE
+    assert "_embedded.errors" in change.came
