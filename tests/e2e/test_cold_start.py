@@ -126,4 +126,7 @@ def test_every_handler_the_stack_names_starts_from_the_built_artifacts(lambda_ro
             "videos": listed["to_sync"], "failures": listed["to_sync"] - 1, "catalog_rows": 1,
             "verified": 0, "discrepancies": 0, "unreadable_records": 0, "report": "none",
             "origin": {"matched": 1, "mismatched": 0, "etags": "unchanged"},
+            # the drill ran from the built code (its prices are packaged): nothing in Deep
+            # Archive yet
+            "drill": "restore drill: no small archived object in an archive class yet",
         }  # fmt: skip
