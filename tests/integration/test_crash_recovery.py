@@ -120,8 +120,20 @@ def kill_points(
         yield index, True, index == counted
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-@pytest.mark.parametrize("takeover", [False, True], ids=["same-worker", "takeover"])
+def _kill_cases() -> list[object]:
+    """Every case by each worker; the longest (a takeover of a paused multipart upload,
+    some 15 s) runs with `make soak`, its same-worker twin in every `make test`."""
+    found: list[object] = []
+    for takeover in (False, True):
+        for case in CASES:
+            name = f"{'takeover' if takeover else 'same-worker'}-{case.name}"
+            slow = takeover and "paused-multipart" in case.name
+            marks = [pytest.mark.slow] if slow else []
+            found.append(pytest.param(case, takeover, id=name, marks=marks))
+    return found
+
+
+@pytest.mark.parametrize(("case", "takeover"), _kill_cases())
 def test_a_kill_at_any_call_leaves_one_verified_object_counted_once(
     account: Account,
     source: GoProMediaSource,
@@ -166,7 +178,13 @@ def test_a_kill_at_any_call_leaves_one_verified_object_counted_once(
         assert failed == 0, where
 
 
-PATHS = ["pause", "takeover", "drop"]
+PATHS = [
+    # Each path walks every kill point (some 18 s): one in every `make test`, all three
+    # with `make soak`.
+    pytest.param("pause", marks=pytest.mark.slow),
+    pytest.param("takeover", marks=pytest.mark.slow),
+    "drop",
+]
 
 
 @pytest.mark.parametrize("path", PATHS)
