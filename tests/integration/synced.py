@@ -22,17 +22,19 @@ from tests.infra.iam import assert_granted
 def synced_world(
     gopro: GoProEmulator,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str] | None,
     restore_seconds: float = RESTORE_SECONDS,
 ) -> Iterator[World]:
-    """After the sync; on leaving, every call the functions made was granted."""
+    """After the sync; on leaving, every call the functions made was granted. Without
+    `capsys` (a world shared by a module's tests) the commands' output is left as it is."""
     with local_world(gopro, restore_seconds=restore_seconds) as world:
         reset_container()
         secrets = json.dumps({"access_token": gopro.session_token, "user_id": gopro.user_id})
         monkeypatch.setattr("sys.stdin", io.StringIO(secrets))
         assert main(["credentials", "set", "--stack", "dev", "--from-stdin"]) == 0
         assert main(["start", "--stack", "dev", "--follow"]) == 0
-        capsys.readouterr()
+        if capsys is not None:
+            capsys.readouterr()
         monkeypatch.setenv("ARCHIVE_BUCKET", world.environment["ARCHIVE_BUCKET"])
         monkeypatch.setenv("GOPRO_API_URL", world.gopro_url)
         try:

@@ -37,18 +37,19 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture
-def world(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[tuple[World, GoProEmulator]]:
+@pytest.fixture(scope="module")
+def world() -> Iterator[tuple[World, GoProEmulator]]:
+    """One synced sandbox for the module's tests (in file order: the page's tour, which
+    ages the archive, then the dashboard, then the refusals)."""
     with (
+        pytest.MonkeyPatch.context() as monkeypatch,
         GoProEmulator(generate_library(seed=11, videos=12)) as gopro,
-        synced_world(gopro, monkeypatch, capsys, restore_seconds=RESTORE_SECONDS) as synced,
+        synced_world(gopro, monkeypatch, None, restore_seconds=RESTORE_SECONDS) as synced,
     ):
         yield synced, gopro
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(world: tuple[World, GoProEmulator]) -> Iterator[str]:
     """The real command in a process of its own; its first line says where it serves."""
     process = subprocess.Popen(

@@ -99,7 +99,7 @@ def test_start_under_a_run_in_progress_says_so_and_follows_that_run(
 ) -> None:
     set_session_credentials(gopro, monkeypatch)
     # GoPro serves slowly enough that the run is still in progress for the next starts
-    monkeypatch.setattr(gopro.faults, "throughput_bytes_per_second", 100_000.0)
+    monkeypatch.setattr(gopro.faults, "throughput_bytes_per_second", 300_000.0)
     assert main(["start", "--stack", "dev"]) == 0
     started = re.search(r"started (manual-\S+)", capsys.readouterr().out)
     assert started, "no run started"
