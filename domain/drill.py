@@ -69,10 +69,14 @@ class DrillResult:
 
     def line(self) -> str:
         outcome = "passed" if self.passed else f"FAILED: {self.reason}"
+        hours = self.restore_hours
+        took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.1f} min"
+        cost = self.drill.cost_usd
+        price = f"${cost:.4f}" if cost >= 0.0001 else "under $0.0001"
         return (
             f"restore drill {outcome}, {self.finished_at:%Y-%m-%d}: {self.drill.key} "
             f"({self.drill.size_bytes} bytes, {self.drill.storage_class}), the restore took "
-            f"{self.restore_hours:.1f} h, ${self.drill.cost_usd:.4f}"
+            f"{took}, {price}"
         )
 
 

@@ -67,17 +67,21 @@ class LetGoReport:
     @property
     def verdict(self) -> str:
         archived = self.of(Standing.ARCHIVED)
-        size = sum(item.size_bytes or 0 for item in archived) / GB
+        size = _size(sum(item.size_bytes or 0 for item in archived))
         if self.safe:
-            return (
-                f"everything GoPro holds is archived and verified: {self.covered} items, "
-                f"{size:.2f} GB"
-            )
+            return f"everything GoPro holds is archived and verified: {self.covered} items, {size}"
         missing = self.covered - len(archived)
         return (
             f"{missing} of the {self.covered} items GoPro holds are not archived and verified "
-            f"({len(archived)} are, {size:.2f} GB)"
+            f"({len(archived)} are, {size})"
         )
+
+
+def _size(size_bytes: int) -> str:
+    """GB as AWS bills them (2^30 bytes), or MB below one."""
+    if size_bytes >= GB:
+        return f"{size_bytes / GB:.2f} GB"
+    return f"{size_bytes / 2**20:.1f} MB"
 
 
 def _origin(record: SyncRecord) -> str:
