@@ -169,6 +169,7 @@ def test_the_dashboard_shows_runs_growth_cost_and_a_firing_alarm(
     expect(page.locator("#attention")).to_contain_text("no alarm is firing")
     expect(page.locator("#growth tbody tr")).not_to_have_count(0)
     expect(page.locator("#cost")).to_contain_text("a month at list prices")
+    expect(page.locator("#drill")).to_contain_text("restore drill")
     # An alarm of the stack's goes off: the dashboard says so, with CloudWatch's reason
     cloudwatch = synced.client("cloudwatch")
     cloudwatch.put_metric_alarm(
