@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from domain.catalog import CatalogRow
 from domain.errors import DomainError
 from domain.restore import Local, local_path
-from entrypoints.restore import DOWNLOADED, download, local_state
+from entrypoints.restore import DOWNLOADED, Stopped, download, local_state
 
 if TYPE_CHECKING:
     from adapters.aws.archive import S3Archive
@@ -52,6 +52,15 @@ class FetchJob:
 class FetchJobs:
     def __init__(self) -> None:
         self._jobs: dict[str, FetchJob] = {}
+        self._threads: list[threading.Thread] = []
+        self.stop = threading.Event()
+        """Set when the page stops: each download ends at its next chunk, removing its
+        partial file (entrypoints.restore.download)."""
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
 
     def get(self, job_id: str) -> FetchJob | None:
         return self._jobs.get(job_id)
@@ -61,13 +70,17 @@ class FetchJobs:
         job_id = secrets.token_hex(8)
         self._jobs[job_id] = job
         thread = threading.Thread(
-            target=_run, args=(job, archive, provider, rows), name=f"fetch-{job_id}", daemon=True
-        )
+            target=_run, args=(job, archive, provider, rows, self.stop), name=f"fetch-{job_id}",
+            daemon=True,
+        )  # fmt: skip
+        self._threads.append(thread)
         thread.start()
         return job_id
 
 
-def _run(job: FetchJob, archive: S3Archive, provider: str, rows: list[CatalogRow]) -> None:
+def _run(
+    job: FetchJob, archive: S3Archive, provider: str, rows: list[CatalogRow], stop: threading.Event
+) -> None:
     def one(row: CatalogRow) -> None:
         path = job.folder / local_path(provider, row.key)
         try:
@@ -77,8 +90,12 @@ def _run(job: FetchJob, archive: S3Archive, provider: str, rows: list[CatalogRow
                 job.advance(row.size_bytes or 0)
             elif verdict is Local.DIFFERS:
                 outcome = f"{path} exists and differs from the archived one; left alone"
+            elif stop.is_set():
+                outcome = "not fetched: the page stopped"
             else:
-                outcome = download(archive, row, path, job.advance)
+                outcome = download(archive, row, path, job.advance, stop=stop)
+        except Stopped:
+            outcome = "not fetched: the page stopped"
         except (DomainError, OSError) as error:
             outcome = f"failed: {error}"
         with job.lock:

@@ -100,6 +100,7 @@ def serve(browse: Browse, port: int, *, open_browser: bool, out: Output) -> int:
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
     finally:
+        browse.jobs.stop_all()  # downloads under way end at their next chunk, no part left
         server.server_close()
         listening.close()
     return Exit.DONE
