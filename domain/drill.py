@@ -23,11 +23,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.audit import ArchivedObject, archived_objects
-from domain.catalog import CatalogRow
 from domain.errors import DomainError
 from domain.model import Checksum, SyncRecord
 from domain.ports import Notifier
-from domain.restore import ObjectState, RestorePrices, State, Tier, quote
+from domain.restore import ObjectState, RestorePrices, State, Tier, restore_cost
 from domain.units import MIB
 from domain.verification import Crc32
 
@@ -154,17 +153,9 @@ def drill_step(
 
 
 def _drill(obj: ArchivedObject, found: ObjectState, now: datetime, prices: RestorePrices) -> Drill:
-    row = CatalogRow(
-        media_id=obj.media_id, chapter=obj.chapter, key=obj.key, size_bytes=obj.size_bytes,
-        checksum_algorithm=None, checksum=None, filename="", captured_at=None,
-        uploaded_at=now, camera_model=None, duration_seconds=None, media_type=None,
-        archived_at=None,
-    )  # fmt: skip
-    priced = quote([row], [found], Tier.BULK, COPY_DAYS, prices)
-    return Drill(
-        obj.media_id, obj.key, obj.size_bytes or 0, obj.checksum, found.storage_class, now,
-        priced.restore_usd + priced.copy_usd,
-    )  # fmt: skip
+    size = obj.size_bytes or 0
+    cost = restore_cost(size, found.storage_class, Tier.BULK, COPY_DAYS, prices)
+    return Drill(obj.media_id, obj.key, size, obj.checksum, found.storage_class, now, sum(cost))
 
 
 def _follow(drill: Drill, archive: DrillArchive, now: datetime) -> DrillResult | None:

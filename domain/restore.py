@@ -166,6 +166,17 @@ class Quote:
         return self.restore_usd + self.copy_usd + self.download_usd
 
 
+def restore_cost(
+    size_bytes: int, storage_class: str, tier: Tier, days: int, prices: RestorePrices
+) -> tuple[float, float]:
+    """What restoring one archived object costs: (retrieval and its request, the restored
+    copy kept `days` days at S3 Standard's rate)."""
+    gb = size_bytes / GB
+    price_key = (storage_class, tier)
+    retrieval = gb * prices.per_gb[price_key] + prices.per_1000_requests[price_key] / 1000
+    return retrieval, gb * prices.standard_gb_month * days / 30
+
+
 def quote(
     rows: Sequence[CatalogRow],
     states: Sequence[ObjectState],
@@ -181,11 +192,12 @@ def quote(
     restore_usd = copy_usd = 0.0
     hours: int | None = None
     for state in needed:
-        gb = sizes.get(state.key, 0) / GB
-        price_key = (state.storage_class, tier)
-        restore_usd += gb * prices.per_gb[price_key] + prices.per_1000_requests[price_key] / 1000
-        copy_usd += gb * prices.standard_gb_month * days / 30
-        hours = max(hours or 0, HOURS[price_key])
+        retrieval, copy = restore_cost(
+            sizes.get(state.key, 0), state.storage_class, tier, days, prices
+        )
+        restore_usd += retrieval
+        copy_usd += copy
+        hours = max(hours or 0, HOURS[(state.storage_class, tier)])
     total = sum(sizes.values())
     download_usd = sum(
         sizes.get(s.key, 0)

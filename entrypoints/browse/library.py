@@ -14,8 +14,15 @@ from datetime import date, datetime
 
 from domain.catalog import CatalogRow
 from domain.keys import placement_time
-from domain.restore import ARCHIVE_CLASSES, HOURS, ObjectState, RestorePrices, State, Tier
-from domain.units import GB
+from domain.restore import (
+    ARCHIVE_CLASSES,
+    HOURS,
+    ObjectState,
+    RestorePrices,
+    State,
+    Tier,
+    restore_cost,
+)
 
 PAGE_SIZE = 60
 
@@ -180,8 +187,7 @@ def totals(items: Sequence[Item], classes: Mapping[str, str], prices: RestorePri
             if klass not in ARCHIVE_CLASSES:
                 continue
             for tier in Tier:
-                usd[tier] += (row.size_bytes or 0) / GB * prices.per_gb[(klass, tier)]
-                usd[tier] += prices.per_1000_requests[(klass, tier)] / 1000
+                usd[tier] += restore_cost(row.size_bytes or 0, klass, tier, 1, prices)[0]
                 hours[tier] = max(hours[tier] or 0, HOURS[(klass, tier)])
     return Totals(len(items), sum(i.size_bytes for i in items), usd, hours)
 
