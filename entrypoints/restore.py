@@ -112,17 +112,23 @@ def survey(archive: S3Archive, chosen: Sequence[CatalogRow], out: Output) -> lis
     """Each object's state, in the rows' order (a HeadObject each, in parallel), once the
     bucket is known to exist (else every object would read as missing)."""
     archive.check()
-    with (
-        _bar(out, "HeadObject", len(chosen)) as bar,
-        ThreadPoolExecutor(HEAD_WORKERS, thread_name_prefix="restore") as pool,
-    ):
+    with _bar(out, "HeadObject", len(chosen)) as bar:
         task = bar.tasks[0].id
-        states = []
+        return object_states(archive, chosen, lambda: bar.advance(task))
+
+
+def object_states(
+    archive: S3Archive, rows: Sequence[CatalogRow], advance: Callable[[], None] = lambda: None
+) -> list[ObjectState]:
+    """Each row's object state, in order: a HeadObject each, HEAD_WORKERS at a time; an
+    object S3 does not hold is MISSING. `advance` is called as each one is known."""
+    states = []
+    with ThreadPoolExecutor(HEAD_WORKERS, thread_name_prefix="restore") as pool:
         for row, found in zip(
-            chosen, pool.map(in_context(archive.state), [r.key for r in chosen]), strict=True
+            rows, pool.map(in_context(archive.state), [r.key for r in rows]), strict=True
         ):
             states.append(found or ObjectState(row.key, "-", State.MISSING))
-            bar.advance(task)
+            advance()
     return states
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,6 @@ from domain.restore import (
     ObjectState,
     RestoreError,
     RestorePrices,
-    State,
     Tier,
 )
 from domain.selection import Selection
@@ -49,6 +47,7 @@ from entrypoints.browse.library import (
 )
 from entrypoints.browse.restores import PendingQuote, restore_pages
 from entrypoints.operations import human_duration, human_size
+from entrypoints.restore import object_states
 
 if TYPE_CHECKING:
     from adapters.aws.alarms import FiringAlarm
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
     from adapters.aws.thumbnails import S3ThumbnailReader
     from domain.model import RunReport
 
-HEAD_WORKERS = 16
 STATES_AT_ONCE = 120
 """Items whose states one /api/states call asks S3 for (a screen holds 60)."""
 
@@ -89,13 +87,8 @@ class Browse:
     """Host headers accepted (127.0.0.1:port and localhost:port), set when bound."""
 
     def states(self, rows: list[CatalogRow]) -> list[ObjectState]:
-        """Each row's object state, in order (HeadObject, 16 at a time)."""
-        with ThreadPoolExecutor(HEAD_WORKERS, thread_name_prefix="browse") as pool:
-            found = list(pool.map(self.archive.state, [r.key for r in rows]))
-        return [
-            state or ObjectState(row.key, "-", State.MISSING)
-            for row, state in zip(rows, found, strict=True)
-        ]
+        """Each row's object state, in order (as `cloudsync restore` asks for them)."""
+        return object_states(self.archive, rows)
 
 
 def create_app(browse: Browse) -> Flask:
