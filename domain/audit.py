@@ -345,18 +345,21 @@ def audit_archive(
     policy: SelectionPolicy | None = None,
     workers: int = HEAD_WORKERS,
     progress: Callable[[int, int], None] | None = None,
+    in_bucket: Mapping[str, int] | None = None,
 ) -> Audit:
     """Every record of `provider` against the archive: one listing finds what is there
     and its size, one describe of each object a record names and the listing holds reads
     its checksum (`workers` at a time); objects no record claims, and records that cannot
-    be read, are discrepancies too. `listing` adds the source's side. The nightly check
+    be read, are discrepancies too. `listing` adds the source's side; `in_bucket` is the
+    archive's listing (key -> size) when the caller has read it already. The nightly check
     (`nightly_check`) is this audit over tonight's objects and a slice of the rest."""
     report = Audit()
     report.requests.scan = scan.pages
     report.discrepancies += [unreadable_record(m, why) for m, why in scan.unreadable.items()]
     records = [r for r in scan.records if r.provider == provider]
     report.records = len(records)
-    in_bucket = archive.sizes(archive_prefix(provider))
+    if in_bucket is None:
+        in_bucket = archive.sizes(archive_prefix(provider))
     report.requests.list_objects = max(1, -(-len(in_bucket) // LIST_PAGE_KEYS))
     report.objects_in_bucket = len(in_bucket)
     expected = [obj for record in records for obj in archived_objects(record)]

@@ -84,11 +84,18 @@ def selection(settings: Settings) -> Selection:
     )
 
 
-def _policy(settings: Settings) -> SelectionPolicy:
-    chosen = selection(settings)
+def stack_policy(
+    chosen: Selection, media_types: str | None = None, ready_states: str | None = None
+) -> SelectionPolicy:
+    """What the sync picks under the stack's selection: GoPro's types of its kinds (unless
+    MEDIA_TYPES names them), its dates and cameras."""
     return SelectionPolicy.from_lists(
-        settings.media_types, settings.ready_states, chosen, media_types_of(chosen.kinds)
+        media_types, ready_states, chosen, media_types_of(chosen.kinds)
     )
+
+
+def _policy(settings: Settings) -> SelectionPolicy:
+    return stack_policy(selection(settings), settings.media_types, settings.ready_states)
 
 
 def _s3_settings(settings: Settings) -> S3Settings:

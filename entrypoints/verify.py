@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import Progress
 
-from adapters.gopro.media import media_types_of
 from domain.audit import Audit, audit_archive
 from domain.keys import archive_prefix
 from domain.letgo import let_go_report
 from domain.model import MediaItem
-from domain.rules import SelectionPolicy
+from entrypoints.container import stack_policy
 from entrypoints.exits import Exit
 from entrypoints.letgo import write_report
 from entrypoints.operations import check_provider
@@ -76,10 +75,13 @@ def run_verify(
     source = source or report_to is not None
     target = op.resolved()
     selection = target.stack.settings.selection
-    policy = SelectionPolicy.from_lists(None, None, selection, media_types_of(selection.kinds))
+    policy = stack_policy(selection)
     items: list[MediaItem] = []
     scan = op.tracker().scan()
     archive = op.archive_reader()
+    # The report needs the storage classes too: one listing serves the audit and it.
+    listed = archive.listing(archive_prefix(provider)) if report_to is not None else None
+    in_bucket = {key: o.size_bytes for key, o in listed.items()} if listed is not None else None
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal or out.quiet) as bar:
         task = bar.add_task("HeadObject", total=None)
@@ -94,15 +96,16 @@ def run_verify(
             media = registry[provider].source(op.credential_store().load(provider))
             items = [item for page in media.pages() for item in page.items]
             report = audit_archive(
-                provider, scan, archive, listing=lambda: items, policy=policy, progress=progress
-            )
+                provider, scan, archive, listing=lambda: items, policy=policy,
+                progress=progress, in_bucket=in_bucket,
+            )  # fmt: skip
     print(render(report, out.json))
-    if report_to is not None:
+    if report_to is not None and listed is not None:
         letgo = let_go_report(
             items,
             {r.media_id: r for r in scan.records if r.provider == provider},
             report.faults,
-            op.archive().classes(archive_prefix(provider)),
+            {key: o.storage_class for key, o in listed.items()},
             policy,
             deep_archive_after=timedelta(days=target.stack.settings.deep_archive_after_days),
             now=datetime.now(UTC),

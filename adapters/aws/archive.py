@@ -103,19 +103,6 @@ class S3Archive:
         with aws_call("S3 HeadBucket", f"s3://{self.bucket}"):
             self._s3.head_bucket(Bucket=self.bucket)
 
-    def classes(self, prefix: str) -> dict[str, str]:
-        """Key -> storage class of every object under `prefix` (ListObjectsV2, 1,000 a
-        page; S3 names STANDARD too in a listing)."""
-        found: dict[str, str] = {}
-        with aws_call("S3 ListObjectsV2", f"s3://{self.bucket}/{prefix}"):
-            pages = self._s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
-            )
-            for page in pages:
-                for entry in page.get("Contents", []):
-                    found[entry["Key"]] = entry.get("StorageClass") or "STANDARD"
-        return found
-
     def state(self, key: str) -> ObjectState | None:
         """Where the object stands; None when there is no object at `key`."""
         try:

@@ -89,6 +89,15 @@ def part_size_for(size: int, settings: S3Settings) -> int:
     return max(settings.part_size, -(-needed // MIB) * MIB)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An object as the bucket's listing gives it."""
+
+    size_bytes: int
+    storage_class: str
+    """S3 names every class in a listing, STANDARD included."""
+
+
 class S3ArchiveReader:
     """What the archive holds, read only: a HeadObject (with the checksum S3 keeps) or a
     listing; no write, so no key is needed."""
@@ -123,14 +132,20 @@ class S3ArchiveReader:
 
     def sizes(self, prefix: str) -> dict[str, int]:
         """Key -> size under `prefix`: one ListObjectsV2 page per LIST_PAGE_KEYS objects."""
-        found: dict[str, int] = {}
+        return {key: listed.size_bytes for key, listed in self.listing(prefix).items()}
+
+    def listing(self, prefix: str) -> dict[str, Listed]:
+        """Key -> size and storage class under `prefix`, from the same pages as `sizes`."""
+        found: dict[str, Listed] = {}
         try:
             pages = self._s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self._bucket, Prefix=prefix
             )
             for page in pages:
                 for entry in page.get("Contents", []):
-                    found[entry["Key"]] = entry["Size"]
+                    found[entry["Key"]] = Listed(
+                        entry["Size"], entry.get("StorageClass") or "STANDARD"
+                    )
         except ClientError as error:
             if access_denied(error):
                 raise StorageAccessDeniedError(

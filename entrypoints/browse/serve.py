@@ -40,7 +40,8 @@ def load(op: Operator, provider: str, catalog: str | None, out: Output) -> Brows
     rows = load_rows(Request(provider, catalog, RestoreSelection()), op)
     archive = op.archive()
     archive.check()
-    library = Library(items_of(rows), archive.classes(archive_prefix(provider)))
+    listed = op.archive_reader().listing(archive_prefix(provider))
+    library = Library(items_of(rows), {key: o.storage_class for key, o in listed.items()})
 
     def refresh() -> tuple[list[RunReport], list[FiringAlarm], str]:
         return (
