@@ -25,7 +25,7 @@ from domain.ports import (
 )
 from domain.rules import SelectionPolicy, SkipReason, plan_sync, record_wants_work
 from domain.status import WAITING
-from domain.thumbnails import ThumbnailKeeper, wants_thumbnail
+from domain.thumbnails import ThumbnailKeeper
 from domain.transfer import count_synced
 
 log = logging.getLogger("cloudsync.sync")
@@ -340,10 +340,11 @@ def _discover_page(
 def _keep_thumbnails(
     items: Sequence[MediaItem], records: Mapping[str, SyncRecord], thumbnails: ThumbnailKeeper
 ) -> None:
-    """Each archived item of the page that has no thumbnail yet gets one, if it can."""
+    """Each archived item of the page that has no thumbnail yet gets one, if it can (the
+    keeper passes over the rest)."""
     for item in items:
         record = records.get(item.media_id)
-        if record is not None and wants_thumbnail(record, item):
+        if record is not None:
             thumbnails.keep(record, item)
 
 

@@ -192,14 +192,20 @@ def load_credentials(container: Container, provider: str) -> Credentials:
     return credentials
 
 
-def media_source(container: Container, provider: str) -> MediaSource:
+def media_source(
+    container: Container, provider: str, credentials: Credentials | None = None
+) -> MediaSource:
+    """The provider's library, on `credentials` (by default, the stored ones)."""
     adapters = container.registry()[provider]
-    return adapters.source(load_credentials(container, provider))
+    return adapters.source(credentials or load_credentials(container, provider))
 
 
-def transfer_ports(container: Container, provider: str) -> TransferPorts:
-    """The ports one transfer needs, with the provider's source opened on stored credentials."""
-    source = media_source(container, provider)
+def transfer_ports(
+    container: Container, provider: str, credentials: Credentials | None = None
+) -> TransferPorts:
+    """The ports one transfer needs, with the provider's source opened on `credentials`
+    (by default, the stored ones)."""
+    source = media_source(container, provider, credentials)
     return TransferPorts(
         source,
         container.tracker(),

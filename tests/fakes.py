@@ -522,8 +522,10 @@ class InMemoryCredentialStore:
     def __init__(self, credentials: Credentials | None = None) -> None:
         self.credentials = credentials
         self.versions: list[Credentials] = []
+        self.loads = 0
 
     def load(self, provider: str) -> Credentials:
+        self.loads += 1
         if self.credentials is None:
             raise CredentialsMissingError(provider, "the in-memory store")
         return self.credentials

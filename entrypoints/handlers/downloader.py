@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.credentials import Credentials
 from domain.thumbnails import wants_thumbnail
 from domain.transfer import TransferPorts, TransferResult, transfer_video
 from entrypoints.container import (
@@ -42,7 +43,8 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
         worker = text(fields, "worker")
         settings = container.settings()
         margin_ms = settings.deadline_margin_seconds * 1000
-        ports = transfer_ports(container, provider)
+        credentials = load_credentials(container, provider)  # once: the video and its thumbnail
+        ports = transfer_ports(container, provider, credentials)
         outcome = transfer_video(
             media_id,
             worker,
@@ -55,7 +57,7 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
         report_source_changes(container, provider, ports.source)
         thumbnail = None
         if outcome.result in (TransferResult.COMPLETED, TransferResult.ALREADY_ARCHIVED):
-            thumbnail = _thumbnail(container, ports, provider, media_id)
+            thumbnail = _thumbnail(container, ports, provider, media_id, credentials)
         return {
             "media_id": media_id,
             "status": STATUS[outcome.result],
@@ -69,14 +71,18 @@ def handler(event: object, context: LambdaContext) -> dict[str, Any]:
 
 
 def _thumbnail(
-    container: Container, ports: TransferPorts, provider: str, media_id: str
+    container: Container,
+    ports: TransferPorts,
+    provider: str,
+    media_id: str,
+    credentials: Credentials,
 ) -> str | None:
     """The archived video's thumbnail, tried once now (`kept`, `failed`); a failure leaves
     it to the next night's listing. None: nothing to do."""
     record = ports.tracker.get(media_id)
     if record is None or not wants_thumbnail(record, record.item):
         return None
-    keeper = thumbnail_keeper(container, provider, load_credentials(container, provider), 1)
+    keeper = thumbnail_keeper(container, provider, credentials, 1)
     if keeper is None:
         return None
     keeper.keep(record, record.item)

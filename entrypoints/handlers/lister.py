@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.errors import DomainError
 from domain.one_run import holder
 from domain.ports import RunManifest
 from domain.services import discover
 from entrypoints.container import (
     Container,
     load_credentials,
+    media_source,
     report_source_changes,
     thumbnail_keeper,
 )
@@ -94,8 +94,8 @@ def _list(
             }
     settings = container.settings()
     margin_ms = settings.deadline_margin_seconds * 1000
-    credentials = load_credentials(container, provider)
-    source = container.registry()[provider].source(credentials)
+    credentials = load_credentials(container, provider)  # once: the listing and thumbnails
+    source = media_source(container, provider, credentials)
     keeper = thumbnail_keeper(container, provider, credentials, settings.thumbnails_per_invocation)
     try:
         outcome = discover(
@@ -109,11 +109,9 @@ def _list(
             should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
             thumbnails=keeper,
         )
-    except DomainError:
-        report_source_changes(container, provider, source)  # a page GoPro changed, say
-        raise
+    finally:  # also when a page GoPro changed ended the listing
+        changed = report_source_changes(container, provider, source)
     tally = keeper.tally.as_dict() if keeper else {}
-    changed = report_source_changes(container, provider, source)
     manifest: RunManifest = container.manifest()
     manifest.add(run, cursor["parts"], outcome.media_ids)
     skipped = dict(cursor["skipped"])

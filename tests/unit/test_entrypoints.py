@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,12 +27,14 @@ from entrypoints.providers import ProviderAdapters, ProviderRegistry, UnknownPro
 from entrypoints.settings import Settings, SettingsError
 from tests.fakes import (
     EPOCH,
+    FakePreviewSource,
     FakeProviderAuth,
     FakeVideo,
     InMemoryCredentialStore,
     InMemoryDrillArchive,
     InMemoryDrillLog,
     InMemoryObjectStore,
+    InMemoryPreviewStore,
     World,
     content_for,
     make_item,
@@ -121,6 +123,32 @@ def test_the_three_handlers_run_a_sync(world: World) -> None:
     assert [(row.media_id, row.key) for row in catalog] == [
         ("v1", world.tracker.records["v1"].object_key)
     ]
+
+
+def test_a_download_reads_the_stored_credentials_once_for_its_video_and_its_thumbnail(
+    world: World,
+) -> None:
+    # Given a video whose listing offers a thumbnail, and a provider that serves them
+    world.source.videos.clear()
+    item = replace(make_item("t1", size=300), preview="tok")
+    world.source.add(FakeVideo(item, content_for("t1", 300)))
+    store = InMemoryCredentialStore(SessionCredentials("sess-token", "u1"))
+    previews, kept = FakePreviewSource(), InMemoryPreviewStore()
+    running = container()
+    running.credential_store.override(providers.Object(store))
+    running.thumbnails.override(providers.Object(kept))
+    registry = ProviderRegistry({"gopro": ProviderAdapters(
+        auth=FakeProviderAuth, source=lambda _: world.source, previews=lambda _: previews,
+    )})  # fmt: skip
+    running.registry.override(providers.Object(registry))
+    lister.handler({"provider": "gopro", "correlation_id": "run-t"}, Context())
+    loads = store.loads
+    # When it is downloaded, its thumbnail is kept on the same credentials: one read
+    event = {"provider": "gopro", "media_id": "t1", "worker": "exec/t1", "attempt": 0}
+    result = downloader.handler(event, Context())
+    assert (result["status"], result["thumbnail"]) == ("completed", "kept")
+    assert list(kept.kept) == ["thumbnails/gopro/t1.jpg"]
+    assert store.loads - loads == 1
 
 
 def test_one_unreadable_record_is_skipped_counted_and_named_and_the_rest_goes_on(
