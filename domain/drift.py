@@ -20,9 +20,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from domain.errors import DomainError
+
+if TYPE_CHECKING:  # the ports name Change: they are imported for their types only
+    from domain.ports import ChangeMemory, Metrics, Notifier
 
 log = logging.getLogger("cloudsync.drift")
 
@@ -74,23 +77,6 @@ class Change:
         return f"{self.subject}: expected {self.expected}, got {self.came}{more}"
 
 
-class ChangeMemory(Protocol):
-    """The changes already reported, kept across nights."""
-
-    def remember(self, provider: str, change: Change) -> bool:
-        """Keep `change`; True when it was not known before (an atomic create: of two
-        callers remembering the same change at once, one gets True)."""
-        ...
-
-
-class ChangeAlerts(Protocol):
-    def alert(self, subject: str, message: str) -> None: ...
-
-
-class ChangeMetrics(Protocol):
-    def provider_changed(self, provider: str, kind: str) -> None: ...
-
-
 @dataclass
 class ChangeOutcome:
     new: list[Change]
@@ -102,8 +88,8 @@ def report_changes(
     provider: str,
     changes: Iterable[Change],
     memory: ChangeMemory,
-    alerts: ChangeAlerts,
-    metrics: ChangeMetrics,
+    alerts: Notifier,
+    metrics: Metrics,
 ) -> ChangeOutcome:
     """Alert once for each change not seen before; log the harmless ones. A failure to
     remember, alert or count is logged and never fails the caller's work."""

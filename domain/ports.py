@@ -109,6 +109,15 @@ class PreviewStore(Protocol):
         ...
 
 
+class ChangeMemory(Protocol):
+    """The provider's changes already reported (domain.drift), kept across nights."""
+
+    def remember(self, provider: str, change: Change) -> bool:
+        """Keep `change`; True when it was not known before (an atomic create: of two
+        callers remembering the same change at once, one gets True)."""
+        ...
+
+
 class ProviderAuth(Protocol):
     """The provider's authentication endpoints."""
 
