@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from adapters.aws.catalog_store import S3CatalogReader, S3CatalogStore, S3EtagVerdicts
+from adapters.aws.changes import S3ChangeMemory
 from adapters.aws.dynamodb_tracker import DynamoDbTrackerReader
 from adapters.aws.run_manifest import S3RunManifest
 from adapters.aws.s3_store import S3ArchiveReader, S3ObjectStore
+from domain.drift import Change, ChangeKind
 from domain.errors import (
     ConcurrentUpdateError,
     IllegalTransitionError,
@@ -34,6 +36,7 @@ from domain.ports import (
     ArchiveReader,
     CatalogReader,
     CatalogStore,
+    ChangeMemory,
     EtagVerdicts,
     ObjectStore,
     RunManifest,
@@ -45,6 +48,7 @@ from domain.verification import crc32_of
 from tests.fakes import (
     EPOCH,
     InMemoryCatalogStore,
+    InMemoryChangeMemory,
     InMemoryEtagVerdicts,
     InMemoryObjectStore,
     InMemoryRunManifest,
@@ -119,6 +123,12 @@ def catalogs(request: pytest.FixtureRequest) -> CatalogStore:
 def verdicts(request: pytest.FixtureRequest) -> EtagVerdicts:
     where = on_s3(request)
     return S3EtagVerdicts(*where) if where else InMemoryEtagVerdicts()
+
+
+@pytest.fixture(params=["memory", "s3"])
+def memory(request: pytest.FixtureRequest) -> ChangeMemory:
+    where = on_s3(request)
+    return S3ChangeMemory(*where) if where else InMemoryChangeMemory()
 
 
 def data(media_id: str, size: int) -> bytes:
@@ -398,6 +408,15 @@ def test_an_etag_judgement_is_kept_until_it_is_changed(verdicts: EtagVerdicts) -
     assert verdicts.distrusted("other") is None
     verdicts.judge("gopro", None)
     assert verdicts.distrusted("gopro") is None
+
+
+def test_a_change_is_new_once_per_provider(memory: ChangeMemory) -> None:
+    change = Change(ChangeKind.UNKNOWN_TYPE, "type", "a type the contract lists", "'Hologram'")
+    seen_elsewhere = Change(change.kind, change.subject, change.expected, change.came, "m2")
+    assert memory.remember("gopro", change) is True
+    assert memory.remember("gopro", seen_elsewhere) is False  # the same change
+    assert memory.remember("other", change) is True
+    assert memory.remember("gopro", Change(change.kind, "type", "…", "'Other'")) is True
 
 
 # ---------------------------------------------------------------- the operator's read ports
