@@ -122,9 +122,9 @@ def selection_environment(selection: Selection) -> dict[str, str]:
     found = {
         "CAPTURE_SINCE": selection.captured_since.isoformat() if selection.captured_since else "",
         "CAPTURE_UNTIL": selection.captured_until.isoformat() if selection.captured_until else "",
-        "MEDIA_KINDS": ",".join(k for k in MEDIA_KINDS if k in selection.kinds),
+        "MEDIA_KINDS": ""
+        if selection.kinds == DEFAULT_KINDS
+        else ",".join(k for k in MEDIA_KINDS if k in selection.kinds),
         "CAMERAS": ",".join(sorted(selection.cameras)),
     }
-    if selection.kinds == DEFAULT_KINDS:
-        found["MEDIA_KINDS"] = ""
     return {name: value for name, value in found.items() if value}
