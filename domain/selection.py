@@ -10,7 +10,7 @@ is left out. Each setting's error names it, in the words the stack uses.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.errors import InvalidSettingError
@@ -59,8 +59,11 @@ class Selection:
     kinds: frozenset[str] = DEFAULT_KINDS
     cameras: frozenset[str] = frozenset()
     """As the stack names them (compared without case); empty: every camera."""
+    _folded: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The cameras casefolded, once: every listed item is compared with them."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_folded", frozenset(c.casefold() for c in self.cameras))
         unknown = sorted(self.kinds - set(MEDIA_KINDS))
         if unknown or not self.kinds:
             raise InvalidSettingError(
@@ -102,7 +105,7 @@ class Selection:
     def camera_allows(self, camera: str | None) -> bool:
         if not self.cameras:
             return True
-        return camera is not None and camera.casefold() in {c.casefold() for c in self.cameras}
+        return camera is not None and camera.casefold() in self._folded
 
     def describe(self) -> str:
         """One line: what the selection archives."""
